@@ -1,0 +1,43 @@
+"""Exceptions of the ingest package.
+
+The tree::
+
+    IngestError                  root: catch this to catch everything ingest raises
+    ├── RegistryError            the station registry file is invalid (``.path``, ``.field``)
+    ├── ConfigError              an environment variable has a bad value (``.variable``)
+    └── PayloadError             one message or record cannot be accepted (``.reason``)
+
+``PayloadError`` never escapes the decoder: it becomes a row in ``rejects``.
+"""
+
+from __future__ import annotations
+
+
+class IngestError(Exception):
+    """Root of every exception raised by the ingest package."""
+
+
+class RegistryError(IngestError):
+    """The station registry file cannot be loaded."""
+
+    def __init__(self, message: str, *, path: str, field: str | None = None) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path
+        self.field = field
+
+
+class ConfigError(IngestError):
+    """A configuration variable has a value the service cannot use."""
+
+    def __init__(self, message: str, *, variable: str) -> None:
+        super().__init__(f"{variable}: {message}")
+        self.variable = variable
+
+
+class PayloadError(IngestError):
+    """A message or record is rejected; ``reason`` is one of :class:`ingest.reasons.Reason`."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail

@@ -1,0 +1,324 @@
+"""Decode and encode reading payloads: native JSON and SenML (RFC 8428).
+
+The decoder is the service's boundary with the field: it turns any bytes into accepted
+:class:`Reading` rows and :class:`Rejected` entries with a reason, and never raises on input.
+A record with one bad field is rejected whole (a half-stored record would look complete);
+the other records of the same message are kept.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import msgspec
+
+from ingest import quantity
+from ingest.errors import PayloadError
+from ingest.reasons import Reason
+from ingest.topic import PayloadForm, ReadingsTopic
+
+SENML_CONTENT_TYPE = "application/senml+json"
+# RFC 8428 §4.5.3: a resolved time below 2**28 is relative to the receiver's clock.
+_SENML_RELATIVE = 2.0**28
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What the decoder accepts; see ``IngestConfig`` for the environment variables."""
+
+    max_payload_bytes: int = 256 * 1024
+    max_records: int = 1000
+    max_future_s: float = 300.0
+    max_past_s: float = 30 * 86400.0
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One accepted value: a row of the ``readings`` hypertable."""
+
+    station_id: str
+    quantity: str
+    ts: datetime
+    value: float
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """One rejected message (``record_index`` None) or record, with the bytes that carried it."""
+
+    reason: Reason
+    detail: str
+    raw: bytes
+    record_index: int | None = None
+
+
+@dataclass(slots=True)
+class Decoded:
+    """What one message turned into."""
+
+    readings: list[Reading] = field(default_factory=list)
+    rejects: list[Rejected] = field(default_factory=list)
+    station_id: str | None = None
+    seq: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutRecord:
+    """A record to encode: epoch seconds and quantity values by native name."""
+
+    ts: float
+    values: Mapping[str, float]
+
+
+_json_decode = msgspec.json.Decoder().decode
+_json_encode = msgspec.json.Encoder().encode
+
+
+def _reject(reason: str, detail: str, raw: bytes, index: int | None = None) -> Rejected:
+    return Rejected(Reason(reason), detail, raw, index)
+
+
+def _number(value: object, what: str) -> float:
+    # bool is an int in Python but never a measurement.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise PayloadError("wrong_type", f"{what} must be a number, not {type(value).__name__}")
+    result = float(value)
+    if not math.isfinite(result):
+        raise PayloadError("out_of_range", f"{what} is not finite")
+    return result
+
+
+def _timestamp(value: object, now: float, limits: Limits) -> datetime:
+    if isinstance(value, str):
+        try:
+            ts = datetime.fromisoformat(value)
+        except ValueError:
+            raise PayloadError("wrong_type", f"ts {value!r} is not RFC 3339") from None
+        if ts.tzinfo is None:
+            raise PayloadError("wrong_type", f"ts {value!r} has no UTC offset")
+        epoch = ts.timestamp()
+    else:
+        epoch = _number(value, "ts")
+        ts = _from_epoch(epoch)
+    if epoch > now + limits.max_future_s:
+        raise PayloadError("ts_future", f"ts {value!r} is more than {limits.max_future_s:g} s ahead")
+    if epoch < now - limits.max_past_s:
+        raise PayloadError("ts_past", f"ts {value!r} is more than {limits.max_past_s:g} s old")
+    return ts.astimezone(UTC)
+
+
+def _from_epoch(epoch: float) -> datetime:
+    try:
+        return datetime.fromtimestamp(epoch, UTC)
+    except (OverflowError, OSError, ValueError):
+        raise PayloadError("out_of_range", f"ts {epoch!r} is not a representable time") from None
+
+
+class PayloadDecoder:
+    """Decodes messages of one network against the station registry."""
+
+    def __init__(
+        self,
+        network: str,
+        is_known_station: Callable[[str], bool],
+        limits: Limits | None = None,
+    ) -> None:
+        self.network = network
+        self.is_known_station = is_known_station
+        self.limits = limits or Limits()
+
+    def decode(
+        self, topic: str, payload: bytes, now: float, content_type: str | None = None
+    ) -> Decoded:
+        """Decode one message; every failure becomes a :class:`Rejected`, nothing raises."""
+        out = Decoded()
+        try:
+            parsed = self._envelope(topic, payload)
+            out.station_id = parsed.station_id
+            document = _json_decode(payload)
+        except PayloadError as exc:
+            out.rejects.append(_reject(exc.reason, exc.detail, payload))
+            return out
+        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+            out.rejects.append(_reject("malformed_json", str(exc), payload))
+            return out
+        senml = parsed.form is PayloadForm.SENML or content_type == SENML_CONTENT_TYPE
+        try:
+            if senml:
+                self._senml(parsed.station_id, document, payload, now, out)
+            else:
+                self._native(parsed.station_id, document, payload, now, out)
+        except PayloadError as exc:
+            out.readings.clear()
+            out.rejects.append(_reject(exc.reason, exc.detail, payload))
+        return out
+
+    def _envelope(self, topic: str, payload: bytes) -> ReadingsTopic:
+        parsed = ReadingsTopic.parse(topic)
+        if len(payload) > self.limits.max_payload_bytes:
+            raise PayloadError(
+                "oversize_payload",
+                f"{len(payload)} bytes > {self.limits.max_payload_bytes}",
+            )
+        if parsed.network != self.network:
+            raise PayloadError("network_mismatch", f"network {parsed.network!r} is not ours")
+        if not self.is_known_station(parsed.station_id):
+            raise PayloadError("unknown_station", f"station {parsed.station_id!r} not registered")
+        return parsed
+
+    def _check_count(self, count: int) -> None:
+        if count > self.limits.max_records:
+            raise PayloadError("too_many_records", f"{count} records > {self.limits.max_records}")
+
+    def _native(
+        self, station: str, document: object, payload: bytes, now: float, out: Decoded
+    ) -> None:
+        if not isinstance(document, dict):
+            raise PayloadError("wrong_type", "payload must be a JSON object")
+        claimed = document.get("station")
+        if claimed is not None and claimed != station:
+            raise PayloadError("station_mismatch", f"payload station {claimed!r} != topic {station!r}")
+        seq = document.get("seq")
+        if seq is not None and (isinstance(seq, bool) or not isinstance(seq, int)):
+            raise PayloadError("wrong_type", "seq must be an integer")
+        out.seq = seq
+        if "records" in document:
+            records = document["records"]
+            if not isinstance(records, list):
+                raise PayloadError("wrong_type", "records must be a list")
+        else:
+            records = [{k: v for k, v in document.items() if k not in ("seq", "station")}]
+        self._check_count(len(records))
+        for index, record in enumerate(records):
+            try:
+                out.readings.extend(self._native_record(station, record, now))
+            except PayloadError as exc:
+                raw = _json_encode(record) if len(records) > 1 else payload
+                out.rejects.append(_reject(exc.reason, exc.detail, raw, index))
+
+    def _native_record(self, station: str, record: object, now: float) -> list[Reading]:
+        if not isinstance(record, dict):
+            raise PayloadError("wrong_type", "a record must be a JSON object")
+        if "ts" not in record:
+            raise PayloadError("missing_field", "record has no ts")
+        ts = _timestamp(record["ts"], now, self.limits)
+        readings = []
+        for key, raw_value in record.items():
+            if key == "ts":
+                continue
+            q = quantity.native(key)
+            readings.append(Reading(station, q.name, ts, q.check(_number(raw_value, key))))
+        if not readings:
+            raise PayloadError("missing_field", "record has a ts but no quantity")
+        return readings
+
+    def _senml(
+        self, station: str, document: object, payload: bytes, now: float, out: Decoded
+    ) -> None:
+        if isinstance(document, dict):
+            document = [document]
+        if not isinstance(document, list):
+            raise PayloadError("wrong_type", "SenML pack must be a JSON array")
+        self._check_count(len(document))
+        base_name, base_time, base_unit = "", 0.0, None
+        for index, record in enumerate(document):
+            try:
+                if not isinstance(record, dict):
+                    raise PayloadError("wrong_type", "a SenML record must be a JSON object")
+                # Base fields carry over to later records (RFC 8428 §4.1) even when this one fails.
+                if "bn" in record:
+                    base_name = _text(record["bn"], "bn")
+                if "bt" in record:
+                    base_time = _number(record["bt"], "bt")
+                if "bu" in record:
+                    base_unit = _text(record["bu"], "bu")
+                reading = self._senml_record(station, record, base_name, base_time, base_unit, now)
+                if reading is not None:
+                    out.readings.append(reading)
+            except PayloadError as exc:
+                raw = _json_encode(record) if len(document) > 1 else payload
+                out.rejects.append(_reject(exc.reason, exc.detail, raw, index))
+
+    def _senml_record(
+        self,
+        station: str,
+        record: dict[str, object],
+        base_name: str,
+        base_time: float,
+        base_unit: str | None,
+        now: float,
+    ) -> Reading | None:
+        name = base_name + _text(record.get("n", ""), "n")
+        if not name:
+            return None  # a record of base fields only
+        device, _, qname = name.rpartition(":")
+        if device:
+            claimed = device.rpartition(":")[2]
+            if claimed != station:
+                raise PayloadError("station_mismatch", f"SenML name {name!r} is not {station!r}")
+        q = quantity.senml(qname)
+        if "v" not in record:
+            raise PayloadError("missing_field", f"{name}: only numeric values 'v' are accepted")
+        unit = _text(record["u"], "u") if "u" in record else base_unit
+        if unit is None:
+            raise PayloadError("unit_missing", f"{name}: no 'u' and no base unit 'bu'")
+        factor = q.senml_units.get(unit)
+        if factor is None:
+            raise PayloadError("wrong_unit", f"{name}: unit {unit!r} not in {sorted(q.senml_units)}")
+        t = base_time + (_number(record["t"], "t") if "t" in record else 0.0)
+        if abs(t) < _SENML_RELATIVE:
+            t += now
+        ts = _timestamp(t, now, self.limits)
+        return Reading(station, q.name, ts, q.check(_number(record["v"], name) * factor))
+
+
+def _text(value: object, what: str) -> str:
+    if not isinstance(value, str):
+        raise PayloadError("wrong_type", f"{what} must be a string")
+    return value
+
+
+def rfc3339(epoch: float) -> str:
+    """Epoch seconds as RFC 3339 UTC with millisecond precision, e.g. 2026-11-24T19:00:00.000Z."""
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
+
+
+def encode_native(records: Sequence[OutRecord], *, seq: int | None = None) -> bytes:
+    """The native payload for ``records`` (what a field gateway sends)."""
+    body: dict[str, object] = {}
+    if seq is not None:
+        body["seq"] = seq
+    body["records"] = [{"ts": rfc3339(r.ts), **r.values} for r in records]
+    return _json_encode(body)
+
+
+def encode_senml(station_id: str, records: Sequence[OutRecord]) -> bytes:
+    """A SenML pack for ``records``: base name ``urn:dev:encosta:<station>:``, base time first."""
+    pack: list[dict[str, object]] = []
+    if not records:
+        return b"[]"
+    base_time = records[0].ts
+    for i, record in enumerate(records):
+        for key, value in record.values.items():
+            q = quantity.native(key)
+            entry: dict[str, object] = {"n": q.senml_name, "u": _senml_unit(q), "v": value}
+            if record.ts != base_time:
+                entry["t"] = record.ts - base_time
+            if not pack:
+                entry = {"bn": f"urn:dev:encosta:{station_id}:", "bt": base_time, **entry}
+            pack.append(entry)
+        del i
+    return _json_encode(pack)
+
+
+def _senml_unit(q: quantity.Quantity) -> str:
+    return next(unit for unit, factor in q.senml_units.items() if factor == 1.0)
+
+
+def epoch_of(ts: datetime) -> float:
+    """Seconds since the epoch of an aware datetime."""
+    return (ts - _EPOCH).total_seconds()

@@ -1,0 +1,60 @@
+"""MQTT topics of the wire contract.
+
+Readings arrive on ``encosta/<network>/<station_id>/readings`` (native JSON) or
+``encosta/<network>/<station_id>/readings/senml`` (SenML JSON, RFC 8428). The station id in
+the topic is authoritative: the broker's ACL lets a station publish only under its own id.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from ingest.errors import PayloadError
+
+ROOT = "encosta"
+ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+# Both forms: `+` matches one level, `#` the optional trailing `senml`.
+SUBSCRIPTION = f"{ROOT}/+/+/readings/#"
+
+
+class PayloadForm(StrEnum):
+    """Which decoder a message goes to."""
+
+    NATIVE = "native"
+    SENML = "senml"
+
+
+@dataclass(frozen=True, slots=True)
+class ReadingsTopic:
+    """A parsed readings topic."""
+
+    network: str
+    station_id: str
+    form: PayloadForm
+
+    def __post_init__(self) -> None:
+        for name, value in (("network", self.network), ("station_id", self.station_id)):
+            if not ID_PATTERN.fullmatch(value):
+                raise PayloadError("bad_topic", f"{name} {value!r} is not a valid identifier")
+
+    def __str__(self) -> str:
+        base = f"{ROOT}/{self.network}/{self.station_id}/readings"
+        return f"{base}/senml" if self.form is PayloadForm.SENML else base
+
+    @classmethod
+    def parse(cls, topic: str) -> ReadingsTopic:
+        """Parse a topic string; raise ``PayloadError('bad_topic')`` when it is not one of ours."""
+        parts = topic.split("/")
+        if len(parts) == 4 and parts[0] == ROOT and parts[3] == "readings":
+            return cls(parts[1], parts[2], PayloadForm.NATIVE)
+        if len(parts) == 5 and parts[0] == ROOT and parts[3:] == ["readings", "senml"]:
+            return cls(parts[1], parts[2], PayloadForm.SENML)
+        raise PayloadError("bad_topic", f"{topic!r} is not encosta/<network>/<station>/readings")
+
+
+def shared_subscription(group: str | None) -> str:
+    """The subscription filter, shared among the replicas of ``group`` when one is given."""
+    return f"$share/{group}/{SUBSCRIPTION}" if group else SUBSCRIPTION
