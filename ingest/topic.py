@@ -16,8 +16,6 @@ from ingest.errors import PayloadError
 ROOT = "encosta"
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
-# Both forms: `+` matches one level, `#` the optional trailing `senml`.
-SUBSCRIPTION = f"{ROOT}/+/+/readings/#"
 
 
 class PayloadForm(StrEnum):
@@ -55,6 +53,8 @@ class ReadingsTopic:
         raise PayloadError("bad_topic", f"{topic!r} is not encosta/<network>/<station>/readings")
 
 
-def shared_subscription(group: str | None) -> str:
-    """The subscription filter, shared among the replicas of ``group`` when one is given."""
-    return f"$share/{group}/{SUBSCRIPTION}" if group else SUBSCRIPTION
+def subscription(network: str, group: str | None) -> str:
+    """The filter for ``network``'s readings (both forms: ``#`` matches the optional
+    ``senml``), shared among the replicas of ``group`` when one is given."""
+    topic_filter = f"{ROOT}/{network}/+/readings/#"
+    return f"$share/{group}/{topic_filter}" if group else topic_filter

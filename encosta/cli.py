@@ -1,0 +1,132 @@
+"""``encosta``: the command line of the landslide early-warning backend.
+
+Subcommands: ``services up|down|status``, ``migrate``, ``stations import FILE``, ``ingest``,
+``simulate`` and ``demo``. Configuration comes from environment variables (README, docs/).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from encosta import logs, stack
+from encosta.errors import EncostaError
+from ingest.errors import IngestError
+
+DEFAULT_REGISTRY = stack.REPO / "deploy" / "stations" / "rio-de-janeiro.toml"
+
+
+def _services(args: argparse.Namespace) -> int:
+    config = stack.StackConfig.from_env(os.environ)
+    if args.action == "up":
+        stack.up(config)
+    elif args.action == "down":
+        stack.down(config)
+    lines = stack.status(config)
+    for name, line in lines.items():
+        print(f"{name:12} {line}")  # noqa: T201
+    return 0 if args.action != "status" or all(" up " in f" {v} " for v in lines.values()) else 1
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from encosta.migrate import migrate  # noqa: PLC0415  keeps `encosta --help` light
+    from ingest.config import default_dsn  # noqa: PLC0415
+
+    applied = asyncio.run(migrate(args.dsn or default_dsn(os.environ)))
+    for migration in applied:
+        print(f"applied {migration.version:04d}_{migration.name}")  # noqa: T201
+    if not applied:
+        print("schema up to date")  # noqa: T201
+    return 0
+
+
+def _stations(args: argparse.Namespace) -> int:
+    from encosta.registry import import_registry  # noqa: PLC0415
+    from ingest.config import default_dsn  # noqa: PLC0415
+    from ingest.stations import load_registry  # noqa: PLC0415
+
+    registry = load_registry(Path(args.file))
+    count = asyncio.run(import_registry(args.dsn or default_dsn(os.environ), registry))
+    print(f"imported {count} stations in {len(registry.zones)} zones "  # noqa: T201
+          f"of network {registry.network!r}")
+    return 0
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    from encosta.runner import run_until_signal  # noqa: PLC0415
+    from ingest.config import IngestConfig  # noqa: PLC0415
+    from ingest.service import IngestService  # noqa: PLC0415
+
+    del args
+    service = IngestService(IngestConfig.from_env(os.environ))
+    asyncio.run(run_until_signal(service.run, service.stop))
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from encosta.demo import run_demo  # noqa: PLC0415
+
+    return run_demo(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = argparse.ArgumentParser(prog="encosta", description=__doc__.splitlines()[0])
+    parser.add_argument("--log-level", default=os.environ.get("ENCOSTA_LOG_LEVEL", "INFO"))
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    services = sub.add_parser("services", help="start, stop or report the local TimescaleDB "
+                              "and Mosquitto (state in ENCOSTA_STATE_DIR)")
+    services.add_argument("action", choices=["up", "down", "status"])
+    services.set_defaults(func=_services)
+
+    migrate = sub.add_parser("migrate", help="apply the SQL migrations not yet applied")
+    migrate.add_argument("--dsn", help="database DSN (default: ENCOSTA_PG_DSN or local stack)")
+    migrate.set_defaults(func=_migrate)
+
+    stations = sub.add_parser("stations", help="manage the station registry")
+    stations_sub = stations.add_subparsers(dest="stations_command", required=True)
+    imp = stations_sub.add_parser("import", help="load a registry file (TOML) into the database")
+    imp.add_argument("file", nargs="?", default=str(DEFAULT_REGISTRY))
+    imp.add_argument("--dsn", help="database DSN (default: ENCOSTA_PG_DSN or local stack)")
+    imp.set_defaults(func=_stations)
+
+    ingest = sub.add_parser("ingest", help="run the MQTT -> TimescaleDB ingest service "
+                            "(settings: ENCOSTA_MQTT_*, ENCOSTA_PG_DSN, ENCOSTA_INGEST_*)")
+    ingest.set_defaults(func=_ingest)
+
+    demo = sub.add_parser("demo", help="bring the stack up, ingest a burst of readings and "
+                          "show what was stored")
+    demo.add_argument("--readings", type=int, default=2000, help="readings to publish")
+    demo.set_defaults(func=_demo)
+
+    try:
+        simulators_cli = importlib.import_module("simulators.cli")
+    except ImportError:
+        simulators_cli = None
+    if simulators_cli is not None and hasattr(simulators_cli, "add_parser"):
+        simulators_cli.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``encosta`` command."""
+    args = build_parser().parse_args(argv)
+    logs.configure(args.log_level)
+    try:
+        result: int = args.func(args)
+    except (EncostaError, IngestError) as exc:
+        print(f"encosta: error: {exc}", file=sys.stderr)  # noqa: T201
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

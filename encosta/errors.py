@@ -1,0 +1,26 @@
+"""Exceptions of the composition root (CLI, local stack, migrations).
+
+The tree::
+
+    EncostaError             root
+    ├── StackError           a local service cannot be installed, started or reached
+    └── MigrationError       a migration file is malformed or failed (``.version``)
+"""
+
+from __future__ import annotations
+
+
+class EncostaError(Exception):
+    """Root of the exceptions raised by the ``encosta`` package."""
+
+
+class StackError(EncostaError):
+    """A local TimescaleDB or Mosquitto instance cannot be started or reached."""
+
+
+class MigrationError(EncostaError):
+    """A schema migration cannot be applied."""
+
+    def __init__(self, message: str, *, version: int | None = None) -> None:
+        super().__init__(message)
+        self.version = version

@@ -1,0 +1,96 @@
+"""Configuration of the ingest service, from environment variables.
+
+| variable | default | meaning |
+| --- | --- | --- |
+| ``ENCOSTA_MQTT_HOST`` | 127.0.0.1 | broker host |
+| ``ENCOSTA_MQTT_PORT`` | 18830 | broker port (the local stack's) |
+| ``ENCOSTA_PG_DSN`` | local stack | TimescaleDB DSN |
+| ``ENCOSTA_NETWORK`` | rio | network whose topics this ingest accepts |
+| ``ENCOSTA_INGEST_CLIENT_ID`` | encosta-ingest-1 | fixed MQTT client id of this replica |
+| ``ENCOSTA_INGEST_SHARE_GROUP`` | encosta-ingest | shared-subscription group ('' = none) |
+| ``ENCOSTA_INGEST_BATCH_READINGS`` | 5000 | readings per COPY batch at most |
+| ``ENCOSTA_INGEST_LINGER_MS`` | 5 | wait this long for more messages before a batch |
+| ``ENCOSTA_INGEST_RECEIVE_MAX`` | 10000 | unacknowledged messages in flight (MQTT 5) |
+| ``ENCOSTA_INGEST_SESSION_EXPIRY_S`` | 604800 | broker keeps our session this long offline |
+| ``ENCOSTA_INGEST_DRAIN_S`` | 10 | on SIGTERM, time to commit what is held |
+| ``ENCOSTA_INGEST_METRICS_PORT`` | 9101 | /metrics and /healthz port (0 = off) |
+| ``ENCOSTA_INGEST_MAX_PAYLOAD_BYTES`` | 262144 | larger payloads: oversize_payload |
+| ``ENCOSTA_INGEST_MAX_RECORDS`` | 1000 | more records in a message: too_many_records |
+| ``ENCOSTA_INGEST_MAX_FUTURE_S`` | 300 | readings further ahead: ts_future |
+| ``ENCOSTA_INGEST_MAX_PAST_S`` | 2592000 | readings older (30 days): ts_past |
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from ingest.errors import ConfigError
+from ingest.payload import Limits
+
+
+def _int(environ: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{raw!r} is not an integer", variable=name) from None
+    if not low <= value <= high:
+        raise ConfigError(f"{value} is outside [{low}, {high}]", variable=name)
+    return value
+
+
+def default_dsn(environ: Mapping[str, str]) -> str:
+    """``ENCOSTA_PG_DSN``, or the local stack's database."""
+    port = environ.get("ENCOSTA_PG_PORT", "55432")
+    return environ.get("ENCOSTA_PG_DSN") or f"postgresql://postgres@127.0.0.1:{port}/encosta"
+
+
+@dataclass(frozen=True, slots=True)
+class IngestConfig:
+    """Settings of one ingest replica."""
+
+    dsn: str
+    mqtt_host: str = "127.0.0.1"
+    mqtt_port: int = 18830
+    network: str = "rio"
+    client_id: str = "encosta-ingest-1"
+    share_group: str | None = "encosta-ingest"
+    batch_readings: int = 5000
+    linger_s: float = 0.005
+    receive_max: int = 10000
+    session_expiry_s: int = 7 * 86400
+    drain_s: float = 10.0
+    metrics_port: int = 9101
+    limits: Limits = field(default_factory=Limits)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> IngestConfig:
+        """Read every setting from ``environ`` (a plain dict in tests)."""
+        limits = Limits(
+            max_payload_bytes=_int(environ, "ENCOSTA_INGEST_MAX_PAYLOAD_BYTES", 262144, 64,
+                                   256 * 1024 * 1024),
+            max_records=_int(environ, "ENCOSTA_INGEST_MAX_RECORDS", 1000, 1, 100000),
+            max_future_s=_int(environ, "ENCOSTA_INGEST_MAX_FUTURE_S", 300, 0, 86400),
+            max_past_s=_int(environ, "ENCOSTA_INGEST_MAX_PAST_S", 30 * 86400, 60,
+                            3650 * 86400),
+        )
+        group = environ.get("ENCOSTA_INGEST_SHARE_GROUP", "encosta-ingest")
+        return cls(
+            dsn=default_dsn(environ),
+            mqtt_host=environ.get("ENCOSTA_MQTT_HOST", "127.0.0.1"),
+            mqtt_port=_int(environ, "ENCOSTA_MQTT_PORT", 18830, 1, 65535),
+            network=environ.get("ENCOSTA_NETWORK", "rio"),
+            client_id=environ.get("ENCOSTA_INGEST_CLIENT_ID", "encosta-ingest-1"),
+            share_group=group or None,
+            batch_readings=_int(environ, "ENCOSTA_INGEST_BATCH_READINGS", 5000, 1, 1_000_000),
+            linger_s=_int(environ, "ENCOSTA_INGEST_LINGER_MS", 5, 0, 10000) / 1000.0,
+            receive_max=_int(environ, "ENCOSTA_INGEST_RECEIVE_MAX", 10000, 1, 65535),
+            session_expiry_s=_int(environ, "ENCOSTA_INGEST_SESSION_EXPIRY_S", 7 * 86400, 0,
+                                  0xFFFFFFFF),
+            drain_s=float(_int(environ, "ENCOSTA_INGEST_DRAIN_S", 10, 0, 3600)),
+            metrics_port=_int(environ, "ENCOSTA_INGEST_METRICS_PORT", 9101, 0, 65535),
+            limits=limits,
+        )

@@ -1,0 +1,216 @@
+"""The ingest service: MQTT in, TimescaleDB out, acknowledged only after commit.
+
+Tasks under one ``asyncio.TaskGroup``:
+
+* ``mqtt``     — keeps a persistent MQTT 5 session (fixed client id, clean start off, session
+  expiry), reconnecting with capped jittered backoff; decodes each message and queues it.
+* ``writer``   — takes what is queued (up to a batch of readings), commits it, then sends the
+  PUBACKs of exactly those messages. Until then the broker holds them: a crash at any moment
+  loses nothing, and a redelivery stores nothing twice (the primary key deduplicates).
+* ``registry`` — refreshes the set of known stations every minute.
+
+Back-pressure comes from the broker: it sends at most Receive Maximum unacknowledged messages,
+so when the database stalls, acknowledgements stop and so does the flow; memory stays bounded.
+On SIGTERM the service stops reading, commits and acknowledges what it holds (up to
+``drain_s``), and disconnects **without unsubscribing**, so the broker keeps queueing for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+
+import aiomqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from ingest.config import IngestConfig
+from ingest.metrics import IngestMetrics
+from ingest.payload import PayloadDecoder
+from ingest.probe import ProbeServer
+from ingest.topic import subscription
+from ingest.writer import BatchWriter, Message
+
+log = logging.getLogger("encosta.ingest")
+_STOP = None
+_REGISTRY_REFRESH_S = 60.0
+
+
+class IngestService:
+    """One ingest replica. ``await service.run()`` until ``service.stop()`` is called."""
+
+    def __init__(self, config: IngestConfig, metrics: IngestMetrics | None = None) -> None:
+        self.config = config
+        self.metrics = metrics or IngestMetrics()
+        self._stations: frozenset[str] = frozenset()
+        self.decoder = PayloadDecoder(config.network, self._is_known, config.limits)
+        # Bounded well above the broker's in-flight window, which is the real bound.
+        self._queue: asyncio.Queue[Message | None] = asyncio.Queue(config.receive_max * 2)
+        self._stopping = asyncio.Event()
+        self._client: aiomqtt.Client | None = None
+        self._generation = 0
+        self._writer: BatchWriter | None = None
+        self.ready = asyncio.Event()  # set once subscribed the first time
+
+    def _is_known(self, station_id: str) -> bool:
+        return station_id in self._stations
+
+    def stop(self) -> None:
+        """Ask the service to drain and exit (what SIGTERM calls)."""
+        self._stopping.set()
+
+    def healthy(self) -> tuple[bool, str]:
+        """``/healthz``: connected to the broker and the database answered last time."""
+        mqtt_ok = self._client is not None
+        db_ok = self._writer is not None and self._writer.healthy
+        detail = f"mqtt={'up' if mqtt_ok else 'down'} db={'up' if db_ok else 'down'}"
+        return mqtt_ok and db_ok, detail
+
+    async def run(self) -> None:
+        """Run until stopped; then drain, acknowledge and disconnect."""
+        async with (
+            BatchWriter(self.config.dsn, self.metrics) as writer,
+            ProbeServer(self.config.metrics_port, self.metrics.registry, self.healthy),
+        ):
+            self._writer = writer
+            self._stations = await writer.known_stations(self.config.network)
+            log.info("ingest starting", extra={"stations": len(self._stations),
+                                               "client_id": self.config.client_id})
+            async with asyncio.TaskGroup() as group:
+                mqtt = group.create_task(self._mqtt(), name="mqtt")
+                drain = group.create_task(self._write_loop(writer), name="writer")
+                registry = group.create_task(self._refresh_registry(writer), name="registry")
+                await self._stopping.wait()
+                registry.cancel()
+                # The receiver stops queueing; the writer commits and acknowledges what was
+                # queued before STOP while the connection stays open for the PUBACKs.
+                await self._queue.put(_STOP)
+                _, pending = await asyncio.wait([drain], timeout=self.config.drain_s)
+                if pending:
+                    log.warning("drain deadline passed; unacknowledged messages will be "
+                                "redelivered", extra={"queued": self._queue.qsize()})
+                    drain.cancel()
+                mqtt.cancel()
+        log.info("ingest stopped")
+
+    async def _refresh_registry(self, writer: BatchWriter) -> None:
+        while True:
+            await asyncio.sleep(_REGISTRY_REFRESH_S)
+            self._stations = await writer.known_stations(self.config.network)
+
+    def _client_for(self) -> aiomqtt.Client:
+        connect = Properties(PacketTypes.CONNECT)
+        connect.SessionExpiryInterval = self.config.session_expiry_s
+        connect.ReceiveMaximum = self.config.receive_max
+        client = aiomqtt.Client(
+            self.config.mqtt_host,
+            self.config.mqtt_port,
+            identifier=self.config.client_id,
+            protocol=aiomqtt.ProtocolVersion.V5,
+            clean_start=False,
+            properties=connect,
+            keepalive=30,
+            timeout=10,
+        )
+        # Before connecting: the broker may send queued messages right after CONNACK, and
+        # paho must not acknowledge any of them before they are committed.
+        client._client.manual_ack_set(True)  # noqa: SLF001  aiomqtt has no public API (#345)
+        return client
+
+    async def _mqtt(self) -> None:
+        attempt = 0
+        topic_filter = subscription(self.config.network, self.config.share_group)
+        while not self._stopping.is_set():
+            try:
+                async with self._client_for() as client:
+                    self._generation += 1
+                    self._client = client
+                    self.metrics.mqtt_connects.inc()
+                    self.metrics.mqtt_connected.set(1)
+                    await client.subscribe(topic_filter, options=SubscribeOptions(qos=1))
+                    log.info("subscribed", extra={"filter": topic_filter})
+                    self.ready.set()
+                    attempt = 0
+                    await self._receive(client, self._generation)
+            except aiomqtt.MqttError as exc:
+                self._client = None
+                self.metrics.mqtt_connected.set(0)
+                delay = min(30.0, random.uniform(0, 1.5 ** min(10, attempt)))  # noqa: S311
+                log.warning("broker connection lost, reconnecting",
+                            extra={"error": str(exc), "delay_s": round(delay, 2)})
+                attempt += 1
+                await asyncio.sleep(delay)
+            finally:
+                self._client = None
+                self.metrics.mqtt_connected.set(0)
+
+    async def _receive(self, client: aiomqtt.Client, generation: int) -> None:
+        decode = self.decoder.decode
+        metrics = self.metrics
+        async for message in client.messages:
+            if self._stopping.is_set():
+                continue  # not queued, not acknowledged: redelivered to the next session
+            payload = message.payload
+            if not isinstance(payload, bytes | bytearray):
+                payload = str(payload).encode()
+            payload = bytes(payload)
+            topic = message.topic.value
+            content_type = getattr(message.properties, "ContentType", None)
+            now = time.time()
+            decoded = decode(topic, payload, now, content_type)
+            metrics.messages.inc()
+            metrics.readings_received.inc(len(decoded.readings))
+            for reject in decoded.rejects:
+                metrics.rejected.labels(reject.reason.value).inc()
+            await self._queue.put(Message(
+                topic, payload, decoded.readings, decoded.rejects, decoded.station_id,
+                message.mid, message.qos, generation, now,
+            ))
+            metrics.queue_depth.set(self._queue.qsize())
+
+    async def _write_loop(self, writer: BatchWriter) -> None:
+        loop = asyncio.get_running_loop()
+        stop = False
+        while not stop:
+            first = await self._queue.get()
+            if first is _STOP:
+                break
+            batch = [first]
+            count = len(first.readings)
+            deadline = loop.time() + self.config.linger_s
+            while count < self.config.batch_readings:
+                try:
+                    item = self._queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    remaining = deadline - loop.time()
+                    if remaining <= 0:
+                        break
+                    try:
+                        async with asyncio.timeout(remaining):
+                            item = await self._queue.get()
+                    except TimeoutError:
+                        break
+                if item is _STOP:
+                    stop = True
+                    break
+                batch.append(item)
+                count += len(item.readings)
+            await writer.write(batch)
+            self._acknowledge(batch)
+            self.metrics.queue_depth.set(self._queue.qsize())
+
+    def _acknowledge(self, batch: list[Message]) -> None:
+        client = self._client
+        now = time.time()
+        for message in batch:
+            if message.readings:
+                newest = max(r.ts for r in message.readings).timestamp()
+                self.metrics.lag_seconds.observe(max(0.0, now - newest))
+            # A message from an earlier connection is redelivered by the broker on the new
+            # one; its packet id belongs to the old connection, so it is not ours to ack.
+            if client is None or message.generation != self._generation or message.qos == 0:
+                continue
+            client._client.ack(message.mid, message.qos)  # noqa: SLF001  see _client_for

@@ -1,0 +1,179 @@
+"""Commit batches of readings and rejects to TimescaleDB, retrying until the database answers.
+
+A batch is COPYed into a per-connection staging table and moved into ``readings`` with
+``ON CONFLICT DO NOTHING`` in one transaction, with the batch's rejects: a batch is either
+committed whole or not at all, so the caller acknowledges its messages only after ``write``
+returns. While the database is down or failing over, ``write`` keeps retrying with capped,
+jittered backoff; it never drops a batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+
+import asyncpg
+
+from ingest.metrics import IngestMetrics
+from ingest.payload import Reading, Rejected
+
+log = logging.getLogger("encosta.ingest.writer")
+
+# Errors after which the same batch can succeed later: the server is down, restarting,
+# failing over, or the connection broke.
+RETRYABLE: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.SerializationError,
+    asyncpg.DeadlockDetectedError,
+)
+_STAGE = "ingest_stage"
+
+
+@dataclass(slots=True)
+class Message:
+    """One received MQTT message, decoded, waiting for its batch to commit."""
+
+    topic: str
+    payload: bytes
+    readings: list[Reading]
+    rejects: list[Rejected]
+    station_id: str | None
+    mid: int = 0
+    qos: int = 1
+    generation: int = 0
+    received: float = field(default_factory=time.time)
+
+    @property
+    def digest(self) -> bytes:
+        """Identity of the message for recording its rejects once across redeliveries."""
+        return hashlib.blake2b(self.topic.encode() + b"\0" + self.payload, digest_size=16).digest()
+
+
+def backoff(attempt: int, cap: float = 10.0) -> float:
+    """Capped, jittered exponential backoff in seconds (full jitter)."""
+    return random.uniform(0, min(cap, 0.1 * 2 ** min(attempt, 10)))  # noqa: S311
+
+
+async def _prepare(connection: asyncpg.Connection) -> None:
+    await connection.execute(
+        f"CREATE TEMP TABLE IF NOT EXISTS {_STAGE} (station_id text, quantity text,"
+        " ts timestamptz, value double precision) ON COMMIT DELETE ROWS"
+    )
+
+
+class BatchWriter:
+    """Writes batches through a small asyncpg pool. Use as an async context manager."""
+
+    def __init__(self, dsn: str, metrics: IngestMetrics, pool_size: int = 2) -> None:
+        self.dsn = dsn
+        self.metrics = metrics
+        self.pool_size = pool_size
+        self.healthy = True  # until a call fails
+        self._pool: asyncpg.Pool | None = None
+
+    async def __aenter__(self) -> BatchWriter:
+        # min_size=0: the pool connects lazily, so ingest starts (and holds messages
+        # unacknowledged) even while the database is down.
+        self._pool = await asyncpg.create_pool(
+            self.dsn, min_size=0, max_size=self.pool_size, init=_prepare,
+            command_timeout=60, max_inactive_connection_lifetime=300,
+        )
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._pool is not None:
+            try:
+                async with asyncio.timeout(5):
+                    await self._pool.close()
+            except TimeoutError:
+                self._pool.terminate()
+
+    async def write(self, messages: Sequence[Message]) -> int:
+        """Commit ``messages``; retry until it succeeds; return the new readings stored."""
+        attempt = 0
+        while True:
+            started = time.perf_counter()
+            try:
+                stored = await self._commit(messages)
+            except RETRYABLE as exc:
+                self.healthy = False
+                self.metrics.db_up.set(0)
+                self.metrics.db_retries.inc()
+                delay = backoff(attempt)
+                log.warning("database unavailable, retrying batch",
+                            extra={"error": repr(exc), "attempt": attempt, "delay_s": delay,
+                                   "messages": len(messages)})
+                attempt += 1
+                await asyncio.sleep(delay)
+                continue
+            self.healthy = True
+            self.metrics.db_up.set(1)
+            self.metrics.batch_seconds.observe(time.perf_counter() - started)
+            return stored
+
+    async def _commit(self, messages: Sequence[Message]) -> int:
+        assert self._pool is not None
+        rows = [
+            (r.station_id, r.quantity, r.ts, r.value) for m in messages for r in m.readings
+        ]
+        rejects = [
+            (m.topic, m.station_id, j.reason.value, j.detail,
+             -1 if j.record_index is None else j.record_index, j.raw, m.digest)
+            for m in messages for j in m.rejects
+        ]
+        async with self._pool.acquire() as connection, connection.transaction():
+            stored = 0
+            if rows:
+                await connection.copy_records_to_table(_STAGE, records=rows)
+                status = await connection.execute(
+                    "INSERT INTO readings (station_id, quantity, ts, value)"
+                    f" SELECT station_id, quantity, ts, value FROM {_STAGE}"
+                    " ON CONFLICT DO NOTHING"
+                )
+                stored = int(status.rsplit(" ", 1)[1])
+            if rejects:
+                await connection.executemany(
+                    "INSERT INTO rejects (topic, station_id, reason, detail, record_index, raw,"
+                    " message_hash) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+                    " ON CONFLICT (message_hash, record_index) DO NOTHING",
+                    rejects,
+                )
+        self.metrics.batch_size.observe(len(rows))
+        self.metrics.stored.inc(stored)
+        self.metrics.duplicates.inc(len(rows) - stored)
+        return stored
+
+    async def known_stations(self, network: str) -> frozenset[str]:
+        """Ids of the registered stations of ``network`` (retrying like ``write``)."""
+        assert self._pool is not None
+        attempt = 0
+        while True:
+            try:
+                rows = await self._pool.fetch(
+                    "SELECT id FROM stations WHERE network = $1 AND status <> 'retired'", network)
+            except RETRYABLE as exc:
+                delay = backoff(attempt)
+                log.warning("cannot read the station registry, retrying",
+                            extra={"error": repr(exc), "delay_s": delay})
+                attempt += 1
+                await asyncio.sleep(delay)
+                continue
+            return frozenset(r["id"] for r in rows)
