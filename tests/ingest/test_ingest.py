@@ -1,0 +1,120 @@
+"""The ingest service against real Mosquitto and TimescaleDB."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import pytest
+
+from ingest.reasons import Reason
+from tests.conftest import Database, ingest_config, running_ingest
+from tests.ingest.streams import batched_lines, stream_lines
+from tests.ingest.test_payload import REASON_CASES
+from tests.mqtt import mosquitto_pub, publish
+
+pytestmark = pytest.mark.services
+
+
+async def wait_for_count(db: Database, sql: str, expected: int, timeout: float = 60) -> int:
+    """Poll ``sql`` until it returns ``expected`` (or the timeout); return the last value."""
+    deadline = time.monotonic() + timeout
+    value = -1
+    while time.monotonic() < deadline:
+        value = int(await db.fetchval(sql))  # type: ignore[call-overload]
+        if value >= expected:
+            await asyncio.sleep(0.3)  # would anything more arrive (a duplicate)?
+            return int(await db.fetchval(sql))  # type: ignore[call-overload]
+        await asyncio.sleep(0.1)
+    return value
+
+
+async def test_readings_from_mosquitto_pub_are_stored(database: Database) -> None:
+    """Readings published by a third-party client land in the hypertable with their values."""
+    async with running_ingest(ingest_config(database)):
+        now = time.time()
+        lines = [json.dumps({"records": [{"ts": now - 60, "rain_mm": 2.5, "vwc": 0.33,
+                                          "battery_v": 3.9}]}).encode()]
+        await mosquitto_pub(database.stack.mqtt_port, database.topic("rocinha-01"), lines)
+        assert await wait_for_count(database, "SELECT count(*) FROM readings", 3) == 3
+    rows = await database.fetch("SELECT quantity, value FROM readings ORDER BY quantity")
+    assert [(r["quantity"], r["value"]) for r in rows] == [
+        ("battery_v", 3.9), ("rain_mm", 2.5), ("vwc", 0.33)]
+
+
+async def test_duplicates_are_stored_once(database: Database) -> None:
+    """The same readings sent three times, in one message and across messages, count once."""
+    now = time.time()
+    record = {"ts": now - 300, "rain_mm": 4.0}
+    payload = json.dumps({"records": [record, record]}).encode()
+    async with running_ingest(ingest_config(database)):
+        await mosquitto_pub(database.stack.mqtt_port, database.topic("vidigal-02"),
+                            [payload, payload, payload])
+        await wait_for_count(database, "SELECT count(*) FROM readings", 1)
+        await asyncio.sleep(1)
+    assert await database.fetchval("SELECT count(*) FROM readings") == 1
+    assert await database.fetchval("SELECT sum(value) FROM readings") == 4.0
+
+
+async def test_every_reject_reason_produces_its_row(database: Database) -> None:
+    """Each bad input of the decoder's catalogue is kept in rejects with topic, raw bytes and
+    reason, and the service goes on storing good readings afterwards."""
+    messages: list[tuple[str, bytes]] = []
+    for reason, topic, payload, limits in REASON_CASES:
+        if limits or reason in {"bad_topic", "network_mismatch", "ts_future", "ts_past"}:
+            continue  # produced below with live time and limits
+        parts = topic.split("/")
+        station = "ghost" if reason == "unknown_station" else "borel-01"
+        text = payload.replace(b"st-2", b"other").replace(b"st-1", station.encode())
+        text = text.replace(str(1_795_000_000.0).encode(), str(time.time()).encode())
+        messages.append((database.topic(station, senml=parts[-1] == "senml"), text))
+    now = time.time()
+    station = database.topic("borel-01")
+    messages += [
+        (station, json.dumps({"records": [{"ts": now + 3600, "rain_mm": 1}]}).encode()),
+        (station, json.dumps({"records": [{"ts": now - 40 * 86400, "rain_mm": 1}]}).encode()),
+        (station, b"{" + b" " * 300_000 + b"}"),
+        (station, json.dumps({"records": [{"ts": now - i, "rain_mm": 1} for i in range(1001)]})
+         .encode()),
+        (station, json.dumps({"records": [{"ts": now - 5, "rain_mm": 1.25}]}).encode()),
+    ]
+    expected = {r.value for r in Reason} - {"bad_topic", "network_mismatch"}
+    async with running_ingest(ingest_config(database)):
+        await publish(database.stack.mqtt_port, messages)
+        await wait_for_count(database, "SELECT count(DISTINCT reason) FROM rejects",
+                             len(expected))
+        assert await wait_for_count(database, "SELECT count(*) FROM readings", 1) == 1
+    rows = await database.fetch("SELECT reason, topic, raw FROM rejects")
+    assert {r["reason"] for r in rows} == expected
+    assert all(r["raw"] and r["topic"].startswith(f"encosta/{database.network}/") for r in rows)
+    assert await database.fetchval("SELECT value FROM readings") == 1.25
+
+
+async def test_batched_gateway_messages_and_senml(database: Database) -> None:
+    """Backlog bursts of 100 records and SenML packs are stored record for record."""
+    lines = batched_lines(50, 100)
+    senml = [json.dumps([{"bn": "urn:dev:encosta:prazeres-03:", "bt": time.time() - 600,
+                          "n": "rain", "u": "mm", "v": 0.5}, {"n": "vwc_d60", "u": "/",
+                                                               "v": 0.41}]).encode()]
+    async with running_ingest(ingest_config(database)):
+        await mosquitto_pub(database.stack.mqtt_port, database.topic("alemao-03"), lines)
+        await mosquitto_pub(database.stack.mqtt_port,
+                            database.topic("prazeres-03", senml=True), senml)
+        total = await wait_for_count(database, "SELECT count(*) FROM readings", 50 * 100 * 2 + 2)
+    assert total == 50 * 100 * 2 + 2
+    assert await database.fetchval(
+        "SELECT value FROM readings WHERE quantity = 'vwc_d60'") == pytest.approx(0.41)
+
+
+async def test_messages_published_while_ingest_is_down_are_delivered(
+    database: Database,
+) -> None:
+    """The persistent session keeps QoS 1 messages while ingest is stopped (never unsubscribed)."""
+    config = ingest_config(database)
+    async with running_ingest(config):
+        pass  # creates the session and subscription, then disconnects without unsubscribing
+    await mosquitto_pub(database.stack.mqtt_port, database.topic("santa-marta-01"),
+                        stream_lines(500))
+    async with running_ingest(config):
+        assert await wait_for_count(database, "SELECT count(*) FROM readings", 500) == 500
