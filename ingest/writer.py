@@ -32,6 +32,7 @@ RETRYABLE: tuple[type[BaseException], ...] = (
     TimeoutError,
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
+    asyncpg.InternalClientError,  # a connection left mid-protocol by a server crash
     asyncpg.CannotConnectNowError,
     asyncpg.AdminShutdownError,
     asyncpg.CrashShutdownError,
@@ -85,13 +86,16 @@ class BatchWriter:
         self._pool: asyncpg.Pool | None = None
 
     async def __aenter__(self) -> BatchWriter:
+        self._pool = await self._new_pool()
+        return self
+
+    async def _new_pool(self) -> asyncpg.Pool:
         # min_size=0: the pool connects lazily, so ingest starts (and holds messages
         # unacknowledged) even while the database is down.
-        self._pool = await asyncpg.create_pool(
+        return await asyncpg.create_pool(
             self.dsn, min_size=0, max_size=self.pool_size, init=_prepare,
             command_timeout=60, max_inactive_connection_lifetime=300,
         )
-        return self
 
     async def __aexit__(
         self,
@@ -117,6 +121,7 @@ class BatchWriter:
                 self.healthy = False
                 self.metrics.db_up.set(0)
                 self.metrics.db_retries.inc()
+                await self._reset_connections()
                 delay = backoff(attempt)
                 log.warning("database unavailable, retrying batch",
                             extra={"error": repr(exc), "attempt": attempt, "delay_s": delay,
@@ -128,6 +133,12 @@ class BatchWriter:
             self.metrics.db_up.set(1)
             self.metrics.batch_seconds.observe(time.perf_counter() - started)
             return stored
+
+    async def _reset_connections(self) -> None:
+        """Drop pooled connections after a failure: the next attempt starts on fresh ones."""
+        assert self._pool is not None
+        self._pool.terminate()
+        self._pool = await self._new_pool()
 
     async def _commit(self, messages: Sequence[Message]) -> int:
         assert self._pool is not None
