@@ -32,6 +32,11 @@ apt_install() {
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# Python 3.11+ with venv for the project's virtualenv (Debian's python3 on a bare machine).
+if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+  apt_install python3 python3-venv python3-pip
+fi
+
 apt_install "postgresql-$PGV" "postgresql-client-$PGV" mosquitto mosquitto-clients ca-certificates
 
 pkglibdir=$(/usr/lib/postgresql/$PGV/bin/pg_config --pkglibdir 2>/dev/null || true)

@@ -1,0 +1,53 @@
+# Encosta: `make demo` and `make test` set everything up on a fresh Debian 12 or 13 machine.
+# Each step is idempotent: a second run reuses what is installed and running.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+REGISTRY := deploy/stations/rio-de-janeiro.toml
+PYTEST_ARGS ?=
+
+.PHONY: all bootstrap system venv services demo test lint bench down clean
+
+all: test
+
+system:
+	bash scripts/install-system.sh
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
+	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@rm -f $(VENV)/.installed-* && touch $@
+
+venv: system $(STAMP)
+
+services: venv
+	$(BIN)/encosta services up
+	$(BIN)/encosta migrate
+	$(BIN)/encosta stations import $(REGISTRY)
+
+bootstrap: services
+
+demo: bootstrap
+	$(BIN)/encosta demo
+
+test: bootstrap
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+bench: bootstrap
+	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/model.py
+
+down:
+	-$(BIN)/encosta services down
+
+clean: down
+	rm -rf .state $(VENV)
