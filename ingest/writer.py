@@ -14,6 +14,7 @@ import hashlib
 import logging
 import random
 import time
+from datetime import UTC, datetime
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -71,7 +72,8 @@ def backoff(attempt: int, cap: float = 10.0) -> float:
 async def _prepare(connection: asyncpg.Connection) -> None:
     await connection.execute(
         f"CREATE TEMP TABLE IF NOT EXISTS {_STAGE} (station_id text, quantity text,"
-        " ts timestamptz, value double precision) ON COMMIT DELETE ROWS"
+        " ts timestamptz, value double precision, received_at timestamptz)"
+        " ON COMMIT DELETE ROWS"
     )
 
 
@@ -143,7 +145,10 @@ class BatchWriter:
     async def _commit(self, messages: Sequence[Message]) -> int:
         assert self._pool is not None
         rows = [
-            (r.station_id, r.quantity, r.ts, r.value) for m in messages for r in m.readings
+            (r.station_id, r.quantity, r.ts, r.value, received)
+            for m in messages
+            for received in (datetime.fromtimestamp(m.received, UTC),)
+            for r in m.readings
         ]
         rejects = [
             (m.topic, m.station_id, j.reason.value, j.detail,
@@ -155,8 +160,8 @@ class BatchWriter:
             if rows:
                 await connection.copy_records_to_table(_STAGE, records=rows)
                 status = await connection.execute(
-                    "INSERT INTO readings (station_id, quantity, ts, value)"
-                    f" SELECT station_id, quantity, ts, value FROM {_STAGE}"
+                    "INSERT INTO readings (station_id, quantity, ts, value, received_at)"
+                    f" SELECT station_id, quantity, ts, value, received_at FROM {_STAGE}"
                     " ON CONFLICT DO NOTHING"
                 )
                 stored = int(status.rsplit(" ", 1)[1])

@@ -83,7 +83,10 @@ def registry() -> Registry:
 def template_db(stack_config: stack.StackConfig, registry: Registry) -> str:
     """A migrated database with the registry, cloned by every test that needs a database."""
     pg = stack.Postgres(stack_config)
-    pg.psql("postgres", f"DROP DATABASE IF EXISTS {TEMPLATE}")
+    exists = pg.psql("postgres", f"SELECT 1 FROM pg_database WHERE datname = '{TEMPLATE}'")
+    if exists.strip():
+        pg.psql("postgres", f"ALTER DATABASE {TEMPLATE} WITH IS_TEMPLATE false")
+        pg.psql("postgres", f"DROP DATABASE {TEMPLATE} WITH (FORCE)")
     pg.psql("postgres", f"CREATE DATABASE {TEMPLATE}")
     dsn = stack_config.dsn(TEMPLATE)
 
@@ -92,6 +95,11 @@ def template_db(stack_config: stack.StackConfig, registry: Registry) -> str:
         await import_registry(dsn, registry)
 
     asyncio.run(prepare())
+    # CREATE DATABASE ... TEMPLATE needs the template idle: refuse new connections, then end
+    # the ones there (TimescaleDB's background-worker scheduler connects to every database).
+    pg.psql("postgres", f"ALTER DATABASE {TEMPLATE} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false")
+    pg.psql("postgres", "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            f" WHERE datname = '{TEMPLATE}'")
     return TEMPLATE
 
 
@@ -105,7 +113,14 @@ async def database(
     network = f"t{suffix}"
     admin = await asyncpg.connect(stack_config.dsn("postgres"))
     try:
-        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE {template_db}')
+        for attempt in range(50):
+            try:
+                await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE {template_db}')
+                break
+            except asyncpg.ObjectInUseError:  # a terminated backend still exiting
+                if attempt == 49:
+                    raise
+                await asyncio.sleep(0.1)
     finally:
         await admin.close()
     dsn = stack_config.dsn(name)

@@ -41,7 +41,7 @@ CREATE TABLE readings (
     quantity    text NOT NULL,
     ts          timestamptz NOT NULL,          -- device time
     value       double precision NOT NULL,
-    received_at timestamptz NOT NULL DEFAULT now(),  -- commit time: ts far behind = backfill
+    received_at timestamptz NOT NULL DEFAULT now(),  -- when ingest received it: ts far behind = backfill
     PRIMARY KEY (station_id, quantity, ts)
 );
 SELECT create_hypertable('readings', 'ts', chunk_time_interval => INTERVAL '1 day');
