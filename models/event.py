@@ -6,9 +6,9 @@ rained). The event is current while the trailing dry run is shorter than the dry
 duration D runs from its first to its last non-dry step and its mean intensity is total/D;
 these feed the intensity-duration threshold of Caine (1980).
 
-The scan walks backwards from the newest step in blocks, dropping each station as soon as its
-event start is found, so the cost follows the length of the current events rather than the
-record: a station that is dry now is settled by its last ``dry_spell`` steps.
+Stations dry for the whole last dry spell are settled first. For the others the scan looks at
+a trailing window that doubles until it holds the latest full dry spell before the event (or
+the whole record), so the cost follows the length of current events, not of the record.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import numpy.typing as npt
 
 from models.inputs import BoolArray, FloatArray, IntArray, StepWindows
 
-_MIN_BLOCK = 48
+BoolMatrix = npt.NDArray[np.bool_]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +30,7 @@ class EventScan:
 
     active: BoolArray
     steps: IntArray
+    """Duration in steps, first to last non-dry step inclusive (0 when no event)."""
     total_mm: FloatArray
     missing: BoolArray
     truncated: BoolArray
@@ -37,76 +38,80 @@ class EventScan:
     """Index of the last non-dry step (-1 when no event is current)."""
 
 
-def _dry(block: npt.NDArray[Any], wet_mm: float, high: float) -> npt.NDArray[np.bool_]:
+def dry_steps(block: npt.NDArray[Any], wet_mm: float, high: float) -> BoolMatrix:
+    """Valid readings of at most ``wet_mm`` (NaN and out-of-range values are not dry)."""
     if wet_mm == 0.0:
-        result: npt.NDArray[np.bool_] = block == 0.0
+        result: BoolMatrix = block == 0.0
         return result
     return (block >= 0.0) & (block <= min(wet_mm, high))
 
 
-def current_event(rain_mm: npt.NDArray[Any], win: StepWindows, wet_mm: float) -> EventScan:  # noqa: PLR0915  one backward scan reads best as one function
-    """Find each station's current event by a blocked backward scan (see module docstring)."""
+def windows_all(mask: BoolMatrix, length: int) -> BoolMatrix:
+    """``out[:, j] = mask[:, j : j + length].all(axis=1)`` by doubling (log2(length) ANDs)."""
+    width = mask.shape[1] - length + 1
+    result = np.ones((mask.shape[0], max(width, 0)), dtype=np.bool_)
+    if width <= 0:
+        return result
+    power, span, offset, remaining = mask, 1, 0, length
+    while remaining:
+        if remaining & 1:
+            result &= power[:, offset : offset + width]
+            offset += span
+        remaining >>= 1
+        if remaining:
+            power = power[:, :-span] & power[:, span:]
+            span *= 2
+    return result
+
+
+def current_event(rain_mm: npt.NDArray[Any], win: StepWindows, wet_mm: float) -> EventScan:
+    """Find each station's current event (see the module docstring for the definition)."""
     n, n_steps = rain_mm.shape
-    spell = win.dry_spell
-    high = win.rain_max_mm
+    spell, high = win.dry_spell, win.rain_max_mm
     start = np.full(n, -1, dtype=np.int64)
     end = np.full(n, -1, dtype=np.int64)
     total = np.zeros(n, dtype=np.float64)
     missing = np.zeros(n, dtype=np.bool_)
     truncated = np.zeros(n, dtype=np.bool_)
-    carry = np.full(n, n_steps, dtype=np.int64)  # earliest non-dry index seen so far
-    # Stations dry for a whole dry spell now have no current event: settle them first.
     if n_steps >= spell:
-        settled = _dry(rain_mm[:, n_steps - spell :], wet_mm, high).all(axis=1)
+        settled = dry_steps(rain_mm[:, n_steps - spell :], wet_mm, high).all(axis=1)
         rows = np.flatnonzero(~settled)
     else:
-        rows = np.arange(n)
-    block = max(spell, _MIN_BLOCK)
-    stop = n_steps
-    while rows.size and stop > 0:
-        begin = max(0, stop - block)
-        sub = rain_mm[rows, begin:stop]
+        rows = np.flatnonzero(~dry_steps(rain_mm, wet_mm, high).all(axis=1))
+    width = min(n_steps, 2 * spell + win.w1h)
+    while rows.size:
+        low = n_steps - width
+        sub = rain_mm[rows, low:]
         valid = (sub >= 0.0) & (sub <= high)
-        non_dry = ~_dry(sub, wet_mm, high)
-        cols = np.arange(begin, stop, dtype=np.int64)
-        positions = np.where(non_dry, cols, n_steps)
-        # next_incl[:, i]: earliest non-dry index at or after column i (or a later block's).
-        next_incl = np.minimum.accumulate(positions[:, ::-1], axis=1)[:, ::-1]
-        np.minimum(next_incl, carry[rows, None], out=next_incl)
-        following = np.empty_like(next_incl)
-        following[:, :-1] = next_incl[:, 1:]
-        following[:, -1] = carry[rows]
-        gap_before_next = non_dry & (following - cols - 1 >= spell)
-        has_non_dry = non_dry.any(axis=1)
-        width = stop - begin
-        last_non_dry = stop - 1 - np.argmax(non_dry[:, ::-1], axis=1)
-        new_end = (end[rows] < 0) & has_non_dry
-        end[rows[new_end]] = last_non_dry[new_end]
-        found = gap_before_next.any(axis=1)
-        gap_at = width - 1 - np.argmax(gap_before_next[:, ::-1], axis=1)
-        event_start = np.where(found, following[np.arange(rows.size), gap_at], n_steps)
-        low = np.where(found, event_start, begin)
-        inside = (cols >= low[:, None]) & (cols <= end[rows, None])
-        total[rows] += np.where(inside & valid, sub, 0.0).sum(axis=1)
-        missing[rows] |= (inside & ~valid).any(axis=1)
-        start[rows[found]] = event_start[found]
-        carry[rows] = next_incl[:, 0]
-        # No non-dry step in [begin, end of record) and that span covers a dry spell: no event.
-        dry_tail = (carry[rows] == n_steps) & (n_steps - begin >= spell)
-        rows = rows[~(found | dry_tail)]
-        stop = begin
-    if rows.size:  # reached the first step: the event began at the first non-dry step
-        first = carry[rows]
-        seen = first < n_steps
-        start[rows[seen]] = first[seen]
-        truncated[rows[seen]] = first[seen] < spell
-    active = (start >= 0) & (start < n_steps) & (end >= 0)
-    steps = np.where(active, end - start + 1, 0)
+        dry = dry_steps(sub, wet_mm, high)
+        last = width - 1 - np.argmax(~dry[:, ::-1], axis=1)  # the last non-dry column
+        # Full dry windows ending at column j + spell - 1, kept only if before the last step.
+        spells = windows_all(dry, spell)
+        spells &= np.arange(spells.shape[1]) + spell <= last[:, None]
+        found = spells.any(axis=1)
+        whole = width == n_steps
+        first = np.argmax(~dry, axis=1)
+        if spells.shape[1]:
+            latest = spells.shape[1] - 1 - np.argmax(spells[:, ::-1], axis=1)
+            first = np.where(found, latest + spell, first)
+        done = found | whole
+        cols = np.arange(width)
+        inside = (cols >= first[:, None]) & (cols <= last[:, None])
+        picked = rows[done]
+        inside_done = inside[done]
+        total[picked] = np.where(inside_done & valid[done], sub[done], 0.0).sum(axis=1)
+        missing[picked] = (inside_done & ~valid[done]).any(axis=1)
+        start[picked] = low + first[done]
+        end[picked] = low + last[done]
+        truncated[picked] = whole & ~found[done]
+        rows = rows[~done]
+        width = min(n_steps, 2 * width)
+    active = end >= 0
     return EventScan(
         active=active,
-        steps=steps,
-        total_mm=np.where(active, total, 0.0),
-        missing=missing & active,
-        truncated=truncated & active,
-        end=np.where(active, end, -1),
+        steps=np.where(active, end - start + 1, 0),
+        total_mm=total,
+        missing=missing,
+        truncated=truncated,
+        end=end,
     )

@@ -59,13 +59,15 @@ def window_sums(
     missing = np.broadcast_to(before, acc.shape).copy()
     dirty = np.flatnonzero(dirty_rows(rain, win.rain_max_mm))
     if dirty.size:
-        sub = rain[dirty].astype(np.float64)
+        sub = rain[dirty]
         valid = (sub >= 0.0) & (sub <= win.rain_max_mm)
-        clean = np.where(valid, sub, 0.0)
-        acc[dirty] = clean @ weights[:, :3].astype(np.float64)
-        api[dirty] = clean @ api_weights(n_steps, win.k_step)
-        missing[dirty] = (~valid).astype(np.int64) @ (weights[:, :3] > 0).astype(np.int64)
-        missing[dirty] += before
+        clean = np.where(valid, sub, sub.dtype.type(0.0))
+        fixed = clean @ weights
+        acc[dirty] = fixed[:, :3]
+        api[dirty] = fixed[:, 3]
+        # Counts below 2**24 are exact in float32, so BLAS can count the gaps too.
+        gaps = (~valid).astype(rain.dtype) @ (weights[:, :3] > 0).astype(rain.dtype)
+        missing[dirty] = np.rint(gaps).astype(np.int64) + before
     return acc, missing, api
 
 

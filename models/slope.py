@@ -1,0 +1,69 @@
+"""Infinite-slope factor of safety from measured soil moisture.
+
+``FS = [c' + (gamma - m * gamma_w) * z * cos^2(beta) * tan(phi')] / (gamma * z * sin(beta) * cos(beta))``
+
+with c' effective cohesion (kPa), gamma the soil unit weight and gamma_w that of water
+(kN/m3), m the fraction of the soil column that is saturated (0 dry to 1 fully saturated),
+z the **vertical** depth to the failure plane (m), beta the slope angle and phi' the effective
+friction angle. The slope-normal thickness of the same layer is ``z * cos(beta)``; registry
+values given as slope-normal thickness must be divided by cos(beta) first
+(:func:`vertical_depth_m`). Sources: Skempton & DeLory (1957), Taylor (1948), Lu & Godt (2013,
+*Hillslope Hydrology and Stability*).
+
+The wetness m is derived from volumetric water content between residual and saturated values,
+``m = clip((vwc - vwc_r) / (vwc_s - vwc_r), 0, 1)`` — an Encosta simplification that treats the
+sensor as representative of the column above the failure plane.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from models.inputs import FloatArray, StationParams
+
+
+def wetness(vwc_m3m3: FloatArray, vwc_residual: FloatArray, vwc_saturated: FloatArray) -> FloatArray:
+    """Saturated fraction m in [0, 1] from volumetric water content (NaN stays NaN)."""
+    span = vwc_saturated - vwc_residual
+    return np.clip((vwc_m3m3 - vwc_residual) / span, 0.0, 1.0)
+
+
+def vertical_depth_m(normal_thickness_m: FloatArray, slope_deg: FloatArray) -> FloatArray:
+    """Vertical depth z from a slope-normal thickness (thickness = z * cos beta)."""
+    return normal_thickness_m / np.cos(np.radians(slope_deg))
+
+
+def factor_of_safety(  # noqa: PLR0913  the equation's parameters, each an array
+    m: FloatArray,
+    slope_deg: FloatArray,
+    soil_depth_m: FloatArray,
+    cohesion_kpa: FloatArray,
+    friction_deg: FloatArray,
+    unit_weight_knm3: FloatArray,
+    water_unit_weight_knm3: float,
+) -> FloatArray:
+    """Infinite-slope FS (Skempton & DeLory 1957); ``soil_depth_m`` is vertical; flat -> inf."""
+    beta = np.radians(slope_deg)
+    cos_b = np.cos(beta)
+    normal = (unit_weight_knm3 - m * water_unit_weight_knm3) * soil_depth_m * cos_b**2
+    resisting = cohesion_kpa + normal * np.tan(np.radians(friction_deg))
+    driving = unit_weight_knm3 * soil_depth_m * np.sin(beta) * cos_b
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fs = resisting / driving
+    return np.where(driving > 0.0, fs, np.where(np.isnan(m), np.nan, np.inf))
+
+
+def station_factor_of_safety(
+    vwc_m3m3: FloatArray, params: StationParams, water_unit_weight_knm3: float
+) -> FloatArray:
+    """FS for every station from its current water content and registry parameters."""
+    m = wetness(vwc_m3m3, params.vwc_residual, params.vwc_saturated)
+    return factor_of_safety(
+        m,
+        params.slope_deg,
+        params.soil_depth_m,
+        params.cohesion_kpa,
+        params.friction_deg,
+        params.unit_weight_knm3,
+        water_unit_weight_knm3,
+    )
