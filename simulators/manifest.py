@@ -41,7 +41,7 @@ class Manifest:
     readings_sent: dict[str, dict[str, int]]  # unique readings per station and quantity
     readings_resent: dict[str, dict[str, int]]  # extra copies: duplicates and burst overlap
     rejections: tuple[Rejection, ...]
-    reject_entries: int  # rows ingest's rejects table receives, counting every copy
+    reject_entries: int  # rows ingest's rejects table receives (a resent message once)
     expected_stored: dict[str, dict[str, int]]
     faults: dict[str, int]
     episodes: tuple[dict[str, object], ...]
@@ -92,9 +92,12 @@ def build_manifest(  # noqa: PLR0913  the pieces a manifest is assembled from
     rejections: dict[tuple[str, str, float], Rejection] = {}
     entries = 0
     corrupt = faulted.corrupt
+    seen: set[bytes] = set()
     for message, rows in zip(outbox.messages, outbox.rows, strict=True):
-        if not corrupt[rows].any():
+        # Ingest records a redelivered message's rejects once (unique on the message hash).
+        if not corrupt[rows].any() or message.payload in seen:
             continue
+        seen.add(message.payload)
         decoded = decoder.decode(message.topic, message.payload, now=message.send_ts)
         entries += len(decoded.rejects)
         accepted = {(r.quantity, epoch_of(r.ts)) for r in decoded.readings}

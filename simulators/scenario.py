@@ -42,7 +42,8 @@ class Soil:
 
     antecedent_wetness: float = 0.35  # effective saturation of every layer at the start
     ks_mm_h: float = 30.0  # saturated hydraulic conductivity
-    drainage_exponent: float = 6.0  # q = ks * Se**n (unit-gradient drainage)
+    drainage_exponent: float = 3.0  # q = ks * Se**n (unit-gradient drainage)
+    macropore_share: float = 0.25  # infiltration that bypasses the matrix to the water table
     et_mm_day: float = 3.0  # evapotranspiration from the top layer, daylight hours only
     drainable_porosity: float = 0.12  # water-table rise per unit of water reaching the base
     lateral_drain_h: float = 24.0  # e-folding time of the perched water table
@@ -108,7 +109,8 @@ def _soil(s: Section) -> Soil:
     out = Soil(
         antecedent_wetness=s.number("antecedent_wetness", 0.0, 1.0, 0.35),
         ks_mm_h=s.number("ks_mm_h", 0.1, 500.0, 30.0),
-        drainage_exponent=s.number("drainage_exponent", 1.0, 20.0, 6.0),
+        drainage_exponent=s.number("drainage_exponent", 1.0, 20.0, 3.0),
+        macropore_share=s.number("macropore_share", 0.0, 0.9, 0.25),
         et_mm_day=s.number("et_mm_day", 0.0, 15.0, 3.0),
         drainable_porosity=s.number("drainable_porosity", 0.02, 0.4, 0.12),
         lateral_drain_h=s.number("lateral_drain_h", 0.5, 2000.0, 24.0),

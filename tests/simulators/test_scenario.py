@@ -1,0 +1,58 @@
+"""Scenario and hyetograph files: shipped ones load, bad ones fail naming the field."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from simulators import ScenarioError, available, load_scenario
+from simulators.hyetograph import load_hyetograph
+from simulators.scenario import SCENARIO_DIR, parse_scenario
+
+MINIMAL = """
+[scenario]
+title = "t"
+start = 2026-01-01T00:00:00-03:00
+duration_h = 6
+"""
+
+
+def test_every_shipped_scenario_loads() -> None:
+    """All scenario files in simulators/scenarios validate."""
+    names = available()
+    assert {"rio-2010-04", "petropolis-2022-02", "design-100y-6h", "summer-cells"} <= set(names)
+    for name in names:
+        assert load_scenario(name).steps > 0
+
+
+def test_out_of_range_field_is_named_with_its_range(tmp_path: Path) -> None:
+    """A value outside its range fails with the field path and the allowed interval."""
+    text = MINIMAL + "[soil]\nks_mm_h = 9000\n"
+    with pytest.raises(ScenarioError, match=r"soil\.ks_mm_h.*\[0\.1, 500\]") as caught:
+        parse_scenario(tomllib.loads(text), tmp_path / "x.toml")
+    assert caught.value.field == "soil.ks_mm_h"
+
+
+def test_unknown_field_is_rejected(tmp_path: Path) -> None:
+    """A typo in a field name is an error, not a silently ignored setting."""
+    text = MINIMAL + "[faults]\ndropuot = 0.1\n"
+    with pytest.raises(ScenarioError, match=r"faults\.dropuot.*unknown field"):
+        parse_scenario(tomllib.loads(text), tmp_path / "x.toml")
+
+
+def test_storm_kind_must_be_known(tmp_path: Path) -> None:
+    """An unknown storm kind lists the allowed kinds."""
+    text = MINIMAL + '[[storms]]\nkind = "hail"\n'
+    with pytest.raises(ScenarioError, match=r"storms\[0\]\.kind.*replay, design, cells"):
+        parse_scenario(tomllib.loads(text), tmp_path / "x.toml")
+
+
+def test_hyetograph_contradicting_its_source_fails(tmp_path: Path) -> None:
+    """A mass curve that does not reproduce a cited figure cannot be loaded."""
+    source = (SCENARIO_DIR / "hyetographs" / "petropolis-2022-02.toml").read_text()
+    broken = tmp_path / "h.toml"
+    broken.write_text(source.replace("mm = 125.8", "mm = 100.0"))
+    with pytest.raises(ScenarioError, match=r"gauges\[0\]\.checks\[1\].*125\.8|100\.0"):
+        load_hyetograph(broken)
