@@ -49,10 +49,12 @@ def finalize(  # noqa: PLR0914  one named array per quantity keeps the flow read
     n = summary.api_mm.shape[0]
     quality = assess(summary, static, win, config)
     trusted = quality.rain_trusted
-    # Columns: acc 1 h, 24 h, 96 h, API. Untrusted gauges prove nothing (lower bound 0).
-    own = np.where(trusted[:, None], np.column_stack([summary.acc_mm, summary.api_mm]), 0.0)
+    # Columns: acc 1 h, 24 h, 96 h, API. A stuck gauge proves nothing (lower bound 0); a
+    # clogged one under-reads, so its sums stay lower bounds and neighbours fill in.
+    stuck = quality.rain_stuck
+    own = np.where(stuck[:, None], 0.0, np.column_stack([summary.acc_mm, summary.api_mm]))
     incomplete = np.column_stack([summary.missing > 0, summary.missing[:, 2] > 0])
-    incomplete |= ~trusted[:, None]
+    incomplete |= ~trusted[:, None] | quality.rain_suspect[:, None]
     donors = ~incomplete.any(axis=1) & quality.live
     estimate, has_estimate = idw_estimate(
         own, donors, incomplete.any(axis=1), static.zone, static.x_m, static.y_m,
@@ -76,7 +78,7 @@ def finalize(  # noqa: PLR0914  one named array per quantity keeps the flow read
 
     curve = config.intensity_duration
     duration_h = summary.event_steps * (win.step_minutes / 60.0)
-    event_ok = summary.event_active & trusted
+    event_ok = summary.event_active & ~stuck
     total = np.where(event_ok, summary.event_total_mm, 0.0)
     ratio = np.where(event_ok, id_ratio(total, duration_h, curve), np.nan)
     levels[:, Criterion.INTENSITY_DURATION] = level_rising(ratio, curve.ratio_levels)

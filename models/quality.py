@@ -39,6 +39,10 @@ class QualityState:
 
     flags: npt.NDArray[np.uint8]
     rain_trusted: BoolArray
+    rain_stuck: BoolArray
+    """Flat-lined gauge: its readings are not even a lower bound."""
+    rain_suspect: BoolArray
+    """Reads zero while neighbours with gaps might be wet: maybe clogged, so level unknown."""
     vwc_trusted: BoolArray
     live: BoolArray
 
@@ -117,6 +121,11 @@ def assess(
     wet_in_zone = np.bincount(static.zone, weights=wet, minlength=static.n_zones)
     clogged = reporting & (summary.acc_mm[:, 0] == 0.0)
     clogged &= wet_in_zone[static.zone] >= q.clog_min_neighbours
+    # Neighbours with gaps might be wet too: the verdict must not flip because data went missing.
+    unsure = ~reporting
+    unsure_in_zone = np.bincount(static.zone, weights=unsure, minlength=static.n_zones)
+    suspect = reporting & (summary.acc_mm[:, 0] == 0.0) & ~clogged
+    suspect &= (wet_in_zone + unsure_in_zone)[static.zone] >= q.clog_min_neighbours
     flags = (
         offline * QualityFlag.OFFLINE.value
         | (stuck_rain | stuck_vwc) * QualityFlag.STUCK.value
@@ -126,6 +135,8 @@ def assess(
     return QualityState(
         flags=flags,
         rain_trusted=~(stuck_rain | clogged),
+        rain_stuck=stuck_rain,
+        rain_suspect=suspect,
         vwc_trusted=~stuck_vwc & (summary.vwc_age < win.offline),
         live=flags == 0,
     )
