@@ -41,11 +41,15 @@ def _speed(text: str) -> float | None:
     return value
 
 
-def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
+def add_parser(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> argparse.ArgumentParser:
     """Register ``simulate`` on the composition root's subparsers."""
     parser = subparsers.add_parser(
-        "simulate", help="replay a storm scenario as field stations would send it",
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "simulate",
+        help="replay a storm scenario as field stations would send it",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_arguments(parser)
     return parser
@@ -53,24 +57,48 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The flags of ``simulate`` (shared with ``python -m simulators``)."""
-    parser.add_argument("--scenario", help=f"name ({', '.join(available())}) or path to a TOML file")
+    parser.add_argument(
+        "--scenario", help=f"name ({', '.join(available())}) or path to a TOML file"
+    )
     parser.add_argument("--list", action="store_true", help="list the shipped scenarios and exit")
     parser.add_argument("--registry", type=Path, help="station registry (default: the scenario's)")
     parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-    parser.add_argument("--speed", type=_speed, default=3600.0,
-                        help="simulated seconds per wall second, or 'max' (default 3600)")
+    parser.add_argument(
+        "--speed",
+        type=_speed,
+        default=3600.0,
+        help="simulated seconds per wall second, or 'max' (default 3600)",
+    )
     parser.add_argument("--anchor", default="end-now", help=f"where simulated time sits: {ANCHORS}")
     parser.add_argument("--no-faults", action="store_true", help="a perfect network")
-    parser.add_argument("--out", type=Path, help="write ground truth, manifest and sent messages here")
-    parser.add_argument("--to-file", type=Path, help="write messages as JSON lines instead of publishing")
-    parser.add_argument("--host", default=os.environ.get("ENCOSTA_MQTT_HOST", "127.0.0.1"),
-                        help="MQTT broker (env ENCOSTA_MQTT_HOST, default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("ENCOSTA_MQTT_PORT", "1883")),
-                        help="MQTT port (env ENCOSTA_MQTT_PORT, default 1883)")
-    parser.add_argument("--clients", choices=CLIENT_MODES, default="zone",
-                        help="one MQTT client per zone gateway (default) or per station")
-    parser.add_argument("--client-prefix", default="encosta-sim",
-                        help="client id prefix; ids are <prefix>-<network>-<zone|station>")
+    parser.add_argument(
+        "--out", type=Path, help="write ground truth, manifest and sent messages here"
+    )
+    parser.add_argument(
+        "--to-file", type=Path, help="write messages as JSON lines instead of publishing"
+    )
+    parser.add_argument(
+        "--host",
+        default=os.environ.get("ENCOSTA_MQTT_HOST", "127.0.0.1"),
+        help="MQTT broker (env ENCOSTA_MQTT_HOST, default 127.0.0.1)",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("ENCOSTA_MQTT_PORT", "1883")),
+        help="MQTT port (env ENCOSTA_MQTT_PORT, default 1883)",
+    )
+    parser.add_argument(
+        "--clients",
+        choices=CLIENT_MODES,
+        default="zone",
+        help="one MQTT client per zone gateway (default) or per station",
+    )
+    parser.add_argument(
+        "--client-prefix",
+        default="encosta-sim",
+        help="client id prefix; ids are <prefix>-<network>-<zone|station>",
+    )
 
 
 def resolve_anchor(text: str, scenario: Scenario, now: float | None = None) -> float:
@@ -98,8 +126,16 @@ async def _publish(run_: Run, args: argparse.Namespace) -> PublishStats:
         loop.add_signal_handler(sig, stop.set)
     progress = Progress(sys.stderr, tty=sys.stderr.isatty())
     try:
-        return await publish(run_.messages, args.host, args.port, args.speed, clients=args.clients,
-                             client_prefix=args.client_prefix, stop=stop, on_progress=progress)
+        return await publish(
+            run_.messages,
+            args.host,
+            args.port,
+            args.speed,
+            clients=args.clients,
+            client_prefix=args.client_prefix,
+            stop=stop,
+            on_progress=progress,
+        )
     finally:
         progress.close()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -124,9 +160,15 @@ def run(args: argparse.Namespace) -> int:
         print(f"simulate: {exc}", file=sys.stderr)  # noqa: T201  user-facing error
         return 1
     m = run_.manifest
-    _log.info("%s seed %d anchor %s: %d messages, %d readings (%d to be rejected)", scenario.name,
-              args.seed, datetime.fromtimestamp(anchor).astimezone().isoformat(), m.messages,
-              m.total_sent, len(m.rejections))
+    _log.info(
+        "%s seed %d anchor %s: %d messages, %d readings (%d to be rejected)",
+        scenario.name,
+        args.seed,
+        datetime.fromtimestamp(anchor).astimezone().isoformat(),
+        m.messages,
+        m.total_sent,
+        len(m.rejections),
+    )
     if args.to_file:
         write_messages(args.to_file, run_.messages)
         if args.out:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import numpy.typing as npt
 
-from simulators.storm import DesignStorm
+if TYPE_CHECKING:
+    from simulators.storm import DesignStorm
 
 
-def idf_intensity_mm_h(storm: DesignStorm, minutes: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+def idf_intensity_mm_h(
+    storm: DesignStorm, minutes: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
     """Mean intensity (mm/h) over a duration in minutes: ``k T^a / (t + b)^c``."""
     return (
         storm.idf_k

@@ -19,11 +19,13 @@ the first step its FS drops below its threshold.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
-from simulators.scenario import Failure, Soil
+if TYPE_CHECKING:
+    from simulators.scenario import Failure, Soil
 
 Array = npt.NDArray[np.float64]
 GAMMA_WATER = 9.81  # kN/m3
@@ -106,10 +108,9 @@ def ground_truth(  # noqa: PLR0913  every argument is a distinct input of the pr
     cohesion_factor = rng.lognormal(-(sigma**2) / 2.0, sigma, n) if sigma > 0 else np.ones(n)
     friction = slopes.friction_deg + rng.normal(0.0, failure.friction_sd_deg, n)
     threshold = 1.0 + failure.threshold_sd * rng.standard_normal(n)
-    cohesion = (
-        (slopes.cohesion_kpa * cohesion_factor + soil.root_cohesion_kpa)[:, None]
-        + soil.suction_cohesion_kpa * (1.0 - wetness.astype(np.float64))
-    )
+    cohesion = (slopes.cohesion_kpa * cohesion_factor + soil.root_cohesion_kpa)[
+        :, None
+    ] + soil.suction_cohesion_kpa * (1.0 - wetness.astype(np.float64))
     fs = factor_of_safety(slopes, cohesion, friction, water_table_m.astype(np.float64))
     threshold = np.minimum(threshold, fs[:, 0] - _SURVIVAL_MARGIN)
     below = fs < threshold[:, None]

@@ -8,8 +8,10 @@ given station or zone gateway, for demonstrations and for tests that need one ex
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from simulators.schema import Section
+if TYPE_CHECKING:
+    from simulators.schema import Section
 
 EVENT_KINDS = ("dropout", "stuck", "drift", "spike", "low_battery", "clock_skew", "outage")
 

@@ -9,13 +9,16 @@ that ingest must reject are marked ``corrupt``; wrong but plausible ones are onl
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
-from simulators.fault_config import FaultEvent, Faults
-from simulators.schedule import Reports
 from simulators.telemetry import NOMINAL_BATTERY_V, Table
+
+if TYPE_CHECKING:
+    from simulators.fault_config import FaultEvent, Faults
+    from simulators.schedule import Reports
 
 Array = npt.NDArray[np.float64]
 RTC_RESET_EPOCH = 946684800.0  # 2000-01-01T00:00:00Z, where a logger's clock restarts
@@ -47,8 +50,9 @@ class Faulted:
     corrupt: npt.NDArray[np.bool_]  # rows ingest must reject
 
 
-def _episodes(rate_per_day: float, mean_h: float, stations: int, hours: float,
-              rng: np.random.Generator) -> list[tuple[int, float, float]]:
+def _episodes(
+    rate_per_day: float, mean_h: float, stations: int, hours: float, rng: np.random.Generator
+) -> list[tuple[int, float, float]]:
     counts = rng.poisson(rate_per_day * hours / 24.0, stations)
     out = []
     for s in np.repeat(np.arange(stations), counts):
@@ -60,8 +64,14 @@ def _episodes(rate_per_day: float, mean_h: float, stations: int, hours: float,
 class FaultInjector:
     """Applies a scenario's faults to one report table."""
 
-    def __init__(self, faults: Faults, station_ids: tuple[str, ...], step_s: float,
-                 hours: float, rng: np.random.Generator) -> None:
+    def __init__(
+        self,
+        faults: Faults,
+        station_ids: tuple[str, ...],
+        step_s: float,
+        hours: float,
+        rng: np.random.Generator,
+    ) -> None:
         self.rates = faults.rates
         self.events = faults.events
         self.index = {s: i for i, s in enumerate(station_ids)}
@@ -84,34 +94,66 @@ class FaultInjector:
     def _value_faults(self, rows: Reports, table: Table, values: Array) -> None:
         rates, rng = self.rates, self.rng
         probes = [i for i, q in enumerate(table.quantities) if q.startswith("vwc")]
-        stuck = [(s, a, b, int(rng.choice([*probes, 0, table.column("temp_c")])))
-                 for s, a, b in _episodes(rates.stuck_per_day, rates.stuck_h, len(self.ids),
-                                          self.hours, rng)]
-        stuck += [(self.index[e.target], e.start_h, e.start_h + e.duration_h,
-                   table.column(e.quantity or table.quantities[probes[0]]))
-                  for e in self._station_events("stuck")]
+        stuck = [
+            (s, a, b, int(rng.choice([*probes, 0, table.column("temp_c")])))
+            for s, a, b in _episodes(
+                rates.stuck_per_day, rates.stuck_h, len(self.ids), self.hours, rng
+            )
+        ]
+        stuck += [
+            (
+                self.index[e.target],
+                e.start_h,
+                e.start_h + e.duration_h,
+                table.column(e.quantity or table.quantities[probes[0]]),
+            )
+            for e in self._station_events("stuck")
+        ]
         for s, a, b, q in stuck:
             part = self._rows(rows, s, a, b)
             if part.stop > part.start:
                 # A clogged gauge reads zero; a stuck probe repeats its last value.
                 values[part, q] = 0.0 if q == 0 else values[part.start, q]
                 self.log.add("stuck", part.stop - part.start)
-                self.log.episodes.append({"kind": "stuck", "station": self.ids[s], "start_h": a,
-                                          "end_h": b, "quantity": table.quantities[q]})
-        drift = [(s, a, b, int(rng.choice(probes)), rates.drift_per_h)
-                 for s, a, b in _episodes(rates.drift_per_day, rates.drift_h, len(self.ids),
-                                          self.hours, rng)]
-        drift += [(self.index[e.target], e.start_h, e.start_h + e.duration_h,
-                   table.column(e.quantity or table.quantities[probes[0]]),
-                   e.magnitude if e.magnitude is not None else rates.drift_per_h)
-                  for e in self._station_events("drift")]
+                self.log.episodes.append(
+                    {
+                        "kind": "stuck",
+                        "station": self.ids[s],
+                        "start_h": a,
+                        "end_h": b,
+                        "quantity": table.quantities[q],
+                    }
+                )
+        drift = [
+            (s, a, b, int(rng.choice(probes)), rates.drift_per_h)
+            for s, a, b in _episodes(
+                rates.drift_per_day, rates.drift_h, len(self.ids), self.hours, rng
+            )
+        ]
+        drift += [
+            (
+                self.index[e.target],
+                e.start_h,
+                e.start_h + e.duration_h,
+                table.column(e.quantity or table.quantities[probes[0]]),
+                e.magnitude if e.magnitude is not None else rates.drift_per_h,
+            )
+            for e in self._station_events("drift")
+        ]
         for s, a, b, q, per_h in drift:
             part = self._rows(rows, s, a, b)
             hours = (rows.step[part] * self.step_s / 3600.0) - a
             values[part, q] = np.round(np.clip(values[part, q] + per_h * hours, 0.0, 0.7), 3)
             self.log.add("drift", part.stop - part.start)
-            self.log.episodes.append({"kind": "drift", "station": self.ids[s], "start_h": a,
-                                      "end_h": b, "quantity": table.quantities[q]})
+            self.log.episodes.append(
+                {
+                    "kind": "drift",
+                    "station": self.ids[s],
+                    "start_h": a,
+                    "end_h": b,
+                    "quantity": table.quantities[q],
+                }
+            )
 
     def _spikes(self, rows: Reports, table: Table, values: Array) -> npt.NDArray[np.bool_]:
         spike = self.rng.random(values.shape) < self.rates.spike
@@ -132,11 +174,15 @@ class FaultInjector:
         self.log.add("spike_out_of_range", int(outside.sum()))
         return np.asarray(outside.any(axis=1))
 
-    def _battery(self, rows: Reports, table: Table, values: Array, kept: npt.NDArray[np.bool_]) -> None:
+    def _battery(
+        self, rows: Reports, table: Table, values: Array, kept: npt.NDArray[np.bool_]
+    ) -> None:
         chosen = np.flatnonzero(self.rng.random(len(self.ids)) < self.rates.low_battery)
         windows = [(int(s), self.rng.uniform(0.0, self.hours / 2), self.hours) for s in chosen]
-        windows += [(self.index[e.target], e.start_h, e.start_h + e.duration_h)
-                    for e in self._station_events("low_battery")]
+        windows += [
+            (self.index[e.target], e.start_h, e.start_h + e.duration_h)
+            for e in self._station_events("low_battery")
+        ]
         column = table.column("battery_v")
         for s, a, b in windows:
             part = self._rows(rows, s, a, self.hours)
@@ -147,11 +193,13 @@ class FaultInjector:
             dead = values[part, column] < BROWNOUT_V
             kept[part] &= ~dead
             self.log.add("low_battery_silent", int(dead.sum()))
-            self.log.episodes.append({"kind": "low_battery", "station": self.ids[s],
-                                      "start_h": a, "end_h": b})
+            self.log.episodes.append(
+                {"kind": "low_battery", "station": self.ids[s], "start_h": a, "end_h": b}
+            )
 
-    def _clocks(self, rows: Reports, ts: Array, start_epoch: float,
-                corrupt: npt.NDArray[np.bool_]) -> None:
+    def _clocks(
+        self, rows: Reports, ts: Array, start_epoch: float, corrupt: npt.NDArray[np.bool_]
+    ) -> None:
         rates, rng, n = self.rates, self.rng, len(self.ids)
         skewed = rng.random(n) < rates.clock_skew
         skew = np.where(skewed, np.round(rng.uniform(-1, 1, n) * rates.clock_skew_max_s), 0.0)
@@ -165,8 +213,9 @@ class FaultInjector:
             ts[part] = RTC_RESET_EPOCH + (ts[part] - start_epoch)
             corrupt[part] = True
             self.log.add("clock_reset", part.stop - part.start)
-            self.log.episodes.append({"kind": "clock_reset", "station": self.ids[s],
-                                      "start_h": at, "end_h": self.hours})
+            self.log.episodes.append(
+                {"kind": "clock_reset", "station": self.ids[s], "start_h": at, "end_h": self.hours}
+            )
 
     def apply(self, rows: Reports, table: Table, ts: Array, start_epoch: float) -> Faulted:
         """Apply every report-level fault; ``ts`` are the true report times (epoch s)."""

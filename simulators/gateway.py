@@ -13,14 +13,17 @@ with a per-station ``seq``, or SenML for SenML firmware). Message-level faults l
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
 from ingest.payload import OutRecord, encode_native, encode_senml
 from ingest.topic import PayloadForm, ReadingsTopic
-from simulators.fault_config import FaultRates
-from simulators.faults import Faulted, FaultLog
+
+if TYPE_CHECKING:
+    from simulators.fault_config import FaultRates
+    from simulators.faults import Faulted, FaultLog
 
 Array = npt.NDArray[np.float64]
 MAX_BATCH = 500  # records per backlog message, well under ingest's 1000
@@ -73,8 +76,15 @@ Draft = tuple[float, int, npt.NDArray[np.int64], str, int]
 class GatewayPlanner:
     """Turns faulted report rows into the messages the gateways send."""
 
-    def __init__(self, network: str, stations: tuple[Station, ...], names: tuple[str, ...],
-                 rates: FaultRates, rng: np.random.Generator, log: FaultLog) -> None:
+    def __init__(
+        self,
+        network: str,
+        stations: tuple[Station, ...],
+        names: tuple[str, ...],
+        rates: FaultRates,
+        rng: np.random.Generator,
+        log: FaultLog,
+    ) -> None:
         self.stations = stations
         self.names = names
         self.rates = rates
@@ -85,8 +95,12 @@ class GatewayPlanner:
             for s in stations
         ]
 
-    def _drafts(self, row_station: npt.NDArray[np.int64], send: Array,
-                outages: dict[str, list[tuple[float, float]]]) -> list[Draft]:
+    def _drafts(
+        self,
+        row_station: npt.NDArray[np.int64],
+        send: Array,
+        outages: dict[str, list[tuple[float, float]]],
+    ) -> list[Draft]:
         drafts: list[Draft] = []
         held = np.zeros(send.size, dtype=bool)
         zone_of = np.array([s.zone for s in self.stations])[row_station]
@@ -94,27 +108,37 @@ class GatewayPlanner:
             for a, b in _merge(windows):
                 inside = (zone_of == zone) & (send >= a) & (send < b) & ~held
                 held |= inside
-                self.log.episodes.append({"kind": "outage", "zone": zone, "start_ts": a, "end_ts": b})
+                self.log.episodes.append(
+                    {"kind": "outage", "zone": zone, "start_ts": a, "end_ts": b}
+                )
                 for s in np.unique(row_station[inside]):
                     mine = np.flatnonzero(inside & (row_station == s))
                     before = np.flatnonzero((row_station == s) & (send < a) & ~held)
                     keep = self.rates.outage_overlap
-                    overlap = before[max(0, before.size - keep):] if keep else before[:0]
+                    overlap = before[max(0, before.size - keep) :] if keep else before[:0]
                     self.log.add("outage_held", mine.size)
                     self.log.add("outage_overlap", overlap.size)
                     batch = np.concatenate([overlap, mine])
                     flush = b + float(self.rng.uniform(1.0, 60.0))
                     for i in range(0, batch.size, MAX_BATCH):
                         lead = max(0, min(MAX_BATCH, overlap.size - i))
-                        drafts.append((flush + i * 1e-3, int(s), batch[i:i + MAX_BATCH], "backlog", lead))
+                        drafts.append(
+                            (flush + i * 1e-3, int(s), batch[i : i + MAX_BATCH], "backlog", lead)
+                        )
         for r in np.flatnonzero(~held):
             drafts.append((float(send[r]), int(row_station[r]), np.array([r]), "report", 0))
         drafts.sort(key=lambda d: d[0])
         return drafts
 
-    def plan(self, faulted: Faulted, row_station: npt.NDArray[np.int64], true_ts: Array,
-             latency_s: float, outages: dict[str, list[tuple[float, float]]],
-             interval_s: float) -> Outbox:
+    def plan(
+        self,
+        faulted: Faulted,
+        row_station: npt.NDArray[np.int64],
+        true_ts: Array,
+        latency_s: float,
+        outages: dict[str, list[tuple[float, float]]],
+        interval_s: float,
+    ) -> Outbox:
         """Build every message; rows are indices into the faulted table."""
         kept = np.flatnonzero(faulted.kept)
         send = true_ts[kept] + self.rng.uniform(0.2, max(latency_s, 0.2), kept.size)
@@ -142,12 +166,22 @@ class GatewayPlanner:
                 when += float(delay[i])
                 self.log.add("out_of_order")
             out.resent_rows.extend(int(r) for r in rows[:overlap])
-            out.messages.append(Message(when, self.topics[s], payload, station.id, station.zone, kind))
+            out.messages.append(
+                Message(when, self.topics[s], payload, station.id, station.zone, kind)
+            )
             out.rows.append(rows)
             if dup[i]:
                 self.log.add("duplicate")
-                out.messages.append(Message(when + float(resend[i]), self.topics[s], payload,
-                                            station.id, station.zone, "duplicate"))
+                out.messages.append(
+                    Message(
+                        when + float(resend[i]),
+                        self.topics[s],
+                        payload,
+                        station.id,
+                        station.zone,
+                        "duplicate",
+                    )
+                )
                 out.rows.append(rows)
                 out.resent_rows.extend(int(r) for r in rows)
         return out

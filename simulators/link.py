@@ -13,9 +13,12 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from types import TracebackType
+from typing import TYPE_CHECKING
 
 import aiomqtt
+
+if TYPE_CHECKING:
+    from types import TracebackType
 
 _log = logging.getLogger(__name__)
 _jitter = secrets.SystemRandom()
@@ -78,8 +81,12 @@ class GatewayLink:
                 if self.abort.is_set():
                     return None
                 client = aiomqtt.Client(
-                    self.host, self.port, identifier=self.client_id, clean_session=False,
-                    keepalive=60, timeout=self.ack_timeout_s,
+                    self.host,
+                    self.port,
+                    identifier=self.client_id,
+                    clean_session=False,
+                    keepalive=60,
+                    timeout=self.ack_timeout_s,
                 )
                 # Many concurrent QoS 1 publishes are the point: no "pending calls" warnings.
                 client.pending_calls_threshold = 1 << 16
@@ -89,8 +96,14 @@ class GatewayLink:
                 except aiomqtt.MqttError as exc:
                     await stack.aclose()
                     delay = min(self.max_backoff_s, _jitter.uniform(0, 1.5 ** min(10, attempt)))
-                    _log.warning("gateway %s: cannot connect to %s:%d (%s); retry in %.1f s",
-                                 self.client_id, self.host, self.port, exc, delay)
+                    _log.warning(
+                        "gateway %s: cannot connect to %s:%d (%s); retry in %.1f s",
+                        self.client_id,
+                        self.host,
+                        self.port,
+                        exc,
+                        delay,
+                    )
                     attempt += 1
                     with contextlib.suppress(TimeoutError):
                         async with asyncio.timeout(delay):

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
 from ingest.payload import PayloadDecoder, Rejected, epoch_of
 from ingest.topic import PayloadForm, ReadingsTopic
-from simulators.faults import Faulted, FaultLog
-from simulators.gateway import Outbox
+
+if TYPE_CHECKING:
+    from simulators.faults import Faulted, FaultLog
+    from simulators.gateway import Outbox
 
 Array = npt.NDArray[np.float64]
 
@@ -126,8 +129,14 @@ def build_manifest(  # noqa: PLR0913  the pieces a manifest is assembled from
     )
 
 
-def _reasons(rejects: list[Rejected], rows: npt.NDArray[np.int64], faulted: Faulted,
-             names: tuple[str, ...], *, senml: bool) -> dict[tuple[int, str | None], str]:
+def _reasons(
+    rejects: list[Rejected],
+    rows: npt.NDArray[np.int64],
+    faulted: Faulted,
+    names: tuple[str, ...],
+    *,
+    senml: bool,
+) -> dict[tuple[int, str | None], str]:
     """Map each decoder reject to (record position, quantity or None for the whole record)."""
     entry_of: list[tuple[int, str | None]] = []
     if senml:

@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterable, Iterator
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 
 from simulators.gateway import Message
-from simulators.run import Run
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+    from pathlib import Path
+
+    from simulators.run import Run
 
 _encode = msgspec.json.Encoder().encode
 
@@ -50,8 +54,9 @@ def read_messages(path: Path) -> Iterator[Message]:
         for raw in source:
             if raw.strip():
                 line = _decode_line(raw)
-                yield Message(line.t, line.topic, line.payload.encode(), line.station,
-                              line.gateway, line.kind)
+                yield Message(
+                    line.t, line.topic, line.payload.encode(), line.station, line.gateway, line.kind
+                )
 
 
 def _plain(value: object) -> object:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import time
 from datetime import UTC, datetime
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from simulators.publisher import PublishStats
+if TYPE_CHECKING:
+    from simulators.publisher import PublishStats
 
 _log = logging.getLogger("simulators.progress")
 _WIDTH = 24

@@ -13,11 +13,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from simulators.gateway import Message
 from simulators.link import GatewayLink
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from simulators.gateway import Message
 
 CLIENT_MODES = ("zone", "station")
 

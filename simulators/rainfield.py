@@ -85,7 +85,9 @@ def _design(storm: DesignStorm, stations: int, steps: int, step_s: float) -> Arr
     return np.broadcast_to(series, (stations, steps)).copy()
 
 
-def _cells(storm: CellStorm, xy: Array, steps: int, step_s: float, rng: np.random.Generator) -> Array:
+def _cells(
+    storm: CellStorm, xy: Array, steps: int, step_s: float, rng: np.random.Generator
+) -> Array:
     rain = np.zeros((xy.shape[0], steps))
     step_h = step_s / 3600.0
     count = rng.poisson(storm.cells_per_h * storm.duration_h)
@@ -103,11 +105,13 @@ def _cells(storm: CellStorm, xy: Array, steps: int, step_s: float, rng: np.rando
         radius = storm.radius_km * rng.lognormal(0.0, 0.3)
         centre = rng.uniform(low_birth, high_birth) - velocity * life / 2.0
         v = velocity * rng.uniform(0.8, 1.2)
-        first, last = int(born / step_h), min(steps, int(math.ceil((born + life) / step_h)) + 1)
+        first, last = int(born / step_h), min(steps, math.ceil((born + life) / step_h) + 1)
         if first >= steps:
             continue
         age = mid[first:last] - born
-        envelope = np.where((age > 0) & (age < life), np.sin(np.pi * np.clip(age / life, 0, 1)), 0.0)
+        envelope = np.where(
+            (age > 0) & (age < life), np.sin(np.pi * np.clip(age / life, 0, 1)), 0.0
+        )
         path = centre[None, :] + age[:, None] * v[None, :]  # (k, 2)
         d2 = ((xy[:, None, :] - path[None, :, :]) ** 2).sum(axis=2)
         rain[:, first:last] += peak * envelope[None, :] * np.exp(-d2 / (2 * radius**2)) * step_h

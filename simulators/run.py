@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -22,10 +23,12 @@ from simulators.faults import FaultInjector
 from simulators.gateway import GatewayPlanner, Message, Station
 from simulators.manifest import Manifest, build_manifest
 from simulators.rainfield import rain_field
-from simulators.scenario import Scenario
 from simulators.schedule import report_mask, reports
 from simulators.soil import SoilColumns, simulate_soil
 from simulators.telemetry import probe_name, telemetry
+
+if TYPE_CHECKING:
+    from simulators.scenario import Scenario
 
 Array = npt.NDArray[np.float64]
 
@@ -64,14 +67,18 @@ def end_now_anchor(scenario: Scenario, now: float | None = None) -> float:
     return end - scenario.steps * scenario.step_s
 
 
-def _outages(scenario: Scenario, zones: list[str], start: float, rng: np.random.Generator) -> dict[str, list[tuple[float, float]]]:
+def _outages(
+    scenario: Scenario, zones: list[str], start: float, rng: np.random.Generator
+) -> dict[str, list[tuple[float, float]]]:
     rates = scenario.faults.rates
     hours = scenario.duration_h
     out: dict[str, list[tuple[float, float]]] = defaultdict(list)
     for zone in zones:
         for _ in range(rng.poisson(rates.outage_per_day * hours / 24.0)):
             a = rng.uniform(0.0, hours)
-            out[zone].append((start + a * 3600.0, start + (a + rng.exponential(rates.outage_h)) * 3600.0))
+            out[zone].append(
+                (start + a * 3600.0, start + (a + rng.exponential(rates.outage_h)) * 3600.0)
+            )
     for event in scenario.faults.events:
         if event.kind == "outage":
             a = start + event.start_h * 3600.0
@@ -79,7 +86,11 @@ def _outages(scenario: Scenario, zones: list[str], start: float, rng: np.random.
     return dict(out)
 
 
-def _soil(scenario: Scenario, registry: Registry, rain: Array, start: float) -> tuple[tuple[float, ...], npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+def _soil(
+    scenario: Scenario, registry: Registry, rain: Array, start: float
+) -> tuple[
+    tuple[float, ...], npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.float32]
+]:
     stations = registry.stations
     depths = tuple(sorted({d for s in stations for d in s.sensor_depths_m}))
     n, steps = rain.shape
@@ -128,7 +139,9 @@ def generate(
     lat = np.array([s.lat for s in active])
     lon = np.array([s.lon for s in active])
     steps, step_s = scenario.steps, scenario.step_s
-    rain = rain_field(scenario.storms, lat, lon, scenario.start.timestamp(), steps, step_s, rng_rain)
+    rain = rain_field(
+        scenario.storms, lat, lon, scenario.start.timestamp(), steps, step_s, rng_rain
+    )
     depths, vwc, table, wet = _soil(scenario, registry, rain, start)
     step_end = start + (np.arange(steps) + 1.0) * step_s
 
@@ -137,23 +150,39 @@ def generate(
     interval_steps = np.maximum(1, np.round(interval / step_s)).astype(np.int64)
     offsets = rng_phase.integers(0, 1 << 30, len(active)) % interval_steps
     fast = max(1, round(rep.rain_interval_s / step_s))
-    rows = reports(rain, report_mask(rain, interval_steps, fast, rep, offsets, step_s), rep.bucket_mm)
+    rows = reports(
+        rain, report_mask(rain, interval_steps, fast, rep, offsets, step_s), rep.bucket_mm
+    )
     phase = np.floor(rng_phase.uniform(0.0, min(step_s, 60.0), len(active)))
     true_ts = step_end[rows.step] + phase[rows.station]
     solar_hour = ((true_ts / 3600.0) + lon[rows.station] / 15.0) % 24.0
-    table_values = telemetry(rows, vwc, depths, rain, solar_hour, scenario.soil.probe_noise, rng_noise)
+    table_values = telemetry(
+        rows, vwc, depths, rain, solar_hour, scenario.soil.probe_noise, rng_noise
+    )
 
     ids = tuple(s.id for s in active)
     injector = FaultInjector(scenario.faults, ids, step_s, scenario.duration_h, rng_faults)
     faulted = injector.apply(rows, table_values, true_ts, start)
     senml = rng_form.random(len(active)) < rep.senml_share
-    gateway_stations = tuple(Station(s.id, s.zone, bool(f)) for s, f in zip(active, senml, strict=True))
-    planner = GatewayPlanner(registry.network, gateway_stations, table_values.quantities,
-                             scenario.faults.rates, rng_faults, injector.log)
+    gateway_stations = tuple(
+        Station(s.id, s.zone, bool(f)) for s, f in zip(active, senml, strict=True)
+    )
+    planner = GatewayPlanner(
+        registry.network,
+        gateway_stations,
+        table_values.quantities,
+        scenario.faults.rates,
+        rng_faults,
+        injector.log,
+    )
     outages = _outages(scenario, sorted({s.zone for s in active}), start, rng_faults)
-    outbox = planner.plan(faulted, rows.station, true_ts, rep.latency_s, outages, float(interval.max()))
+    outbox = planner.plan(
+        faulted, rows.station, true_ts, rep.latency_s, outages, float(interval.max())
+    )
     decoder = PayloadDecoder(registry.network, registry.station_ids().__contains__)
-    manifest = build_manifest(outbox, faulted, table_values.quantities, rows.station, ids, decoder, injector.log)
+    manifest = build_manifest(
+        outbox, faulted, table_values.quantities, rows.station, ids, decoder, injector.log
+    )
 
     slopes = Slopes(
         ids=ids,
@@ -164,11 +193,22 @@ def generate(
         friction_deg=np.array([s.friction_deg for s in active]),
         unit_weight_knm3=np.array([s.unit_weight_knm3 for s in active]),
     )
-    truth = ground_truth(slopes, table, wet, rain, step_end, scenario.failure, scenario.soil, rng_fail)
+    truth = ground_truth(
+        slopes, table, wet, rain, step_end, scenario.failure, scenario.soil, rng_fail
+    )
     order = sorted(range(len(outbox.messages)), key=lambda i: outbox.messages[i].send_ts)
     series = Series(ids, step_end, rain, vwc, tuple(probe_name(d) for d in depths), table)
-    return Run(scenario, registry.network, seed, start, start + steps * step_s,
-               tuple(outbox.messages[i] for i in order), manifest, truth, series)
+    return Run(
+        scenario,
+        registry.network,
+        seed,
+        start,
+        start + steps * step_s,
+        tuple(outbox.messages[i] for i in order),
+        manifest,
+        truth,
+        series,
+    )
 
 
 def _without_faults(scenario: Scenario) -> Scenario:

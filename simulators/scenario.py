@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from simulators.errors import ScenarioError
 from simulators.fault_config import Faults, parse_faults
 from simulators.schema import Section
 from simulators.storm import Storm, parse_storm
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
 REPO = Path(__file__).resolve().parent.parent
@@ -170,8 +173,7 @@ def resolve(name_or_path: str) -> Path:
     path = SCENARIO_DIR / f"{name_or_path}.toml"
     if not path.exists():
         known = ", ".join(available()) or "none"
-        raise ScenarioError(f"no scenario named {name_or_path!r} (known: {known})",
-                            path=str(path))
+        raise ScenarioError(f"no scenario named {name_or_path!r} (known: {known})", path=str(path))
     return path
 
 

@@ -9,11 +9,13 @@ whole bucket tips, so quantisation never loses or invents rain over a run.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
-from simulators.scenario import Reporting
+if TYPE_CHECKING:
+    from simulators.scenario import Reporting
 
 Array = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -30,11 +32,15 @@ class Reports:
 
 
 def report_mask(
-    rain_mm: Array, interval_steps: IntArray, fast_steps: int, reporting: Reporting,
-    offsets: IntArray, step_s: float,
+    rain_mm: Array,
+    interval_steps: IntArray,
+    fast_steps: int,
+    reporting: Reporting,
+    offsets: IntArray,
+    step_s: float,
 ) -> npt.NDArray[np.bool_]:
     """A (stations x steps) mask of the steps at whose end each station reports."""
-    stations, steps = rain_mm.shape
+    _stations, steps = rain_mm.shape
     hold = max(1, round(reporting.rain_hold_min * 60.0 / step_s))
     wet = (rain_mm >= reporting.rain_threshold_mm).astype(np.int64)
     count = np.cumsum(wet, axis=1)

@@ -79,7 +79,9 @@ class Section:
         """A TOML offset date-time (``2010-04-05T12:00:00-03:00``)."""
         value = self._get(key, _REQUIRED)
         if not isinstance(value, datetime) or value.tzinfo is None:
-            raise self.error(key, "must be a date-time with a UTC offset, e.g. 2010-04-05T12:00:00-03:00")
+            raise self.error(
+                key, "must be a date-time with a UTC offset, e.g. 2010-04-05T12:00:00-03:00"
+            )
         return value
 
     def section(self, key: str) -> Section:
@@ -104,4 +106,6 @@ class Section:
         """Reject keys that no getter read (typos, fields of another version)."""
         unknown = sorted(set(self._table) - self._used)
         if unknown:
-            raise self.error(unknown[0], f"unknown field (known here: {', '.join(sorted(self._used))})")
+            raise self.error(
+                unknown[0], f"unknown field (known here: {', '.join(sorted(self._used))})"
+            )

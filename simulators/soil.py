@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
-from simulators.scenario import Soil
+if TYPE_CHECKING:
+    from simulators.scenario import Soil
 
 Array = npt.NDArray[np.float64]
 
@@ -57,8 +59,11 @@ def _thickness(columns: SoilColumns) -> Array:
     inner = (depths[:-1] + depths[1:]) / 2.0
     bottom = np.maximum(columns.soil_depth_m, depths[-1] + 0.1)
     bounds = np.concatenate(
-        [np.zeros((bottom.size, 1)), np.broadcast_to(inner, (bottom.size, inner.size)),
-         bottom[:, None]],
+        [
+            np.zeros((bottom.size, 1)),
+            np.broadcast_to(inner, (bottom.size, inner.size)),
+            bottom[:, None],
+        ],
         axis=1,
     )
     return np.diff(bounds, axis=1)  # (stations, layers)

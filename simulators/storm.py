@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from simulators.hyetograph import Hyetograph, load_hyetograph
-from simulators.schema import Section
+
+if TYPE_CHECKING:
+    from simulators.schema import Section
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
-from simulators.schedule import Reports
+if TYPE_CHECKING:
+    from simulators.schedule import Reports
 
 Array = npt.NDArray[np.float64]
 NOMINAL_BATTERY_V = 3.95  # one Li-ion cell on a solar charger
@@ -51,7 +53,5 @@ def telemetry(  # noqa: PLR0913  the physical inputs of one report table
     temp = 23.0 + 5.0 * np.sin(2 * math.pi * (solar_hour - 9.0) / 24.0) - 3.0 * raining
     temp += rng.normal(0.0, 0.3, n)
     names = ("rain_mm", *(probe_name(d) for d in depths_m), "battery_v", "temp_c")
-    values = np.column_stack(
-        [rows.rain_mm, vwc, np.round(battery, 2), np.round(temp, 1)]
-    )
+    values = np.column_stack([rows.rain_mm, vwc, np.round(battery, 2), np.round(temp, 1)])
     return Table(names, values)

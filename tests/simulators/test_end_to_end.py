@@ -30,8 +30,9 @@ async def _stored(db: Database, expected: int, timeout: float = 60.0) -> int:
 async def _replay(db: Database, run: Run) -> None:
     async with running_ingest(ingest_config(db)):
         async with asyncio.timeout(60):
-            stats = await publish(run.messages, "127.0.0.1", db.stack.mqtt_port, None,
-                                  client_prefix=db.network)
+            stats = await publish(
+                run.messages, "127.0.0.1", db.stack.mqtt_port, None, client_prefix=db.network
+            )
         assert stats.acked == len(run.messages)
         await _stored(db, run.manifest.total_expected_stored)
 
@@ -44,7 +45,8 @@ async def test_replay_stores_what_was_sent_minus_corrupted(database: Database) -
     assert manifest.rejections
     await _replay(database, run)
     rows = await database.fetch(
-        "SELECT station_id, quantity, count(*) AS n FROM readings GROUP BY 1, 2")
+        "SELECT station_id, quantity, count(*) AS n FROM readings GROUP BY 1, 2"
+    )
     stored = {(r["station_id"], r["quantity"]): r["n"] for r in rows}
     expected = {(s, q): n for s, qs in manifest.expected_stored.items() for q, n in qs.items() if n}
     assert stored == expected

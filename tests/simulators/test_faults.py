@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from ingest.payload import PayloadDecoder, epoch_of
-from ingest.stations import Registry
 from simulators import generate, load_scenario
 from simulators.fault_config import FaultEvent, FaultRates, Faults
 from tests.simulators.conftest import ANCHOR
+
+if TYPE_CHECKING:
+    from ingest.stations import Registry
 
 
 def _within(count: int, n: int, p: float, sigmas: float = 5.0) -> bool:
@@ -59,8 +62,11 @@ def test_manifest_predicts_what_ingest_accepts(rio: Registry) -> None:
 def test_outage_burst_repeats_the_overlap_and_batches_the_backlog(rio: Registry) -> None:
     """A gateway outage withholds its zone's reports and flushes them as batched messages."""
     outage = FaultEvent("outage", "rocinha", start_h=10, duration_h=3)
-    scenario = replace(load_scenario("rio-2010-04"), duration_h=24,
-                       faults=Faults(FaultRates(outage_overlap=1), (outage,)))
+    scenario = replace(
+        load_scenario("rio-2010-04"),
+        duration_h=24,
+        faults=Faults(FaultRates(outage_overlap=1), (outage,)),
+    )
     run = generate(scenario, rio, seed=2, anchor=ANCHOR)
     backlog = [m for m in run.messages if m.kind == "backlog"]
     assert {m.gateway for m in backlog} == {"rocinha"}

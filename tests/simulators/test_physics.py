@@ -57,7 +57,10 @@ def test_replayed_totals_match_the_cited_figures(rio: Registry, name: str) -> No
         for check in gauge.checks:
             a, b = check.start.timestamp(), check.end.timestamp()
             got = np.interp(b, edges, cumulative) - np.interp(a, edges, cumulative)
-            assert got == pytest.approx(check.mm, abs=check.tolerance_mm + 0.01), (gauge.name, check)
+            assert got == pytest.approx(check.mm, abs=check.tolerance_mm + 0.01), (
+                gauge.name,
+                check,
+            )
             checked += 1
     assert checked >= 4
 
@@ -86,7 +89,9 @@ def _records(payload: bytes) -> list[dict[str, float]]:
     records: dict[float, dict[str, float]] = {}
     base = document[0]["bt"]
     for entry in document:
-        records.setdefault(base + entry.get("t", 0.0), {})[entry["n"] + "_mm" if entry["n"] == "rain" else entry["n"]] = entry["v"]
+        records.setdefault(base + entry.get("t", 0.0), {})[
+            entry["n"] + "_mm" if entry["n"] == "rain" else entry["n"]
+        ] = entry["v"]
     return list(records.values())
 
 
@@ -112,8 +117,9 @@ def test_soil_wets_with_rain_and_drains_after() -> None:
     steps, step_s = 12 * 72, 300.0
     rain = np.zeros((1, steps))
     rain[0, 12:36] = 5.0  # 120 mm in 2 h
-    columns = SoilColumns((0.3, 0.6, 1.0), np.array([2.0]), np.array([0.08]),
-                          np.array([0.46]), np.array([-43.2]))
+    columns = SoilColumns(
+        (0.3, 0.6, 1.0), np.array([2.0]), np.array([0.08]), np.array([0.46]), np.array([-43.2])
+    )
     state = simulate_soil(columns, rain, Soil(antecedent_wetness=0.3), ANCHOR, step_s)
     top = state.probe_vwc[0, 0]
     deep = state.probe_vwc[0, 2]
@@ -143,5 +149,3 @@ def test_heavier_storm_fails_more_slopes(rio: Registry) -> None:
         assert when is not None and heavy_when is not None and heavy_when <= when
     assert all(s.threshold != 1.0 for s in base.stations)
     assert any(s.zone == "bumba" for s in more.stations if s.failed)
-
-

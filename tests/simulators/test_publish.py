@@ -5,21 +5,26 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import aiomqtt
 import pytest
 
-from encosta.stack import StackConfig
-from ingest.stations import Registry
 from simulators import generate, load_scenario, publish
 from tests.simulators.conftest import ANCHOR
+
+if TYPE_CHECKING:
+    from encosta.stack import StackConfig
+    from ingest.stations import Registry
 
 pytestmark = pytest.mark.services
 
 
 async def _count(port: int, topic: str, expected: int, ready: asyncio.Event) -> int:
     received = 0
-    async with aiomqtt.Client("127.0.0.1", port, identifier=f"count-{uuid.uuid4().hex[:8]}") as client:
+    async with aiomqtt.Client(
+        "127.0.0.1", port, identifier=f"count-{uuid.uuid4().hex[:8]}"
+    ) as client:
         await client.subscribe(topic, qos=1)
         ready.set()
         async for _ in client.messages:
@@ -44,8 +49,14 @@ async def test_publish_delivers_every_message(
                 _count(stack_config.mqtt_port, f"encosta/{network}/#", len(run.messages), ready)
             )
             await ready.wait()
-            stats = await publish(run.messages, "127.0.0.1", stack_config.mqtt_port, None,
-                                  clients=clients, client_prefix=network)
+            stats = await publish(
+                run.messages,
+                "127.0.0.1",
+                stack_config.mqtt_port,
+                None,
+                clients=clients,
+                client_prefix=network,
+            )
     assert stats.acked == len(run.messages) == sum(stats.delivered)
     assert counter.result() == len(run.messages)
     assert not stats.interrupted
@@ -56,29 +67,41 @@ async def test_paced_publication_takes_simulated_time_over_speed(
 ) -> None:
     """At speed 7200 an hour of messages takes about half a second, no less."""
     network = f"s{uuid.uuid4().hex[:10]}"
-    run = generate(replace(load_scenario("summer-cells"), duration_h=1), replace(rio, network=network),
-                   seed=3, anchor=ANCHOR)
+    run = generate(
+        replace(load_scenario("summer-cells"), duration_h=1),
+        replace(rio, network=network),
+        seed=3,
+        anchor=ANCHOR,
+    )
     span = run.messages[-1].send_ts - run.messages[0].send_ts
     loop = asyncio.get_running_loop()
     started = loop.time()
     async with asyncio.timeout(30):
-        stats = await publish(run.messages, "127.0.0.1", stack_config.mqtt_port, 7200.0,
-                              client_prefix=network)
+        stats = await publish(
+            run.messages, "127.0.0.1", stack_config.mqtt_port, 7200.0, client_prefix=network
+        )
     elapsed = loop.time() - started
     assert stats.acked == len(run.messages)
     assert elapsed >= span / 7200.0 - 0.05
 
 
-async def test_stop_ends_a_slow_publication_cleanly(stack_config: StackConfig, rio: Registry) -> None:
+async def test_stop_ends_a_slow_publication_cleanly(
+    stack_config: StackConfig, rio: Registry
+) -> None:
     """Setting stop interrupts a real-time replay promptly and reports it as interrupted."""
     network = f"s{uuid.uuid4().hex[:10]}"
-    run = generate(replace(load_scenario("summer-cells"), duration_h=6), replace(rio, network=network),
-                   seed=3, anchor=ANCHOR)
+    run = generate(
+        replace(load_scenario("summer-cells"), duration_h=6),
+        replace(rio, network=network),
+        seed=3,
+        anchor=ANCHOR,
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     loop.call_later(0.5, stop.set)
     async with asyncio.timeout(15):
-        stats = await publish(run.messages, "127.0.0.1", stack_config.mqtt_port, 1.0,
-                              client_prefix=network, stop=stop)
+        stats = await publish(
+            run.messages, "127.0.0.1", stack_config.mqtt_port, 1.0, client_prefix=network, stop=stop
+        )
     assert stats.interrupted
     assert stats.acked < len(run.messages)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import tomllib
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from simulators import ScenarioError, available, load_scenario
 from simulators.hyetograph import load_hyetograph
 from simulators.scenario import SCENARIO_DIR, parse_scenario
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 MINIMAL = """
 [scenario]
