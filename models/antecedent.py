@@ -9,12 +9,13 @@ per day (about 0.85-0.93); on a grid of ``s`` minutes the same decay per day is
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
-from models.inputs import FloatArray
+if TYPE_CHECKING:
+    from models.inputs import FloatArray
 
 
 def step_decay(k_daily: float, step_minutes: float) -> float:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from models.config import ModelConfig
 from models.event import current_event
 from models.inputs import ModelInputs, StationStatic, StepWindows
 from models.interpolation import idw_estimate
@@ -15,6 +16,9 @@ from models.result import MODEL_VERSION, Criterion, Level, ModelResult
 from models.slope import station_factor_of_safety, wetness
 from models.summary import WindowSummary
 from models.threshold import id_ratio, id_threshold_mm_h, level_falling, level_rising
+
+if TYPE_CHECKING:
+    from models.config import ModelConfig
 
 
 def summarise(inputs: ModelInputs, config: ModelConfig) -> WindowSummary:
@@ -42,7 +46,7 @@ def evaluate(inputs: ModelInputs, config: ModelConfig) -> ModelResult:
     return finalize(summarise(inputs, config), inputs.static, win, config)
 
 
-def finalize(  # noqa: PLR0914  one named array per quantity keeps the flow readable
+def finalize(
     summary: WindowSummary, static: StationStatic, win: StepWindows, config: ModelConfig
 ) -> ModelResult:
     """Levels, interpolation, quality and zones from a summary (shared by both paths)."""
@@ -55,11 +59,11 @@ def finalize(  # noqa: PLR0914  one named array per quantity keeps the flow read
     own = np.where(stuck[:, None], 0.0, np.column_stack([summary.acc_mm, summary.api_mm]))
     incomplete = np.column_stack([summary.missing > 0, summary.missing[:, 2] > 0])
     incomplete |= ~trusted[:, None] | quality.rain_suspect[:, None]
-    donors = ~incomplete.any(axis=1) & quality.live
+    targets = np.asarray(incomplete.any(axis=1), dtype=np.bool_)
+    donors = ~targets & quality.live
     estimate, has_estimate = idw_estimate(
-        own, donors, incomplete.any(axis=1), static.zone, static.x_m, static.y_m,
-        config.interpolation,
-    )  # fmt: skip
+        own, donors, targets, static.zone, static.x_m, static.y_m, config.interpolation
+    )
     use_estimate = incomplete & has_estimate[:, None]
     value = np.where(use_estimate, np.fmax(own, estimate), own)
 
@@ -77,15 +81,15 @@ def finalize(  # noqa: PLR0914  one named array per quantity keeps the flow read
         estimated[:, column] = use_estimate[:, j]
 
     curve = config.intensity_duration
-    duration_h = summary.event_steps * (win.step_minutes / 60.0)
+    duration_h = (summary.event_steps * (win.step_minutes / 60.0)).astype(np.float64)
     event_ok = summary.event_active & ~stuck
     total = np.where(event_ok, summary.event_total_mm, 0.0)
     ratio = np.where(event_ok, id_ratio(total, duration_h, curve), np.nan)
     levels[:, Criterion.INTENSITY_DURATION] = level_rising(ratio, curve.ratio_levels)
     own_levels[:, Criterion.INTENSITY_DURATION] = levels[:, Criterion.INTENSITY_DURATION]
     unknown[:, Criterion.INTENSITY_DURATION] = (
-        (summary.event_active & (summary.event_missing | summary.event_truncated)) | ~trusted
-    )
+        summary.event_active & (summary.event_missing | summary.event_truncated)
+    ) | ~trusted
 
     vwc = np.where(quality.vwc_trusted, summary.vwc_last, np.nan)
     fs = station_factor_of_safety(vwc, static.params, config.slope.water_unit_weight_knm3)
@@ -129,7 +133,7 @@ def finalize(  # noqa: PLR0914  one named array per quantity keeps the flow read
         station_level=station_level,
         station_criterion=levels.argmax(axis=1).astype(np.int8),
         station_unknown=station_unknown,
-        estimated=estimated.any(axis=1),
+        estimated=np.asarray(estimated.any(axis=1), dtype=np.bool_),
         own_crisis=own_levels.max(axis=1) >= Level.CRISIS,
         quality=quality.flags,
         live=quality.live,

@@ -14,12 +14,13 @@ the whole record), so the cost follows the length of current events, not of the 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
-from models.inputs import BoolArray, FloatArray, IntArray, StepWindows
+if TYPE_CHECKING:
+    from models.inputs import BoolArray, FloatArray, IntArray, StepWindows
 
 BoolMatrix = npt.NDArray[np.bool_]
 
@@ -88,7 +89,7 @@ def current_event(rain_mm: npt.NDArray[Any], win: StepWindows, wet_mm: float) ->
         # Full dry windows ending at column j + spell - 1, kept only if before the last step.
         spells = windows_all(dry, spell)
         spells &= np.arange(spells.shape[1]) + spell <= last[:, None]
-        found = spells.any(axis=1)
+        found: BoolMatrix = np.asarray(spells.any(axis=1), dtype=np.bool_)
         whole = width == n_steps
         first = np.argmax(~dry, axis=1)
         if spells.shape[1]:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from models.config import ModelConfig
 from models.quality import describe
 from models.result import MODEL_VERSION, Criterion, ModelResult
+
+if TYPE_CHECKING:
+    from models.config import ModelConfig
 
 _UNITS = {
     Criterion.RAIN_1H: "mm",
@@ -85,8 +88,10 @@ def station_evidence(result: ModelResult, config: ModelConfig, station: int) -> 
             )
         )
     out.sort(key=lambda e: -e.level)
-    for name in describe(int(result.quality[station])):
-        out.append(Evidence(f"quality_{name.lower()}", 1.0, 1.0, "flag", -1, station, unknown=True))
+    out.extend(
+        Evidence(f"quality_{name.lower()}", 1.0, 1.0, "flag", -1, station, unknown=True)
+        for name in describe(int(result.quality[station]))
+    )
     return out
 
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
-from models.config import ModelConfig
 from models.errors import InputError
+
+if TYPE_CHECKING:
+    from models.config import ModelConfig
 
 FloatArray = npt.NDArray[np.float64]
 AnyFloatArray = npt.NDArray[np.floating[Any]]
@@ -134,7 +136,7 @@ class ModelInputs:
             raise InputError("rain_mm", "needs at least one time step")
 
     @classmethod
-    def build(  # noqa: PLR0913  one keyword per physical input keeps call sites readable
+    def build(  # noqa: PLR0913, PLR0917  one keyword per physical input keeps call sites readable
         cls,
         rain_mm: AnyFloatArray,
         vwc_m3m3: AnyFloatArray,

@@ -12,11 +12,14 @@ estimate is flagged ``estimated`` and never lowers what the station's own data s
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from scipy.spatial import cKDTree
 
-from models.config import Interpolation
-from models.inputs import BoolArray, FloatArray, IntArray
+if TYPE_CHECKING:
+    from models.config import Interpolation
+    from models.inputs import BoolArray, FloatArray, IntArray
 
 _EARTH_RADIUS_M = 6_371_000.0
 _ZONE_SEPARATION_M = 1.0e9  # zones sit this far apart on a third axis: never neighbours
@@ -26,13 +29,15 @@ def project_lonlat(
     lat_deg: FloatArray, lon_deg: FloatArray, origin: tuple[float, float] | None = None
 ) -> tuple[FloatArray, FloatArray]:
     """Local equirectangular projection to metres (good to < 0.1 % over a city)."""
-    lat0, lon0 = origin if origin is not None else (float(np.mean(lat_deg)), float(np.mean(lon_deg)))
+    lat0, lon0 = (
+        origin if origin is not None else (float(np.mean(lat_deg)), float(np.mean(lon_deg)))
+    )
     x = np.radians(lon_deg - lon0) * _EARTH_RADIUS_M * np.cos(np.radians(lat0))
     y = np.radians(lat_deg - lat0) * _EARTH_RADIUS_M
     return x, y
 
 
-def idw_estimate(  # noqa: PLR0913  coordinates, zones, masks and settings are all needed
+def idw_estimate(  # noqa: PLR0913, PLR0917  coordinates, zones, masks and settings are all needed
     values: FloatArray,
     donors: BoolArray,
     targets: BoolArray,

@@ -11,13 +11,16 @@ and reported as such.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
-from models.config import Zone
-from models.inputs import BoolArray, IntArray
 from models.result import RAIN_CRITERIA, Criterion, Level
+
+if TYPE_CHECKING:
+    from models.config import Zone
+    from models.inputs import BoolArray, IntArray
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +44,7 @@ def _any_per_zone(mask: BoolArray, zone: IntArray, n_zones: int) -> BoolArray:
     return counts
 
 
-def aggregate_zones(  # noqa: PLR0913  the station arrays the zone rule reads
+def aggregate_zones(  # noqa: PLR0913, PLR0917  the station arrays the zone rule reads
     station_level: npt.NDArray[np.int8],
     station_unknown: BoolArray,
     own_levels: npt.NDArray[np.int8],

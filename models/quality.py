@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
-from models.config import ModelConfig
-from models.inputs import BoolArray, IntArray, StationStatic, StepWindows
-from models.summary import WindowSummary
+if TYPE_CHECKING:
+    from models.config import ModelConfig
+    from models.inputs import BoolArray, IntArray, StationStatic, StepWindows
+    from models.summary import WindowSummary
 
 
 class QualityFlag(enum.IntFlag):
@@ -54,7 +55,8 @@ def _trailing_true(mask: npt.NDArray[np.bool_]) -> IntArray:
         return np.zeros(mask.shape[0], dtype=np.int64)
     reverse = mask[:, ::-1]
     count = np.argmin(reverse, axis=1).astype(np.int64)
-    return np.where(reverse.all(axis=1), width, count)
+    result: IntArray = np.where(reverse.all(axis=1), width, count)
+    return result
 
 
 def _since(event: npt.NDArray[np.bool_], cap: int) -> IntArray:
@@ -145,4 +147,3 @@ def assess(
 def describe(flags: int) -> tuple[str, ...]:
     """Names of the set flags, e.g. ``("OFFLINE", "STUCK")``; empty when all is well."""
     return tuple(flag.name or "" for flag in QualityFlag if flag.value and flags & flag.value)
-

@@ -9,13 +9,15 @@ rain: they are counted in ``missing`` so levels can be flagged unknown.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from models.antecedent import api_weights
-from models.inputs import FloatArray, IntArray, StepWindows
+
+if TYPE_CHECKING:
+    from models.inputs import FloatArray, IntArray, StepWindows
 
 
 def _as_float(rain_mm: npt.NDArray[Any]) -> npt.NDArray[Any]:

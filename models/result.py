@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
-import numpy.typing as npt
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
-from models.inputs import BoolArray, FloatArray, IntArray
+    from models.inputs import BoolArray, FloatArray, IntArray
 
 MODEL_VERSION = "encosta-risk 1.0.0"
 """Version of the equations and level logic; alerts copy it into every alert's evidence."""

@@ -1,6 +1,7 @@
 """Infinite-slope factor of safety from measured soil moisture.
 
-``FS = [c' + (gamma - m * gamma_w) * z * cos^2(beta) * tan(phi')] / (gamma * z * sin(beta) * cos(beta))``
+``FS = [c' + (gamma - m * gamma_w) * z * cos^2(beta) * tan(phi')]``
+``     / (gamma * z * sin(beta) * cos(beta))``
 
 with c' effective cohesion (kPa), gamma the soil unit weight and gamma_w that of water
 (kN/m3), m the fraction of the soil column that is saturated (0 dry to 1 fully saturated),
@@ -17,12 +18,17 @@ sensor as representative of the column above the failure plane.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from models.inputs import FloatArray, StationParams
+if TYPE_CHECKING:
+    from models.inputs import FloatArray, StationParams
 
 
-def wetness(vwc_m3m3: FloatArray, vwc_residual: FloatArray, vwc_saturated: FloatArray) -> FloatArray:
+def wetness(
+    vwc_m3m3: FloatArray, vwc_residual: FloatArray, vwc_saturated: FloatArray
+) -> FloatArray:
     """Saturated fraction m in [0, 1] from volumetric water content (NaN stays NaN)."""
     span = vwc_saturated - vwc_residual
     return np.clip((vwc_m3m3 - vwc_residual) / span, 0.0, 1.0)
@@ -33,7 +39,7 @@ def vertical_depth_m(normal_thickness_m: FloatArray, slope_deg: FloatArray) -> F
     return normal_thickness_m / np.cos(np.radians(slope_deg))
 
 
-def factor_of_safety(  # noqa: PLR0913  the equation's parameters, each an array
+def factor_of_safety(  # noqa: PLR0913, PLR0917  the equation's parameters, each an array
     m: FloatArray,
     slope_deg: FloatArray,
     soil_depth_m: FloatArray,

@@ -10,14 +10,18 @@ floating-point drift at an amortised O(stations) cost.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import numpy.typing as npt
 
-from models.config import ModelConfig
 from models.evaluate import finalize, summarise
 from models.inputs import FloatArray, ModelInputs, StationStatic, StepWindows
-from models.result import ModelResult
 from models.summary import WindowSummary
+
+if TYPE_CHECKING:
+    from models.config import ModelConfig
+    from models.result import ModelResult
 
 
 class ModelState:
@@ -115,7 +119,9 @@ class ModelState:
         fresh = wet & ~self.active
         going = wet & self.active
         self.truncated = np.where(fresh, self.tail_dry < spell, self.truncated)
-        self.total = np.where(fresh, x0, np.where(going, self.total + self.tail_mm + x0, self.total))
+        self.total = np.where(
+            fresh, x0, np.where(going, self.total + self.tail_mm + x0, self.total)
+        )
         self.ev_missing = np.where(fresh, ~valid, self.ev_missing | (going & ~valid))
         self.steps = np.where(fresh, 1, np.where(going, self.steps + self.tail_dry + 1, self.steps))
         self.tail_dry = np.where(wet, 0, np.minimum(self.tail_dry + 1, spell))

@@ -9,8 +9,10 @@ zones) reads only the summary, which is why the two paths agree.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from models.inputs import BoolArray, FloatArray, IntArray
+if TYPE_CHECKING:
+    from models.inputs import BoolArray, FloatArray, IntArray
 
 WINDOW_HOURS = (1, 24, 96)
 """Accumulation windows, in the column order of ``acc_mm`` and ``missing``."""

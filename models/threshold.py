@@ -9,10 +9,13 @@ b = 0.39, fitted on events lasting roughly 10 minutes to 10 days. A regional cur
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from models.config import IntensityDuration
-from models.inputs import FloatArray, IntArray
+if TYPE_CHECKING:
+    from models.config import IntensityDuration
+    from models.inputs import FloatArray, IntArray
 
 
 def id_threshold_mm_h(duration_h: FloatArray, a: float, b: float) -> FloatArray:
@@ -32,10 +35,12 @@ def id_ratio(total_mm: FloatArray, duration_h: FloatArray, curve: IntensityDurat
 def level_rising(values: FloatArray, thresholds: tuple[float, float, float]) -> IntArray:
     """Level 0-3: how many thresholds the value reaches (value >= threshold); NaN -> 0."""
     table = np.asarray(thresholds, dtype=np.float64)
-    return (values[..., None] >= table).sum(axis=-1).astype(np.int64)
+    result: IntArray = (values[..., None] >= table).sum(axis=-1).astype(np.int64)
+    return result
 
 
 def level_falling(values: FloatArray, thresholds: tuple[float, float, float]) -> IntArray:
     """Level 0-3 for a quantity where lower is worse (factor of safety <= threshold)."""
     table = np.asarray(thresholds, dtype=np.float64)
-    return (values[..., None] <= table).sum(axis=-1).astype(np.int64)
+    result: IntArray = (values[..., None] <= table).sum(axis=-1).astype(np.int64)
+    return result

@@ -158,7 +158,9 @@ class _Parser:
             raise self._fail(f"{section}.{key}" if section else key, "a non-empty string", "bad")
         return value
 
-    def number(self, section: str, key: str, low: float, high: float, *, open_low: bool = False) -> float:
+    def number(
+        self, section: str, key: str, low: float, high: float, *, open_low: bool = False
+    ) -> float:
         field = f"{section}.{key}"
         allowed = f"{low} {'<' if open_low else '<='} value <= {high}"
         value = self._raw(section, key)
@@ -174,7 +176,9 @@ class _Parser:
         field = f"{section}.{key}"
         value = self._raw(section, key)
         if isinstance(value, bool) or not isinstance(value, int):
-            raise self._fail(field, f"an integer {low}..{high}", f"expected an integer, got {value!r}")
+            raise self._fail(
+                field, f"an integer {low}..{high}", f"expected an integer, got {value!r}"
+            )
         if not low <= value <= high:
             raise self._fail(field, f"an integer {low}..{high}", f"{value} is out of range")
         return value

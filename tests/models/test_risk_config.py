@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import tomllib
 from importlib import resources
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from models import ConfigError, ModelConfig, ModelError, load_config, load_preset
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def _rio() -> dict[str, Any]:
@@ -73,11 +75,11 @@ def test_unreadable_file_is_a_model_error(tmp_path: Path) -> None:
     """Broken TOML raises the package's root exception with the file named."""
     path = tmp_path / "bad.toml"
     path.write_text("network = ", encoding="utf-8")
-    with pytest.raises(ModelError, match="bad.toml"):
+    with pytest.raises(ModelError, match=r"bad\.toml"):
         load_config(path)
 
 
 def test_unknown_preset() -> None:
     """Asking for a preset that does not exist lists the ones that do."""
-    with pytest.raises(ConfigError, match="rio or sirens"):
+    with pytest.raises(ConfigError, match=r"rio or sirens"):
         load_preset("lisbon")

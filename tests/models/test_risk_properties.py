@@ -1,5 +1,4 @@
-"""Properties on random inputs: monotone in rain and water content, safe under missing data,
-and equal to a slow per-station reference implementation."""
+"""Properties on random inputs: monotonicity, missing data, and a slow reference."""
 
 from __future__ import annotations
 
@@ -85,7 +84,11 @@ def test_vectorised_equals_reference(seed: int) -> None:
             continue
         got = (result.acc_1h_mm[i], result.acc_24h_mm[i], result.acc_96h_mm[i])
         assert got == (ref["1h"], ref["24h"], ref["96h"])
-        assert list(result.missing_steps[i]) == [ref["1h_missing"], ref["24h_missing"], ref["96h_missing"]]
+        assert list(result.missing_steps[i]) == [
+            ref["1h_missing"],
+            ref["24h_missing"],
+            ref["96h_missing"],
+        ]
         assert math.isclose(result.api_mm[i], ref["api"], rel_tol=1e-4, abs_tol=1e-3)
         assert result.event_duration_h[i] * 4 == ref["event_steps"]
         assert result.event_total_mm[i] == ref["event_total"]
@@ -124,7 +127,8 @@ def test_missing_data_never_lowers_a_level_silently(seed: int) -> None:
     zones = np.arange(rain.shape[0]) // 4
     full = evaluate(build_inputs(rain, vwc, zone=zones), RIO)
     gappy = evaluate(
-        build_inputs(np.where(holes, np.nan, rain), np.where(soil_holes, np.nan, vwc), zone=zones), RIO
+        build_inputs(np.where(holes, np.nan, rain), np.where(soil_holes, np.nan, vwc), zone=zones),
+        RIO,
     )
     lowered = gappy.criterion_level < full.criterion_level
     assert not (lowered & ~gappy.criterion_unknown).any()
@@ -141,7 +145,7 @@ def test_missing_data_never_lowers_a_level_silently(seed: int) -> None:
     st.floats(0.0, 20.0),
     st.floats(20.0, 40.0),
 )
-def test_wetter_soil_never_raises_the_factor_of_safety(  # noqa: PLR0913  one per parameter
+def test_wetter_soil_never_raises_the_factor_of_safety(  # noqa: PLR0917  array-in/array-out physics signature
     vwc_a: float, vwc_b: float, slope: float, depth: float, cohesion: float, phi: float
 ) -> None:
     """FS is non-increasing in volumetric water content for any slope and soil."""

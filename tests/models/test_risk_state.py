@@ -31,7 +31,9 @@ def test_incremental_equals_full(seed: int, step: int) -> None:
     vwc[rng.random(rain.shape) < 0.05] = np.nan
     zones = np.arange(16) // 4
     split = int(rng.integers(1, rain.shape[1]))
-    state = ModelState(build_inputs(rain[:, :split], vwc[:, :split], step_minutes=step, zone=zones), RIO)
+    state = ModelState(
+        build_inputs(rain[:, :split], vwc[:, :split], step_minutes=step, zone=zones), RIO
+    )
     for t in range(split, rain.shape[1]):
         state.push(rain[:, t], vwc[:, t])
     full_inputs = build_inputs(rain, vwc, step_minutes=step, zone=zones)
@@ -47,7 +49,7 @@ def test_incremental_equals_full(seed: int, step: int) -> None:
     np.testing.assert_array_equal(state.result().zone_level, expected.zone_level)
 
 
-def _quiet(n: int = 4, steps: int = 400) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[type-arg]
+def _quiet(n: int = 4, steps: int = 400) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(0)
     return np.zeros((n, steps)), rng.uniform(0.2, 0.3, (n, steps))
 

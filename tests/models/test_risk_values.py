@@ -74,4 +74,3 @@ def test_rolling_sum_series_counts_gaps() -> None:
     total, missing = rolling_sum_mm(rain, 2)
     np.testing.assert_allclose(total, [[1.0, 1.0, 2.0, 5.0]])
     np.testing.assert_array_equal(missing, [[1, 1, 1, 0]])
-
