@@ -28,8 +28,14 @@ def network(stations: int, seed: int = 0) -> Registry:
     out = []
     for i in range(stations):
         s = base.stations[i % len(base.stations)]
-        out.append(replace(s, id=f"{s.id}-{i // len(base.stations)}",
-                           lat=s.lat + rng.uniform(-0.1, 0.1), lon=s.lon + rng.uniform(-0.1, 0.1)))
+        out.append(
+            replace(
+                s,
+                id=f"{s.id}-{i // len(base.stations)}",
+                lat=s.lat + rng.uniform(-0.1, 0.1),
+                lon=s.lon + rng.uniform(-0.1, 0.1),
+            )
+        )
     return Registry(base.network, base.zones, tuple(out))
 
 
@@ -46,16 +52,23 @@ def main() -> None:
     run = generate(scenario, registry, seed=1)
     elapsed = time.perf_counter() - started
     m = run.manifest
-    print(f"generate: {args.stations} stations x {args.hours:g} h: {m.messages:,} messages, "
-          f"{m.total_sent:,} readings in {elapsed:.2f} s = {m.messages / elapsed:,.0f} msg/s, "
-          f"{m.total_sent / elapsed:,.0f} readings/s")
+    print(
+        f"generate: {args.stations} stations x {args.hours:g} h: {m.messages:,} messages, "
+        f"{m.total_sent:,} readings in {elapsed:.2f} s = {m.messages / elapsed:,.0f} msg/s, "
+        f"{m.total_sent / elapsed:,.0f} readings/s"
+    )
     if args.port is not None:
         started = time.perf_counter()
-        stats = asyncio.run(publish(run.messages, "127.0.0.1", args.port, None,
-                                    client_prefix=f"bench-{int(started)}"))
+        stats = asyncio.run(
+            publish(
+                run.messages, "127.0.0.1", args.port, None, client_prefix=f"bench-{int(started)}"
+            )
+        )
         elapsed = time.perf_counter() - started
-        print(f"publish --speed max (QoS 1, {len({x.gateway for x in run.messages})} zone clients): "
-              f"{stats.acked:,} messages in {elapsed:.2f} s = {stats.acked / elapsed:,.0f} msg/s")
+        print(
+            f"publish --speed max (QoS 1, {len({x.gateway for x in run.messages})} zone clients): "
+            f"{stats.acked:,} messages in {elapsed:.2f} s = {stats.acked / elapsed:,.0f} msg/s"
+        )
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 The library API::
 
     from simulators import load_scenario, generate, publish
-    run = generate(load_scenario("rio-2010-04"), registry, seed=1)   # Run: messages, manifest, truth
+    run = generate(load_scenario("rio-2010-04"), registry, seed=1)  # messages, manifest, truth
     stats = await publish(run.messages, "127.0.0.1", 1883, speed=None)
 
 Only the wire contract is imported from ingest (topics, payloads, quantities, stations).

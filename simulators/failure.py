@@ -92,7 +92,7 @@ def factor_of_safety(
     return np.asarray(resisting / (gamma * z * np.sin(beta) * np.cos(beta)), dtype=np.float64)
 
 
-def ground_truth(  # noqa: PLR0913  every argument is a distinct input of the process
+def ground_truth(  # noqa: PLR0913, PLR0917  every argument is a distinct input of the process
     slopes: Slopes,
     water_table_m: npt.NDArray[np.float32],
     wetness: npt.NDArray[np.float32],

@@ -76,7 +76,7 @@ Draft = tuple[float, int, npt.NDArray[np.int64], str, int]
 class GatewayPlanner:
     """Turns faulted report rows into the messages the gateways send."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913, PLR0917  the planner's collaborators
         self,
         network: str,
         stations: tuple[Station, ...],
@@ -125,12 +125,14 @@ class GatewayPlanner:
                         drafts.append(
                             (flush + i * 1e-3, int(s), batch[i : i + MAX_BATCH], "backlog", lead)
                         )
-        for r in np.flatnonzero(~held):
-            drafts.append((float(send[r]), int(row_station[r]), np.array([r]), "report", 0))
+        drafts.extend(
+            (float(send[r]), int(row_station[r]), np.array([r]), "report", 0)
+            for r in np.flatnonzero(~held)
+        )
         drafts.sort(key=lambda d: d[0])
         return drafts
 
-    def plan(
+    def plan(  # noqa: PLR0913, PLR0917  the physical inputs, named at every call
         self,
         faulted: Faulted,
         row_station: npt.NDArray[np.int64],
@@ -151,11 +153,13 @@ class GatewayPlanner:
         late = self.rng.random(len(drafts)) < self.rates.out_of_order
         delay = self.rng.uniform(1.0, 3.0, len(drafts)) * interval_s
         resend = self.rng.uniform(0.5, 10.0, len(drafts))
-        for i, (when, s, local_rows, kind, overlap) in enumerate(drafts):
+        for i, (planned, s, local_rows, kind, overlap) in enumerate(drafts):
+            when = planned
             rows = kept[local_rows]
             station = self.stations[s]
             records = [
-                OutRecord(float(faulted.ts[r]), self._values(values[r], has_gaps)) for r in rows
+                OutRecord(float(faulted.ts[r]), self._values(values[r], has_gaps=has_gaps))
+                for r in rows
             ]
             if station.senml:
                 payload = encode_senml(station.id, records)
@@ -186,6 +190,6 @@ class GatewayPlanner:
                 out.resent_rows.extend(int(r) for r in rows)
         return out
 
-    def _values(self, row: Array, has_gaps: bool) -> dict[str, float]:
+    def _values(self, row: Array, *, has_gaps: bool) -> dict[str, float]:
         items = zip(self.names, row.tolist(), strict=True)
         return {k: v for k, v in items if v == v} if has_gaps else dict(items)  # noqa: PLR0124  NaN test

@@ -52,7 +52,7 @@ class GatewayLink:
         self._lock = asyncio.Lock()
         self._entered = False
 
-    async def __aenter__(self) -> GatewayLink:
+    async def __aenter__(self) -> GatewayLink:  # noqa: PYI034  Self needs 3.11 typing_extensions
         if self._entered:
             raise RuntimeError("GatewayLink is not reentrant")
         self._entered = True

@@ -71,7 +71,7 @@ def _record_readings(names: tuple[str, ...], row: Array) -> list[str]:
     return [q for q, v in zip(names, row.tolist(), strict=True) if v == v]  # noqa: PLR0124  NaN
 
 
-def build_manifest(  # noqa: PLR0913  the pieces a manifest is assembled from
+def build_manifest(  # noqa: C901, PLR0913, PLR0917  the pieces a manifest is assembled from
     outbox: Outbox,
     faulted: Faulted,
     names: tuple[str, ...],

@@ -46,7 +46,7 @@ class PublishStats:
         return self.acked / max(time.monotonic() - self.started, 1e-9)
 
 
-class _Aborted(Exception):
+class _AbortedError(Exception):
     """The drain deadline passed after a stop."""
 
 
@@ -58,7 +58,7 @@ async def _pace(deadline: float, stop: asyncio.Event) -> None:
                 await stop.wait()
 
 
-async def publish(  # noqa: PLR0913  the publication's settings, keyword-only past the first four
+async def publish(  # noqa: C901, PLR0913, PLR0915  the publication's settings, keyword-only past the first four
     messages: Sequence[Message],
     host: str = "127.0.0.1",
     port: int = 1883,
@@ -116,7 +116,7 @@ async def publish(  # noqa: PLR0913  the publication's settings, keyword-only pa
                 stats.acked += 1
 
     async def watchdog() -> None:
-        while not (stop.is_set() or done.is_set()):
+        while not (stop.is_set() or done.is_set()):  # noqa: ASYNC110  two events, one poll
             await asyncio.sleep(0.05)
         if done.is_set():
             return
@@ -125,7 +125,7 @@ async def publish(  # noqa: PLR0913  the publication's settings, keyword-only pa
                 await done.wait()
         except TimeoutError:
             abort.set()
-            raise _Aborted from None
+            raise _AbortedError from None
 
     async def report() -> None:
         while not done.is_set():
@@ -158,7 +158,7 @@ async def publish(  # noqa: PLR0913  the publication's settings, keyword-only pa
                 tg.create_task(workers(), name="publish-workers")
                 tg.create_task(watchdog(), name="publish-watchdog")
                 tg.create_task(report(), name="publish-progress")
-        except* _Aborted:
+        except* _AbortedError:
             stats.interrupted = True
         stats.retries = sum(link.retries for link in links.values())
         stats.reconnects = sum(link.reconnects for link in links.values())

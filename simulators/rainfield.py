@@ -118,7 +118,7 @@ def _cells(
     return rain
 
 
-def rain_field(
+def rain_field(  # noqa: PLR0913, PLR0917  the physical inputs, named at every call
     storms: tuple[Storm, ...],
     lat: Array,
     lon: Array,

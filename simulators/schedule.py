@@ -31,7 +31,7 @@ class Reports:
     first: IntArray  # first row of each station (length stations + 1)
 
 
-def report_mask(
+def report_mask(  # noqa: PLR0913, PLR0917  the physical inputs, named at every call
     rain_mm: Array,
     interval_steps: IntArray,
     fast_steps: int,

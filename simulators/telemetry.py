@@ -33,7 +33,7 @@ def probe_name(depth_m: float) -> str:
     return f"vwc_d{round(depth_m * 100)}"
 
 
-def telemetry(  # noqa: PLR0913  the physical inputs of one report table
+def telemetry(  # noqa: PLR0913, PLR0917  the physical inputs of one report table
     rows: Reports,
     probe_vwc: npt.NDArray[np.float32],
     depths_m: tuple[float, ...],

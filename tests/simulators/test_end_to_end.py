@@ -15,8 +15,8 @@ from tests.conftest import Database, ingest_config, running_ingest
 pytestmark = pytest.mark.services
 
 
-async def _stored(db: Database, expected: int, timeout: float = 60.0) -> int:
-    deadline = time.monotonic() + timeout
+async def _stored(db: Database, expected: int, wait_s: float = 60.0) -> int:
+    deadline = time.monotonic() + wait_s
     count = -1
     while time.monotonic() < deadline:
         count = int(await db.fetchval("SELECT count(*) FROM readings"))  # type: ignore[call-overload]

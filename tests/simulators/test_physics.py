@@ -146,6 +146,8 @@ def test_heavier_storm_fails_more_slopes(rio: Registry) -> None:
     assert len(failed_heavy) > len(failed)
     for station, when in failed.items():
         heavy_when = failed_heavy[station]
-        assert when is not None and heavy_when is not None and heavy_when <= when
+        assert when is not None
+        assert heavy_when is not None
+        assert heavy_when <= when
     assert all(s.threshold != 1.0 for s in base.stations)
     assert any(s.zone == "bumba" for s in more.stations if s.failed)
