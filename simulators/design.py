@@ -15,10 +15,11 @@ def idf_intensity_mm_h(
     storm: DesignStorm, minutes: npt.NDArray[np.float64]
 ) -> npt.NDArray[np.float64]:
     """Mean intensity (mm/h) over a duration in minutes: ``k T^a / (t + b)^c``."""
-    return (
+    return np.asarray(
         storm.idf_k
         * storm.return_period_y**storm.idf_a
-        / (minutes + storm.idf_b_min) ** storm.idf_c
+        / (minutes + storm.idf_b_min) ** storm.idf_c,
+        dtype=np.float64,
     )
 
 

@@ -114,8 +114,8 @@ def ground_truth(  # noqa: PLR0913, PLR0917  every argument is a distinct input 
     fs = factor_of_safety(slopes, cohesion, friction, water_table_m.astype(np.float64))
     threshold = np.minimum(threshold, fs[:, 0] - _SURVIVAL_MARGIN)
     below = fs < threshold[:, None]
-    failed = below.any(axis=1)
-    first = below.argmax(axis=1)
+    failed = np.asarray(below.any(axis=1), dtype=np.bool_)
+    first = np.asarray(below.argmax(axis=1))
     lowest = fs.argmin(axis=1)
     rows = np.arange(n)
     stations = tuple(

@@ -108,10 +108,12 @@ def build_manifest(  # noqa: C901, PLR0913, PLR0917  the pieces a manifest is as
         reasons = _reasons(decoded.rejects, rows, faulted, names, senml=senml)
         for position, r in enumerate(rows):
             ts = float(faulted.ts[r])
-            for q in _record_readings(names, faulted.values[r]):
-                if (q, ts) not in accepted:
-                    reason = reasons.get((position, q)) or reasons.get((position, None), "")
-                    rejections[message.station, q, ts] = Rejection(message.station, q, ts, reason)
+            for quantity in _record_readings(names, faulted.values[r]):
+                if (quantity, ts) not in accepted:
+                    reason = reasons.get((position, quantity)) or reasons.get((position, None), "")
+                    rejections[message.station, quantity, ts] = Rejection(
+                        message.station, quantity, ts, reason
+                    )
     stored = Counter(sent)
     for rejection in rejections.values():
         stored[rejection.station, rejection.quantity] -= 1

@@ -108,7 +108,7 @@ def _soil(
         )
         state = simulate_soil(columns, rain[idx], scenario.soil, start, scenario.step_s)
         where = [depths.index(d) for d in group]
-        vwc[np.ix_(idx, where, np.arange(steps))] = state.probe_vwc
+        vwc[np.ix_(idx, np.array(where), np.arange(steps))] = state.probe_vwc
         table[idx] = state.water_table_m
         wet[idx] = state.wetness
     return depths, vwc, table, wet
@@ -143,7 +143,7 @@ def generate(
         scenario.storms, lat, lon, scenario.start.timestamp(), steps, step_s, rng_rain
     )
     depths, vwc, table, wet = _soil(scenario, registry, rain, start)
-    step_end = start + (np.arange(steps) + 1.0) * step_s
+    step_end = np.asarray(start + (np.arange(steps) + 1.0) * step_s, dtype=np.float64)
 
     rep = scenario.reporting
     interval = np.array([rep.interval_s or s.expected_interval_s for s in active])

@@ -48,7 +48,8 @@ def report_mask(  # noqa: PLR0913, PLR0917  the physical inputs, named at every 
     lagged[:, hold:] = count[:, :-hold] if hold < steps else 0
     fast = (count - lagged) > 0
     k = np.arange(steps)[None, :] + offsets[:, None]
-    return ((k % interval_steps[:, None]) == 0) | (fast & ((k % fast_steps) == 0))
+    due = ((k % interval_steps[:, None]) == 0) | (fast & ((k % fast_steps) == 0))
+    return np.asarray(due, dtype=np.bool_)
 
 
 def reports(rain_mm: Array, mask: npt.NDArray[np.bool_], bucket_mm: float) -> Reports:

@@ -59,10 +59,10 @@ class Section:
 
     def optional_number(self, key: str, low: float, high: float) -> float | None:
         """A number in ``[low, high]``, or None when the key is absent."""
-        return self.number(key, low, high) if self.has(key) else self._skip(key)
-
-    def _skip(self, key: str) -> None:
+        if self.has(key):
+            return self.number(key, low, high)
         self._used.add(key)
+        return None
 
     def text(
         self, key: str, choices: Sequence[str] | None = None, default: str | object = _REQUIRED

@@ -45,8 +45,9 @@ def telemetry(  # noqa: PLR0913, PLR0917  the physical inputs of one report tabl
     """Build the report table; ``solar_hour`` is the local solar hour of each row."""
     n = rows.station.size
     vwc = probe_vwc[rows.station, :, rows.step].astype(np.float64)
-    vwc += rng.normal(0.0, probe_noise, vwc.shape) if probe_noise > 0 else 0.0
-    vwc = np.round(np.clip(vwc, 0.0, 0.7), 3)
+    if probe_noise > 0:
+        vwc += rng.normal(0.0, probe_noise, vwc.shape)
+    vwc = np.asarray(np.round(np.clip(vwc, 0.0, 0.7), 3), dtype=np.float64)
     daylight = np.sin(np.pi * np.clip((solar_hour - 6.0) / 12.0, 0.0, 1.0))
     battery = NOMINAL_BATTERY_V + 0.12 * daylight - 0.05 + rng.normal(0.0, 0.01, n)
     raining = rain_mm[rows.station, rows.step] > 0.0

@@ -22,7 +22,7 @@ async def _stored(db: Database, expected: int, wait_s: float = 60.0) -> int:
         count = int(await db.fetchval("SELECT count(*) FROM readings"))  # type: ignore[call-overload]
         if count >= expected:
             await asyncio.sleep(1.0)  # anything more (a duplicate stored twice) would show now
-            return int(await db.fetchval("SELECT count(*) FROM readings"))  # type: ignore[call-overload]
+            return int(await db.fetchval("SELECT count(*) FROM readings"))  # type: ignore[call-overload,no-any-return]
         await asyncio.sleep(0.2)
     return count
 

@@ -12,7 +12,7 @@ from simulators import generate, load_scenario
 from simulators.rainfield import project
 from simulators.scenario import Reporting, Soil
 from simulators.soil import SoilColumns, simulate_soil
-from simulators.storm import ReplayStorm
+from simulators.storm import CellStorm, ReplayStorm
 from tests.simulators.conftest import ANCHOR, shortened
 
 
@@ -98,13 +98,15 @@ def _records(payload: bytes) -> list[dict[str, float]]:
 def test_rain_correlation_falls_with_distance(rio: Registry) -> None:
     """Nearby stations' rain series correlate more than distant stations' do."""
     scenario = replace(load_scenario("summer-cells"), duration_h=72)
-    storm = replace(scenario.storms[0], duration_h=60.0, cells_per_h=3.0)
+    cell_storm = scenario.storms[0]
+    assert isinstance(cell_storm, CellStorm)
+    storm = replace(cell_storm, duration_h=60.0, cells_per_h=3.0)
     run = generate(replace(scenario, storms=(storm,)), rio, seed=11, anchor=ANCHOR, faults=False)
     lat = np.array([s.lat for s in rio.stations])
     lon = np.array([s.lon for s in rio.stations])
     xy = project(lat, lon, (float(lat.mean()), float(lon.mean())))
     distance = np.linalg.norm(xy[:, None] - xy[None, :], axis=2)
-    corr = np.corrcoef(run.series.rain_mm)
+    corr = np.asarray(np.corrcoef(run.series.rain_mm), dtype=np.float64)
     upper = np.triu(np.ones_like(distance, dtype=bool), 1)
     near = corr[upper & (distance < 2.0)].mean()
     middle = corr[upper & (distance > 4.0) & (distance < 8.0)].mean()
