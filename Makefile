@@ -43,7 +43,7 @@ lint: venv
 	$(BIN)/mypy
 
 bench: bootstrap
-	$(BIN)/python bench/ingest.py
+	$(BIN)/python -m bench.ingest
 	$(BIN)/python bench/model.py
 
 down:
