@@ -1,1 +1,1 @@
-"""Encosta."""
+"""Alert engine: evaluation loop, alert lifecycle, webhook outbox and delivery."""

@@ -1,0 +1,1 @@
+"""Tests of the alert engine, lifecycle, outbox and webhook delivery."""
