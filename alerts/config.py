@@ -1,0 +1,103 @@
+"""Configuration of the alert evaluator and the webhook dispatcher, from the environment.
+
+| variable | default | meaning |
+| --- | --- | --- |
+| ``ENCOSTA_PG_DSN`` | local stack | TimescaleDB DSN |
+| ``ENCOSTA_NETWORK`` | rio | network this evaluator owns |
+| ``ENCOSTA_ALERTS_PRESET`` | rio | risk-model preset (``models.load_preset``) |
+| ``ENCOSTA_ALERTS_INTERVAL_S`` | 5 | seconds between evaluations |
+| ``ENCOSTA_ALERTS_STALE_INTERVALS`` | 4 | missed expected intervals before a station is stale |
+| ``ENCOSTA_ALERTS_DISPATCH_INTERVAL_S`` | 0.5 | seconds between outbox scans when idle |
+| ``ENCOSTA_ALERTS_BATCH`` | 100 | outbox rows claimed per scan |
+| ``ENCOSTA_ALERTS_TIMEOUT_S`` | 10 | HTTP timeout of one delivery |
+| ``ENCOSTA_ALERTS_BACKOFF_BASE_S`` | 2 | first retry delay (doubles per attempt, jittered) |
+| ``ENCOSTA_ALERTS_BACKOFF_MAX_S`` | 600 | longest retry delay |
+| ``ENCOSTA_ALERTS_MAX_AGE_S`` | 86400 | a message still undelivered after this goes dead |
+| ``ENCOSTA_ALERTS_DRAIN_S`` | 10 | on SIGTERM, time to finish deliveries in flight |
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from alerts.errors import ConfigError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+
+def _number(environ: Mapping[str, str], name: str, default: float, low: float,
+            high: float) -> float:
+    raw = environ.get(name, "")
+    if raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{raw!r} is not a number", variable=name) from None
+    if not low <= value <= high:
+        raise ConfigError(f"{value} is outside {low}..{high}", variable=name)
+    return value
+
+
+def default_dsn(environ: Mapping[str, str]) -> str:
+    """``ENCOSTA_PG_DSN``, or the local stack's database."""
+    port = environ.get("ENCOSTA_PG_PORT", "55432")
+    return environ.get("ENCOSTA_PG_DSN") or f"postgresql://postgres@127.0.0.1:{port}/encosta"
+
+
+@dataclass(frozen=True, slots=True)
+class EvaluatorConfig:
+    """Settings of the evaluation loop of one network."""
+
+    dsn: str
+    network: str = "rio"
+    preset: str = "rio"
+    interval_s: float = 5.0
+    stale_intervals: int = 4
+    step_minutes: int = 15
+    window_h: int = 96
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> EvaluatorConfig:
+        """Read ``ENCOSTA_*`` variables; raise :class:`ConfigError` naming a bad one."""
+        return cls(
+            dsn=default_dsn(environ),
+            network=environ.get("ENCOSTA_NETWORK") or "rio",
+            preset=environ.get("ENCOSTA_ALERTS_PRESET") or "rio",
+            interval_s=_number(environ, "ENCOSTA_ALERTS_INTERVAL_S", 5.0, 0.05, 3600),
+            stale_intervals=int(_number(environ, "ENCOSTA_ALERTS_STALE_INTERVALS", 4, 1, 1000)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchConfig:
+    """Settings of the webhook dispatcher."""
+
+    dsn: str
+    interval_s: float = 0.5
+    batch: int = 100
+    timeout_s: float = 10.0
+    backoff_base_s: float = 2.0
+    backoff_max_s: float = 600.0
+    max_age_s: float = 86400.0
+    lease_s: float = 60.0
+    drain_s: float = 10.0
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> DispatchConfig:
+        """Read ``ENCOSTA_*`` variables; raise :class:`ConfigError` naming a bad one."""
+        timeout = _number(environ, "ENCOSTA_ALERTS_TIMEOUT_S", 10.0, 0.1, 300)
+        return cls(
+            dsn=default_dsn(environ),
+            interval_s=_number(environ, "ENCOSTA_ALERTS_DISPATCH_INTERVAL_S", 0.5, 0.01, 60),
+            batch=int(_number(environ, "ENCOSTA_ALERTS_BATCH", 100, 1, 10000)),
+            timeout_s=timeout,
+            backoff_base_s=_number(environ, "ENCOSTA_ALERTS_BACKOFF_BASE_S", 2.0, 0.01, 3600),
+            backoff_max_s=_number(environ, "ENCOSTA_ALERTS_BACKOFF_MAX_S", 600.0, 0.01, 86400),
+            max_age_s=_number(environ, "ENCOSTA_ALERTS_MAX_AGE_S", 86400.0, 1, 30 * 86400),
+            # A claimed row is hidden this long; a dispatcher that dies mid-delivery is retried.
+            lease_s=max(60.0, 3 * timeout),
+            drain_s=_number(environ, "ENCOSTA_ALERTS_DRAIN_S", 10.0, 0, 600),
+        )

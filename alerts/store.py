@@ -1,0 +1,120 @@
+"""Alert rows, their history and outbox messages, written together in one transaction.
+
+A transition is decided under a row lock on the open alert (``SELECT ... FOR UPDATE``); when
+there is no open alert the partial unique index ``alerts_one_open_idx`` stops a concurrent
+second raise. The event and one outbox row per matching subscription commit with it, so a
+transition is never recorded without its messages nor sent without being recorded.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from alerts.lifecycle import AlertState, Step, advance
+from alerts.payload import AlertEvent, render
+
+if TYPE_CHECKING:
+    from datetime import datetime, timedelta
+
+    import asyncpg
+
+
+@dataclass(frozen=True, slots=True)
+class Proposal:
+    """What the model says about one (zone, kind) at one evaluation."""
+
+    zone_id: str
+    zone_name: str
+    kind: str
+    level: int
+    unknown: bool
+    evidence: dict[str, Any]
+
+
+_SELECT_OPEN = (
+    "SELECT id, level, seq, below_since, below_max FROM alerts"
+    " WHERE zone_id = $1 AND kind = $2 AND status = 'open'"
+)
+
+
+async def open_states(
+    connection: asyncpg.Connection, network: str
+) -> dict[tuple[str, str], AlertState]:
+    """The state of every open alert of ``network`` by (zone, kind), read without locks."""
+    rows = await connection.fetch(
+        "SELECT zone_id, kind, level, below_since, below_max FROM alerts"
+        " WHERE network = $1 AND status = 'open'", network)
+    return {
+        (r["zone_id"], r["kind"]): AlertState(r["level"], r["below_since"], r["below_max"])
+        for r in rows
+    }
+
+
+async def apply(
+    connection: asyncpg.Connection,
+    network: str,
+    proposal: Proposal,
+    at: datetime,
+    hold: timedelta,
+) -> Step:
+    """Advance the (zone, kind) alert under a row lock; write the transition and messages."""
+    async with connection.transaction():
+        row = await connection.fetchrow(f"{_SELECT_OPEN} FOR UPDATE", proposal.zone_id,
+                                        proposal.kind)
+        previous = AlertState() if row is None else AlertState(
+            row["level"], row["below_since"], row["below_max"])
+        step = advance(previous, proposal.level, at, hold, unknown=proposal.unknown)
+        if not step.changed:
+            return step
+        state = step.state
+        if row is None:
+            alert_id = await connection.fetchval(
+                "INSERT INTO alerts (network, zone_id, kind, level, seq, raised_at, updated_at)"
+                " VALUES ($1, $2, $3, $4, 1, $5, $5) RETURNING id",
+                network, proposal.zone_id, proposal.kind, state.level, at)
+            seq = 1
+        else:
+            alert_id = row["id"]
+            seq = row["seq"] + (1 if step.transition else 0)
+            await connection.execute(
+                "UPDATE alerts SET level = $2, seq = $3, below_since = $4, below_max = $5,"
+                " updated_at = $6,"
+                " status = CASE WHEN $2 = 0 THEN 'cleared' ELSE status END,"
+                " cleared_at = CASE WHEN $2 = 0 THEN $6 END"
+                " WHERE id = $1",
+                alert_id, state.level, seq, state.below_since, state.below_max, at)
+        if step.transition is None:
+            return step
+        event = AlertEvent(alert_id, seq, network, proposal.zone_id, proposal.zone_name,
+                           proposal.kind, str(step.transition), step.from_level, step.to_level,
+                           at, proposal.evidence)
+        await connection.execute(
+            "INSERT INTO alert_events (alert_id, seq, transition, from_level, to_level,"
+            " evidence, at) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7)",
+            alert_id, seq, event.transition, event.from_level, event.to_level,
+            json.dumps(event.evidence, allow_nan=False), at)
+        await enqueue(connection, event)
+        return step
+
+
+async def enqueue(connection: asyncpg.Connection, event: AlertEvent) -> int:
+    """One outbox row per enabled subscription that wants ``event``; return how many.
+
+    A subscription matches when the zone is in its list (or it has none) and the higher of the
+    two levels reaches its minimum, so whoever heard the raise also hears the all-clear.
+    """
+    subscriptions = await connection.fetch(
+        "SELECT id, format FROM webhook_subscriptions WHERE enabled"
+        " AND (zones IS NULL OR $1 = ANY(zones)) AND min_level <= $2 ORDER BY id",
+        event.zone_id, max(event.from_level, event.to_level))
+    rows = []
+    for sub in subscriptions:
+        content_type, body = render(event, sub["format"])
+        rows.append((f"msg_{event.alert_id}_{event.seq}_{sub['id']}", sub["id"], event.alert_id,
+                     event.seq, event.zone_id, content_type, body))
+    await connection.executemany(
+        "INSERT INTO outbox (message_id, subscription_id, alert_id, seq, zone_id, content_type,"
+        " payload) VALUES ($1, $2, $3, $4, $5, $6, $7)", rows)
+    return len(rows)
