@@ -80,6 +80,23 @@ def queue_for(port: int, client_id: str, topic_filter: str, body: bytes) -> None
                    input=body, check=True)
 
 
+def forget_session(port: int, client_id: str) -> None:
+    """End ``client_id``'s persistent session, so the broker stops queueing for it.
+
+    Left behind, offline bench sessions pile up queued messages, and Mosquitto's periodic
+    ``autosave`` of a large store stalls the whole broker for seconds.
+    """
+    client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=client_id,
+                         protocol=paho.MQTTv5)
+    props = Properties(PacketTypes.CONNECT)
+    props.SessionExpiryInterval = 0
+    client.connect("127.0.0.1", port, clean_start=True, properties=props)
+    client.loop_start()
+    time.sleep(0.1)
+    client.disconnect()
+    client.loop_stop()
+
+
 async def bare_aiomqtt(port: int, client_id: str, count: int) -> float:
     """Messages/s an auto-acking aiomqtt subscriber drains from its queued session."""
     props = Properties(PacketTypes.CONNECT)
@@ -220,7 +237,8 @@ async def latency(config: IngestConfig, rate: float, seconds: float) -> tuple[fl
     return q[49], q[98], lat[-1], sent
 
 
-async def main() -> int:
+async def main(run_id: int) -> int:
+    """Run the three parts and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=60_000, help="part 1 messages")
     parser.add_argument("--batches", type=int, default=1_000, help="part 2 gateway messages")
@@ -237,7 +255,6 @@ async def main() -> int:
     await migrate(dsn)
     await import_registry(dsn, load_registry(stack.REPO / "deploy/stations/rio-de-janeiro.toml"))
     port = cfg.mqtt_port
-    run_id = int(time.time())
     ingest = IngestConfig(dsn=dsn, mqtt_port=port, network=NETWORK, share_group=None,
                           client_id=f"bench-ingest-{run_id}", metrics_port=0,
                           session_expiry_s=3600)
@@ -253,8 +270,10 @@ async def main() -> int:
         body = lines_one_reading(n, base)
         await asyncio.to_thread(queue_for, port, f"bench-aiomqtt-{run_id}", topic_filter, body)
         results["aiomqtt"].append(await bare_aiomqtt(port, f"bench-aiomqtt-{run_id}", n))
+        await asyncio.to_thread(forget_session, port, f"bench-aiomqtt-{run_id}")
         await asyncio.to_thread(queue_for, port, f"bench-paho-{run_id}", topic_filter, body)
         results["paho"].append(await asyncio.to_thread(bare_paho, port, f"bench-paho-{run_id}", n))
+        await asyncio.to_thread(forget_session, port, f"bench-paho-{run_id}")
         await truncate(dsn)
         await asyncio.to_thread(queue_for, port, ingest.client_id, topic_filter, body)
         rate, _ = await run_ingest_until(ingest, n, timeout=300)
@@ -301,5 +320,16 @@ async def main() -> int:
     return 0
 
 
+async def main_with_cleanup() -> int:
+    """Run the benchmark, then end the MQTT sessions it created."""
+    run_id = int(time.time())
+    try:
+        return await main(run_id)
+    finally:
+        port = stack.StackConfig.from_env(os.environ).mqtt_port
+        for name in ("aiomqtt", "paho", "ingest"):
+            await asyncio.to_thread(forget_session, port, f"bench-{name}-{run_id}")
+
+
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main()))
+    sys.exit(asyncio.run(main_with_cleanup()))

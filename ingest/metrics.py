@@ -33,6 +33,9 @@ class IngestMetrics:
             buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 60, 300, 900, 3600, 86400))
         self.queue_depth = Gauge("encosta_ingest_queue_depth",
                                  "Messages received and not yet committed", registry=r)
+        self.reader_paused = Gauge("encosta_ingest_reader_paused",
+                                   "1 while reading from the broker is paused (queue full)",
+                                   registry=r)
         self.db_retries = Counter("encosta_ingest_db_retries",
                                   "Batch writes retried after a database error", registry=r)
         self.mqtt_connects = Counter("encosta_ingest_mqtt_connects", "Broker (re)connections",

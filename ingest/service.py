@@ -22,6 +22,7 @@ import logging
 import random
 import select
 import time
+from collections.abc import Callable
 
 import aiomqtt
 import paho.mqtt.client as paho
@@ -49,8 +50,11 @@ class IngestService:
         self.metrics = metrics or IngestMetrics()
         self._stations: frozenset[str] = frozenset()
         self.decoder = PayloadDecoder(config.network, self._is_known, config.limits)
-        # Bounded well above the broker's in-flight window, which is the real bound.
-        self._queue: asyncio.Queue[Message | None] = asyncio.Queue(config.receive_max * 2)
+        # Bounded by pausing the socket reader at the high-water mark (see _fast_path); the
+        # queue itself never refuses a message, so nothing read is ever dropped.
+        self._queue: asyncio.Queue[Message | None] = asyncio.Queue()
+        self._high_water = max(1, config.receive_max)
+        self._resume: Callable[[], None] | None = None
         self._stopping = asyncio.Event()
         self._client: aiomqtt.Client | None = None
         self._generation = 0
@@ -165,20 +169,35 @@ class IngestService:
             self._accept(message.topic, message.payload, message.mid, message.qos,
                          message.properties, generation)
 
+        loop = asyncio.get_running_loop()
+        fd = sock.fileno()
+
         def drain() -> None:
             try:
                 for _ in range(512):
                     paho_client.loop_read()
+                    if self._queue.qsize() >= self._high_water:
+                        # Back-pressure of our own: stop reading the socket until the writer
+                        # has caught up; TCP flow control then holds the broker back.
+                        loop.remove_reader(fd)
+                        self._resume = resume
+                        self.metrics.reader_paused.set(1)
+                        break
                     if paho_client.socket() is None or not select.select([sock], [], [], 0)[0]:
                         break
             except Exception as exc:  # noqa: BLE001  as aiomqtt: a broken socket ends the session
                 if not client._disconnected.done():  # noqa: SLF001
                     client._disconnected.set_exception(exc)  # noqa: SLF001
 
+        def resume() -> None:
+            if paho_client.socket() is sock:
+                loop.add_reader(fd, drain)
+            self.metrics.reader_paused.set(0)
+
         paho_client.on_message = on_message
-        loop = asyncio.get_running_loop()
-        loop.remove_reader(sock.fileno())
-        loop.add_reader(sock.fileno(), drain)
+        self._resume = None
+        loop.remove_reader(fd)
+        loop.add_reader(fd, drain)
 
     def _accept(self, topic: str, payload: bytes, mid: int, qos: int, properties: object,
                 generation: int) -> None:
@@ -193,8 +212,6 @@ class IngestService:
         metrics.readings_received.inc(len(decoded.readings))
         for reject in decoded.rejects:
             metrics.rejected.labels(reject.reason.value).inc()
-        # Cannot overflow: the broker keeps at most receive_max messages unacknowledged per
-        # connection, and the queue holds twice that (this connection's and the last one's).
         self._queue.put_nowait(Message(topic, payload, decoded.readings, decoded.rejects,
                                        decoded.station_id, mid, qos, generation, now))
 
@@ -238,6 +255,9 @@ class IngestService:
             await writer.write(batch)
             self._acknowledge(batch)
             self.metrics.queue_depth.set(self._queue.qsize())
+            if self._resume is not None and self._queue.qsize() <= self._high_water // 2:
+                resume, self._resume = self._resume, None
+                resume()
 
     def _acknowledge(self, batch: list[Message]) -> None:
         client = self._client

@@ -42,6 +42,7 @@ RETRYABLE: tuple[type[BaseException], ...] = (
     asyncpg.DeadlockDetectedError,
 )
 _STAGE = "ingest_stage"
+_COLUMNS = ("station_id", "quantity", "ts", "value", "received_at")
 
 
 @dataclass(slots=True)
@@ -75,6 +76,28 @@ async def _prepare(connection: asyncpg.Connection) -> None:
         " ts timestamptz, value double precision, received_at timestamptz)"
         " ON COMMIT DELETE ROWS"
     )
+
+
+async def _insert(connection: asyncpg.Connection, rows: list[tuple[object, ...]]) -> int:
+    """Insert ``rows``, skipping readings already stored; return how many were new.
+
+    Duplicates are rare (a re-sent backlog, a redelivery after a crash), so the batch is first
+    COPYed straight into the hypertable inside a savepoint, at raw COPY speed; only when that
+    hits the primary key does it go through the staging table and ``ON CONFLICT DO NOTHING``.
+    """
+    try:
+        async with connection.transaction():
+            await connection.copy_records_to_table("readings", records=rows, columns=_COLUMNS)
+    except asyncpg.UniqueViolationError:
+        pass
+    else:
+        return len(rows)
+    await connection.copy_records_to_table(_STAGE, records=rows)
+    status = await connection.execute(
+        f"INSERT INTO readings ({', '.join(_COLUMNS)})"
+        f" SELECT {', '.join(_COLUMNS)} FROM {_STAGE} ON CONFLICT DO NOTHING"
+    )
+    return int(status.rsplit(" ", 1)[1])
 
 
 class BatchWriter:
@@ -158,13 +181,7 @@ class BatchWriter:
         async with self._pool.acquire() as connection, connection.transaction():
             stored = 0
             if rows:
-                await connection.copy_records_to_table(_STAGE, records=rows)
-                status = await connection.execute(
-                    "INSERT INTO readings (station_id, quantity, ts, value, received_at)"
-                    f" SELECT station_id, quantity, ts, value, received_at FROM {_STAGE}"
-                    " ON CONFLICT DO NOTHING"
-                )
-                stored = int(status.rsplit(" ", 1)[1])
+                stored = await _insert(connection, rows)
             if rejects:
                 await connection.executemany(
                     "INSERT INTO rejects (topic, station_id, reason, detail, record_index, raw,"

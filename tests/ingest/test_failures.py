@@ -71,17 +71,20 @@ async def test_database_outage_mid_stream_loses_nothing(database: Database) -> N
     pg = stack.Postgres(database.stack)
     config = ingest_config(database)
     lines = stream_lines(STREAM)
+    first, during, after = lines[:5000], lines[5000:15000], lines[15000:]
+    topic = database.topic("vidigal-03")
+    port = database.stack.mqtt_port
     try:
         async with running_ingest(config) as service:
-            publisher = asyncio.create_task(
-                mosquitto_pub(database.stack.mqtt_port, database.topic("vidigal-03"), lines))
-            await wait_for_count(database, "SELECT count(*) FROM readings", 2000, timeout=60)
+            await mosquitto_pub(port, topic, first)
+            assert await wait_for_count(database, "SELECT count(*) FROM readings", 5000) == 5000
             await asyncio.to_thread(pg.stop, "fast")
+            await mosquitto_pub(port, topic, during)  # received, cannot be committed
             await asyncio.sleep(5)
             assert service.metrics.db_retries._value.get() > 0  # noqa: SLF001
             assert not service.healthy()[0]
             await asyncio.to_thread(pg.start)
-            await publisher
+            await mosquitto_pub(port, topic, after)
             stored = await wait_for_count(database, "SELECT count(*) FROM readings", STREAM,
                                           timeout=90)
             assert service.healthy()[0]
