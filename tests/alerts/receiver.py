@@ -1,0 +1,70 @@
+"""A minimal HTTP/1.1 webhook receiver on 127.0.0.1 built on ``asyncio.start_server``."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Self
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+
+@dataclass
+class Received:
+    """One request the receiver answered."""
+
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    status: int
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class Receiver:
+    """Answers every POST with ``respond(request_number)`` -> (status, extra headers)."""
+
+    port: int = field(default_factory=free_port)
+    respond: Callable[[int], tuple[int, dict[str, str]]] = lambda _: (204, {})
+    received: list[Received] = field(default_factory=list)
+    _server: asyncio.Server | None = None
+
+    @property
+    def url(self) -> str:
+        """Base URL of the receiver."""
+        return f"http://127.0.0.1:{self.port}"
+
+    async def __aenter__(self) -> Self:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        await self._server.wait_closed()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            request = (await reader.readline()).decode().split()
+            headers: dict[str, str] = {}
+            while (line := (await reader.readline()).decode().strip()):
+                name, _, value = line.partition(":")
+                headers[name.strip().lower()] = value.strip()
+            body = await reader.readexactly(int(headers.get("content-length", "0")))
+            status, extra = self.respond(len(self.received))
+            self.received.append(Received(request[1], headers, body, status))
+            lines = [f"HTTP/1.1 {status} X", "content-length: 0", "connection: close"]
+            lines += [f"{k}: {v}" for k, v in extra.items()]
+            writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
+            await writer.drain()
+        finally:
+            writer.close()
