@@ -7,6 +7,7 @@ the topic is authoritative: the broker's ACL lets a station publish only under i
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -45,12 +46,23 @@ class ReadingsTopic:
     @classmethod
     def parse(cls, topic: str) -> ReadingsTopic:
         """Parse a topic string; raise ``PayloadError('bad_topic')`` when it is not one of ours."""
+        return _parse(topic)
+
+    @classmethod
+    def _parse_uncached(cls, topic: str) -> ReadingsTopic:
         parts = topic.split("/")
         if len(parts) == 4 and parts[0] == ROOT and parts[3] == "readings":
             return cls(parts[1], parts[2], PayloadForm.NATIVE)
         if len(parts) == 5 and parts[0] == ROOT and parts[3:] == ["readings", "senml"]:
             return cls(parts[1], parts[2], PayloadForm.SENML)
         raise PayloadError("bad_topic", f"{topic!r} is not encosta/<network>/<station>/readings")
+
+
+@functools.lru_cache(maxsize=65536)
+def _parse(topic: str) -> ReadingsTopic:
+    # One topic per station and form: parsing and validating each message's topic anew was a
+    # tenth of the ingest hot path. Failures raise and are not cached.
+    return ReadingsTopic._parse_uncached(topic)  # noqa: SLF001
 
 
 def subscription(network: str, group: str | None) -> str:
