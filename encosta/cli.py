@@ -1,7 +1,8 @@
 """``encosta``: the command line of the landslide early-warning backend.
 
 Subcommands: ``services up|down|status``, ``migrate``, ``stations import FILE``, ``ingest``,
-``simulate`` and ``demo``. Configuration comes from environment variables (README, docs/).
+``alerts``, ``webhooks add|list|remove|test``, ``simulate`` and ``demo``. Configuration comes
+from environment variables (README, docs/).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from alerts.errors import AlertsError
 from encosta import logs, stack
 from encosta.errors import EncostaError
 from ingest.errors import IngestError
@@ -68,6 +70,44 @@ def _ingest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _alerts(args: argparse.Namespace) -> int:
+    from alerts.config import DispatchConfig, EvaluatorConfig  # noqa: PLC0415
+    from alerts.service import AlertsService  # noqa: PLC0415
+    from encosta.runner import run_until_signal  # noqa: PLC0415
+
+    del args
+    service = AlertsService(EvaluatorConfig.from_env(os.environ),
+                            DispatchConfig.from_env(os.environ))
+    asyncio.run(run_until_signal(service.run, service.stop))
+    return 0
+
+
+def _webhooks(args: argparse.Namespace) -> int:
+    from alerts import subscriptions  # noqa: PLC0415
+    from alerts.config import DispatchConfig  # noqa: PLC0415
+
+    config = DispatchConfig.from_env({**os.environ, **({"ENCOSTA_PG_DSN": args.dsn}
+                                                       if args.dsn else {})})
+    if args.webhooks_command == "add":
+        sub = asyncio.run(subscriptions.add(
+            config.dsn, args.url, secret=args.secret, min_level=args.min_level,
+            zones=args.zone or None, fmt=args.format))
+        print(f"subscription {sub.id} -> {sub.url}\nsecret {sub.secret}")  # noqa: T201
+    elif args.webhooks_command == "list":
+        for sub in asyncio.run(subscriptions.list_all(config.dsn)):
+            zones = ",".join(sub.zones) if sub.zones else "*"
+            state = "enabled" if sub.enabled else "disabled"
+            print(f"{sub.id:5} {state:8} level>={sub.min_level} {sub.format:4} "  # noqa: T201
+                  f"zones={zones} {sub.url}")
+    elif args.webhooks_command == "remove":
+        asyncio.run(subscriptions.remove(config.dsn, args.id))
+        print(f"removed subscription {args.id}")  # noqa: T201
+    else:
+        message_id = asyncio.run(subscriptions.send_test(config, args.id))
+        print(f"delivered test message {message_id} to subscription {args.id}")  # noqa: T201
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from encosta.demo import run_demo  # noqa: PLC0415
 
@@ -100,6 +140,27 @@ def build_parser() -> argparse.ArgumentParser:
                             "(settings: ENCOSTA_MQTT_*, ENCOSTA_PG_DSN, ENCOSTA_INGEST_*)")
     ingest.set_defaults(func=_ingest)
 
+    alerts = sub.add_parser("alerts", help="run the alert evaluator and webhook dispatcher "
+                            "(settings: ENCOSTA_PG_DSN, ENCOSTA_NETWORK, ENCOSTA_ALERTS_*)")
+    alerts.set_defaults(func=_alerts)
+
+    webhooks = sub.add_parser("webhooks", help="manage webhook subscriptions")
+    webhooks.add_argument("--dsn", help="database DSN (default: ENCOSTA_PG_DSN or local stack)")
+    webhooks_sub = webhooks.add_subparsers(dest="webhooks_command", required=True)
+    add = webhooks_sub.add_parser("add", help="subscribe a URL; prints the signing secret")
+    add.add_argument("url")
+    add.add_argument("--secret", help="whsec_<base64> secret (default: a fresh random one)")
+    add.add_argument("--min-level", type=int, default=1, choices=range(4),
+                     help="lowest alert level to send (default 1)")
+    add.add_argument("--zone", action="append", help="only this zone (repeatable; default all)")
+    add.add_argument("--format", choices=["json", "cap"], default="json")
+    webhooks_sub.add_parser("list", help="list subscriptions")
+    for name, text in (("remove", "delete a subscription and its queued messages"),
+                       ("test", "send a signed test message to a subscription now")):
+        action = webhooks_sub.add_parser(name, help=text)
+        action.add_argument("id", type=int)
+    webhooks.set_defaults(func=_webhooks)
+
     demo = sub.add_parser("demo", help="bring the stack up, ingest a burst of readings and "
                           "show what was stored")
     demo.add_argument("--readings", type=int, default=2000, help="readings to publish")
@@ -120,7 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logs.configure(args.log_level)
     try:
         result: int = args.func(args)
-    except (EncostaError, IngestError) as exc:
+    except (EncostaError, IngestError, AlertsError) as exc:
         print(f"encosta: error: {exc}", file=sys.stderr)  # noqa: T201
         return 2
     except KeyboardInterrupt:

@@ -1,0 +1,63 @@
+"""The ``encosta alerts`` service: the evaluator and the webhook dispatcher in one TaskGroup."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from alerts.dispatcher import WebhookDispatcher
+from alerts.evaluator import Evaluator
+
+if TYPE_CHECKING:
+    from alerts.config import DispatchConfig, EvaluatorConfig
+
+log = logging.getLogger("encosta.alerts")
+
+
+class AlertsService:
+    """Runs both loops until :meth:`stop`; SIGTERM handling is the caller's (run_until_signal).
+
+    On stop both loops stop taking new work and finish what is in progress; whatever is still
+    running after the dispatcher's ``drain_s`` is cancelled (an interrupted delivery stays
+    leased in the outbox and is retried, so nothing is lost).
+    """
+
+    def __init__(self, evaluator: EvaluatorConfig, dispatch: DispatchConfig) -> None:
+        self.evaluator_config = evaluator
+        self.dispatch_config = dispatch
+        self._stopping = asyncio.Event()
+        self._loops: list[Evaluator | WebhookDispatcher] = []
+
+    def stop(self) -> None:
+        """Stop evaluating and claiming messages; work in progress finishes."""
+        self._stopping.set()
+        for loop in self._loops:
+            loop.stop()
+
+    async def run(self) -> None:
+        """Evaluate and dispatch until stopped."""
+        async with (
+            Evaluator(self.evaluator_config) as evaluator,
+            WebhookDispatcher(self.dispatch_config) as dispatcher,
+        ):
+            self._loops = [evaluator, dispatcher]
+            if self._stopping.is_set():
+                return
+            async with asyncio.TaskGroup() as tg:
+                loops = [tg.create_task(evaluator.run(), name="alerts-evaluator"),
+                         tg.create_task(dispatcher.run(), name="alerts-dispatcher")]
+                tg.create_task(self._deadline(loops), name="alerts-drain-deadline")
+
+    async def _deadline(self, loops: list[asyncio.Task[None]]) -> None:
+        stopped = asyncio.create_task(self._stopping.wait(), name="alerts-stop-wait")
+        try:
+            await asyncio.wait([stopped, *loops], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopped.cancel()
+        if not self._stopping.is_set():
+            return  # a loop ended on its own (its error surfaces through the group)
+        _, pending = await asyncio.wait(loops, timeout=self.dispatch_config.drain_s)
+        for task in pending:
+            log.warning("drain deadline passed; cancelling", extra={"task": task.get_name()})
+            task.cancel()

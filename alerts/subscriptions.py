@@ -1,0 +1,113 @@
+"""Webhook subscriptions: add, list, remove, and send a signed test message."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import asyncpg
+
+from alerts.dispatcher import WebhookDispatcher
+from alerts.errors import SubscriptionError
+from alerts.signing import new_secret, secret_key
+
+if TYPE_CHECKING:
+    from alerts.config import DispatchConfig
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """One webhook subscription (``zones`` None: every zone)."""
+
+    id: int
+    url: str
+    secret: str
+    min_level: int
+    zones: tuple[str, ...] | None
+    format: str
+    enabled: bool
+
+
+def _from_row(row: asyncpg.Record) -> Subscription:
+    zones = None if row["zones"] is None else tuple(row["zones"])
+    return Subscription(row["id"], row["url"], row["secret"], row["min_level"], zones,
+                        row["format"], row["enabled"])
+
+
+async def add(  # noqa: PLR0913  one keyword per subscription field
+    dsn: str, url: str, *, secret: str | None = None, min_level: int = 1,
+    zones: list[str] | None = None, fmt: str = "json",
+) -> Subscription:
+    """Create a subscription (a fresh secret unless one is given); validate before writing."""
+    if not url.startswith(("http://", "https://")):
+        raise SubscriptionError(f"{url!r}: the URL must start with http:// or https://")
+    if fmt not in {"json", "cap"}:
+        raise SubscriptionError(f"format {fmt!r}: use json or cap")
+    if not 0 <= min_level <= 3:
+        raise SubscriptionError(f"min level {min_level}: use 0..3")
+    secret = secret or new_secret()
+    secret_key(secret)
+    connection = await asyncpg.connect(dsn)
+    try:
+        if zones:
+            known = {r["id"] for r in await connection.fetch(
+                "SELECT id FROM zones WHERE id = ANY($1::text[])", zones)}
+            if missing := sorted(set(zones) - known):
+                raise SubscriptionError(f"unknown zones {missing}: see the zones table")
+        row = await connection.fetchrow(
+            "INSERT INTO webhook_subscriptions (url, secret, min_level, zones, format)"
+            " VALUES ($1, $2, $3, $4, $5) RETURNING *", url, secret, min_level, zones, fmt)
+    finally:
+        await connection.close()
+    return _from_row(row)
+
+
+async def list_all(dsn: str) -> list[Subscription]:
+    """Every subscription, oldest first."""
+    connection = await asyncpg.connect(dsn)
+    try:
+        rows = await connection.fetch("SELECT * FROM webhook_subscriptions ORDER BY id")
+    finally:
+        await connection.close()
+    return [_from_row(r) for r in rows]
+
+
+async def get(dsn: str, subscription: int) -> Subscription:
+    """One subscription; raise :class:`SubscriptionError` if there is none with that id."""
+    connection = await asyncpg.connect(dsn)
+    try:
+        row = await connection.fetchrow(
+            "SELECT * FROM webhook_subscriptions WHERE id = $1", subscription)
+    finally:
+        await connection.close()
+    if row is None:
+        raise SubscriptionError(f"no subscription {subscription}: see `encosta webhooks list`",
+                                subscription=subscription)
+    return _from_row(row)
+
+
+async def remove(dsn: str, subscription: int) -> None:
+    """Delete a subscription and its queued and dead messages."""
+    connection = await asyncpg.connect(dsn)
+    try:
+        status = await connection.execute(
+            "DELETE FROM webhook_subscriptions WHERE id = $1", subscription)
+    finally:
+        await connection.close()
+    if status.endswith(" 0"):
+        raise SubscriptionError(f"no subscription {subscription}: see `encosta webhooks list`",
+                                subscription=subscription)
+
+
+async def send_test(config: DispatchConfig, subscription: int) -> str:
+    """POST a signed ``encosta.test`` event to a subscription now; return its message id."""
+    sub = await get(config.dsn, subscription)
+    message_id = f"msg_test_{uuid.uuid4().hex}"
+    body = json.dumps({"type": "encosta.test", "timestamp": datetime.now(UTC).isoformat(),
+                       "data": {"subscription": sub.id}}, separators=(",", ":"))
+    async with WebhookDispatcher(config) as dispatcher:
+        await dispatcher.post(sub.url, sub.secret, message_id, body.encode(), "application/json")
+    return message_id
