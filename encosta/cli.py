@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
 import os
 import sys
 from collections.abc import Sequence
@@ -18,6 +17,7 @@ from pathlib import Path
 from alerts.errors import AlertsError
 from encosta import logs, stack
 from encosta.errors import EncostaError
+from simulators import cli as simulators_cli
 from ingest.errors import IngestError
 
 DEFAULT_REGISTRY = stack.REPO / "deploy" / "stations" / "rio-de-janeiro.toml"
@@ -166,12 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--readings", type=int, default=2000, help="readings to publish")
     demo.set_defaults(func=_demo)
 
-    try:
-        simulators_cli = importlib.import_module("simulators.cli")
-    except ImportError:
-        simulators_cli = None
-    if simulators_cli is not None and hasattr(simulators_cli, "add_parser"):
-        simulators_cli.add_parser(sub)
+    simulate = simulators_cli.add_parser(sub)
+    simulate.set_defaults(func=simulators_cli.run)
     return parser
 
 

@@ -85,8 +85,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--port",
         type=int,
-        default=int(os.environ.get("ENCOSTA_MQTT_PORT", "1883")),
-        help="MQTT port (env ENCOSTA_MQTT_PORT, default 1883)",
+        default=int(os.environ.get("ENCOSTA_MQTT_PORT", "18830")),
+        help="MQTT port (env ENCOSTA_MQTT_PORT, default 18830: the local stack)",
     )
     parser.add_argument(
         "--clients",
