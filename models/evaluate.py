@@ -11,7 +11,7 @@ from models.inputs import ModelInputs, StationStatic, StepWindows
 from models.interpolation import idw_estimate
 from models.levels import aggregate_zones
 from models.quality import assess, sensor_stats
-from models.rainfall import window_sums
+from models.rainfall import dirty_rows, window_sums
 from models.result import MODEL_VERSION, Criterion, Level, ModelResult
 from models.slope import station_factor_of_safety, wetness
 from models.summary import WindowSummary
@@ -25,7 +25,8 @@ def summarise(inputs: ModelInputs, config: ModelConfig) -> WindowSummary:
     """Reduce the gridded arrays to the per-station statistics at the newest step."""
     win = StepWindows.build(inputs.step_minutes, config)
     acc, missing, api = window_sums(inputs.rain_mm, win)
-    event = current_event(inputs.rain_mm, win, config.event.wet_threshold_mm)
+    clean = ~dirty_rows(inputs.rain_mm, win.rain_max_mm)
+    event = current_event(inputs.rain_mm, win, config.event.wet_threshold_mm, clean)
     stats = sensor_stats(inputs.rain_mm, inputs.vwc_m3m3, win, config)
     return WindowSummary(
         acc_mm=acc,

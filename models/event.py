@@ -6,9 +6,12 @@ rained). The event is current while the trailing dry run is shorter than the dry
 duration D runs from its first to its last non-dry step and its mean intensity is total/D;
 these feed the intensity-duration threshold of Caine (1980).
 
-Stations dry for the whole last dry spell are settled first. For the others the scan looks at
-a trailing window that doubles until it holds the latest full dry spell before the event (or
-the whole record), so the cost follows the length of current events, not of the record.
+Stations dry for the whole last dry spell are settled first. Rows without gaps or bad values
+(the usual case) are then scanned on hourly block sums over a trailing window (see
+:func:`_block_scan`), touching single steps only in the two blocks holding the event's first and
+last rainy step. The remaining rows take the step-level scan, whose trailing window doubles
+until it holds the latest full dry spell before the event (or the whole record). Either way the
+cost follows the length of current events, not of the record.
 """
 
 from __future__ import annotations
@@ -65,20 +68,19 @@ def windows_all(mask: BoolMatrix, length: int) -> BoolMatrix:
     return result
 
 
-def current_event(rain_mm: npt.NDArray[Any], win: StepWindows, wet_mm: float) -> EventScan:
-    """Find each station's current event (see the module docstring for the definition)."""
-    n, n_steps = rain_mm.shape
+def _exact_scan(  # noqa: PLR0913, PLR0917  the scan fills the caller's output arrays in place
+    rain_mm: npt.NDArray[Any],
+    rows: IntArray,
+    win: StepWindows,
+    wet_mm: float,
+    start: IntArray,
+    end: IntArray,
+    out: tuple[FloatArray, BoolArray, BoolArray],
+) -> None:
+    """Step-level scan of ``rows`` (not settled) over a doubling trailing window."""
+    total, missing, truncated = out
+    n_steps = rain_mm.shape[1]
     spell, high = win.dry_spell, win.rain_max_mm
-    start = np.full(n, -1, dtype=np.int64)
-    end = np.full(n, -1, dtype=np.int64)
-    total = np.zeros(n, dtype=np.float64)
-    missing = np.zeros(n, dtype=np.bool_)
-    truncated = np.zeros(n, dtype=np.bool_)
-    if n_steps >= spell:
-        settled = dry_steps(rain_mm[:, n_steps - spell :], wet_mm, high).all(axis=1)
-        rows = np.flatnonzero(~settled)
-    else:
-        rows = np.flatnonzero(~dry_steps(rain_mm, wet_mm, high).all(axis=1))
     width = min(n_steps, 2 * spell + win.w1h)
     while rows.size:
         low = n_steps - width
@@ -107,6 +109,114 @@ def current_event(rain_mm: npt.NDArray[Any], win: StepWindows, wet_mm: float) ->
         truncated[picked] = whole & ~found[done]
         rows = rows[~done]
         width = min(n_steps, 2 * width)
+
+
+def _block_scan(  # noqa: PLR0913, PLR0917  the scan fills the caller's output arrays in place
+    rain_mm: npt.NDArray[Any],
+    rows: IntArray,
+    win: StepWindows,
+    start: IntArray,
+    end: IntArray,
+    total: FloatArray,
+) -> IntArray:
+    """Coarse-to-fine scan of clean rows (every value valid) when any rain is wet.
+
+    With blocks of ``B`` steps aligned to the newest step, a block is dry exactly when its sum
+    is 0. A dry spell of ``S`` steps holds at least ``q = (S - B + 1) // B`` whole dry blocks,
+    and ``Q = ceil(S / B)`` dry blocks always make one. The event starts at the first rainy
+    step of the latest rainy block preceded by ``Q`` dry blocks, unless a later rainy block is
+    preceded by ``q`` to ``Q - 1`` dry blocks (then the row falls back to the step-level
+    scan). Before the start of the event there is only the dry spell, after its end only zeros,
+    so the event total is the sum of the blocks from the start block on. Returns the rows left
+    for the step-level scan.
+    """
+    n_steps = rain_mm.shape[1]
+    size, spell = win.w1h, win.dry_spell
+    need = -(-spell // size)
+    least = (spell - size + 1) // size
+    n_blocks = n_steps // size
+    ones = np.ones(size, dtype=rain_mm.dtype)
+    cols = np.arange(size)
+    blocks = min(n_blocks, 2 * need + 8)
+    left: list[IntArray] = []
+    while rows.size:
+        low = n_steps - blocks * size
+        if 2 * rows.size > rain_mm.shape[0]:
+            sums = (rain_mm[:, low:].reshape(-1, blocks, size) @ ones)[rows]
+        else:
+            sums = rain_mm[rows, low:].reshape(-1, blocks, size) @ ones
+        rainy = sums > 0.0
+        dry = ~rainy
+        sure = rainy[:, need:] & windows_all(dry, need)[:, : blocks - need]
+        maybe = rainy[:, least:] & windows_all(dry, least)[:, : blocks - least]
+        has = np.asarray(sure.any(axis=1), dtype=np.bool_)
+        b_sure = blocks - 1 - np.argmax(sure[:, ::-1], axis=1)
+        b_maybe = blocks - 1 - np.argmax(maybe[:, ::-1], axis=1)
+        ok = has & (b_maybe == b_sure)
+        left.append(rows[has & ~ok])
+        if blocks == n_blocks:
+            left.append(rows[~has])
+            pending = rows[:0]
+        else:
+            pending = rows[~has]
+        done = rows[ok]
+        if done.size:
+            b_first = b_sure[ok]
+            b_last = blocks - 1 - np.argmax(rainy[ok][:, ::-1], axis=1)
+            at_first = (low + size * b_first)[:, None] + cols
+            at_last = (low + size * b_last)[:, None] + cols
+            first = np.argmax(rain_mm[done[:, None], at_first] > 0.0, axis=1)
+            last = size - 1 - np.argmax(rain_mm[done[:, None], at_last][:, ::-1] > 0.0, axis=1)
+            start[done] = at_first[:, 0] + first
+            end[done] = at_last[:, 0] + last
+            keep = np.arange(blocks) >= b_first[:, None]
+            total[done] = np.where(keep, sums[ok], 0.0).sum(axis=1, dtype=np.float64)
+        rows = pending
+        blocks = min(n_blocks, 2 * blocks)
+    return np.concatenate(left) if left else rows
+
+
+def current_event(
+    rain_mm: npt.NDArray[Any],
+    win: StepWindows,
+    wet_mm: float,
+    clean: BoolArray | None = None,
+) -> EventScan:
+    """Find each station's current event (see the module docstring for the definition).
+
+    ``clean`` marks rows known to hold only valid readings (no gap, none out of range); they
+    may take the coarse block scan when any recorded rain is wet (``wet_mm == 0``).
+    """
+    n, n_steps = rain_mm.shape
+    spell, high = win.dry_spell, win.rain_max_mm
+    start = np.full(n, -1, dtype=np.int64)
+    end = np.full(n, -1, dtype=np.int64)
+    total = np.zeros(n, dtype=np.float64)
+    missing = np.zeros(n, dtype=np.bool_)
+    truncated = np.zeros(n, dtype=np.bool_)
+    size = win.w1h
+    blocky = (
+        clean is not None
+        and wet_mm == 0.0
+        and n_steps >= spell
+        and (spell - size + 1) // size >= 1
+        and n_steps // size > -(-spell // size)
+        and rain_mm.dtype.kind == "f"
+    )
+    if blocky and clean is not None:
+        # Clean rows: all values in [0, high], so the trailing spell is dry iff its sum is 0.
+        recent = rain_mm[:, n_steps - spell :] @ np.ones(spell, dtype=rain_mm.dtype)
+        fast = np.flatnonzero(clean & (recent != 0.0))
+        others = np.flatnonzero(~clean)
+        rest = _block_scan(rain_mm, fast, win, start, end, total)
+    else:
+        others = np.arange(n)
+        rest = others[:0]
+    if others.size:
+        tail = rain_mm[others, max(0, n_steps - spell) :]
+        others = others[~dry_steps(tail, wet_mm, high).all(axis=1)]
+    rows = np.sort(np.concatenate([rest, others]))
+    _exact_scan(rain_mm, rows, win, wet_mm, start, end, (total, missing, truncated))
     active = end >= 0
     return EventScan(
         active=active,
