@@ -12,8 +12,10 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from alerts.lifecycle import AlertState, Step, advance
+from alerts.errors import AlertsError
+from alerts.lifecycle import AlertState, Step, Transition, advance
 from alerts.payload import AlertEvent, render
+from models import MODEL_VERSION
 
 if TYPE_CHECKING:
     from datetime import datetime, timedelta
@@ -81,10 +83,11 @@ async def apply(
             await connection.execute(
                 "UPDATE alerts SET level = $2, seq = $3, below_since = $4, below_max = $5,"
                 " updated_at = $6,"
-                " status = CASE WHEN $2 = 0 THEN 'cleared' ELSE status END,"
-                " cleared_at = CASE WHEN $2 = 0 THEN $6 END"
+                " status = CASE WHEN $7::boolean THEN 'cleared' ELSE status END,"
+                " cleared_at = CASE WHEN $7::boolean THEN $6::timestamptz END"
                 " WHERE id = $1",
-                alert_id, state.level, seq, state.below_since, state.below_max, at)
+                alert_id, state.level, seq, state.below_since, state.below_max, at,
+                state.level == 0)
         if step.transition is None:
             return step
         event = AlertEvent(alert_id, seq, network, proposal.zone_id, proposal.zone_name,
@@ -97,6 +100,40 @@ async def apply(
             json.dumps(event.evidence, allow_nan=False), at)
         await enqueue(connection, event)
         return step
+
+
+async def acknowledge(
+    connection: asyncpg.Connection, alert_id: int, actor: str, at: datetime
+) -> int:
+    """Record an operator's acknowledgement of an open alert; return its transition number.
+
+    Acknowledging twice records nothing new and returns the first acknowledgement's number.
+    """
+    async with connection.transaction():
+        row = await connection.fetchrow(
+            "SELECT a.*, z.name AS zone_name FROM alerts a JOIN zones z ON z.id = a.zone_id"
+            " WHERE a.id = $1 AND a.status = 'open' FOR UPDATE OF a", alert_id)
+        if row is None:
+            raise AlertsError(f"alert {alert_id} is not open: only open alerts can be "
+                              "acknowledged")
+        if row["acknowledged_at"] is not None:
+            seq: int = await connection.fetchval(
+                "SELECT max(seq) FROM alert_events WHERE alert_id = $1"
+                " AND transition = 'acknowledged'", alert_id)
+            return seq
+        seq = row["seq"] + 1
+        await connection.execute(
+            "UPDATE alerts SET seq = $2, acknowledged_at = $3, acknowledged_by = $4,"
+            " updated_at = $3 WHERE id = $1", alert_id, seq, at, actor)
+        event = AlertEvent(alert_id, seq, row["network"], row["zone_id"], row["zone_name"],
+                           row["kind"], str(Transition.ACKNOWLEDGED), row["level"], row["level"],
+                           at, {"model_version": MODEL_VERSION, "acknowledged_by": actor})
+        await connection.execute(
+            "INSERT INTO alert_events (alert_id, seq, transition, from_level, to_level,"
+            " evidence, actor, at) VALUES ($1, $2, $3, $4, $4, $5::jsonb, $6, $7)",
+            alert_id, seq, event.transition, row["level"], json.dumps(event.evidence), actor, at)
+        await enqueue(connection, event)
+        return seq
 
 
 async def enqueue(connection: asyncpg.Connection, event: AlertEvent) -> int:
