@@ -11,7 +11,7 @@ from models.inputs import ModelInputs, StationStatic, StepWindows
 from models.interpolation import idw_estimate
 from models.levels import aggregate_zones
 from models.quality import assess, sensor_stats
-from models.rainfall import dirty_rows, window_sums
+from models.rainfall import as_float, dirty_rows, window_sums
 from models.result import MODEL_VERSION, Criterion, Level, ModelResult
 from models.slope import station_factor_of_safety, wetness
 from models.summary import WindowSummary
@@ -24,9 +24,10 @@ if TYPE_CHECKING:
 def summarise(inputs: ModelInputs, config: ModelConfig) -> WindowSummary:
     """Reduce the gridded arrays to the per-station statistics at the newest step."""
     win = StepWindows.build(inputs.step_minutes, config)
-    acc, missing, api = window_sums(inputs.rain_mm, win)
-    clean = ~dirty_rows(inputs.rain_mm, win.rain_max_mm)
-    event = current_event(inputs.rain_mm, win, config.event.wet_threshold_mm, clean)
+    rain = as_float(inputs.rain_mm)
+    dirty = dirty_rows(rain, win.rain_max_mm)
+    acc, missing, api = window_sums(rain, win, dirty)
+    event = current_event(rain, win, config.event.wet_threshold_mm, ~dirty)
     stats = sensor_stats(inputs.rain_mm, inputs.vwc_m3m3, win, config)
     return WindowSummary(
         acc_mm=acc,

@@ -205,7 +205,7 @@ def current_event(
     )
     if blocky and clean is not None:
         # Clean rows: all values in [0, high], so the trailing spell is dry iff its sum is 0.
-        recent = rain_mm[:, n_steps - spell :] @ np.ones(spell, dtype=rain_mm.dtype)
+        recent = np.vecdot(rain_mm[:, n_steps - spell :], np.ones(spell, dtype=rain_mm.dtype))
         fast = np.flatnonzero(clean & (recent != 0.0))
         others = np.flatnonzero(~clean)
         rest = _block_scan(rain_mm, fast, win, start, end, total)

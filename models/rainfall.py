@@ -1,7 +1,7 @@
 """Rolling rainfall accumulations over 1 h, 24 h and 96 h, and the API, for all stations.
 
-Only the newest value of each rolling sum is needed, so one matrix product ``rain @ W`` with a
-[steps, 4] weight matrix (ones over each window, API decay weights) reads the rain array once.
+Only the newest value of each rolling sum is needed, so each is a row-wise dot product with
+fixed weights (ones over the window's trailing columns, API decay weights over the record).
 Rows holding a gap or an out-of-range value are found in the same spirit, with one integer
 max over the array's bit patterns, and recomputed with masking; gaps are never read as zero
 rain: they are counted in ``missing`` so levels can be flagged unknown.
@@ -20,7 +20,8 @@ if TYPE_CHECKING:
     from models.inputs import FloatArray, IntArray, StepWindows
 
 
-def _as_float(rain_mm: npt.NDArray[Any]) -> npt.NDArray[Any]:
+def as_float(rain_mm: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """The array itself when float32 or float64, else a float64 copy."""
     if rain_mm.dtype in (np.float32, np.float64):
         return rain_mm
     return rain_mm.astype(np.float64)
@@ -40,36 +41,47 @@ def dirty_rows(values: npt.NDArray[Any], high: float) -> npt.NDArray[np.bool_]:
 
 
 def window_sums(
-    rain_mm: npt.NDArray[Any], win: StepWindows
+    rain_mm: npt.NDArray[Any], win: StepWindows, dirty: npt.NDArray[np.bool_] | None = None
 ) -> tuple[FloatArray, IntArray, FloatArray]:
     """Observed accumulations, missing counts per window, and API at the newest step.
 
     Returns ``(acc_mm[stations, 3], missing[stations, 3], api_mm[stations])`` for the windows
-    1 h, 24 h, 96 h. Steps before the first column count as missing.
+    1 h, 24 h, 96 h. Steps before the first column count as missing. ``dirty`` is
+    :func:`dirty_rows` of the array when the caller already has it.
     """
-    rain = _as_float(rain_mm)
-    n_steps = rain.shape[1]
+    rain = as_float(rain_mm)
+    n, n_steps = rain.shape
     lengths = (win.w1h, win.w24h, win.w96h)
-    weights = np.zeros((n_steps, 4), dtype=rain.dtype)
+    weights = np.zeros((4, n_steps), dtype=rain.dtype)
     for column, length in enumerate(lengths):
-        weights[max(0, n_steps - length) :, column] = 1.0
-    weights[:, 3] = api_weights(n_steps, win.k_step, rain.dtype)
-    product = rain @ weights
+        weights[column, max(0, n_steps - length) :] = 1.0
+    weights[3] = api_weights(n_steps, win.k_step, rain.dtype)
+    # Row-wise dot products (single-threaded BLAS dots: steady under load, unlike a threaded
+    # matrix product): the 96 h sum and the API read each row once, together; the 1 h and
+    # 24 h sums read only their trailing columns.
+    acc = np.empty((n, 3), dtype=np.float64)
+    api = np.empty(n, dtype=np.float64)
+    both = np.vecdot(rain[:, None, :], weights[2:])
+    acc[:, 2], api[:] = both[:, 0], both[:, 1]
+    for column, length in enumerate(lengths[:2]):
+        low = max(0, n_steps - length)
+        acc[:, column] = np.vecdot(rain[:, low:], weights[column, low:])
     before = np.array([max(0, length - n_steps) for length in lengths], dtype=np.int64)
-    acc = product[:, :3].astype(np.float64)
-    api = product[:, 3].astype(np.float64)
     missing = np.broadcast_to(before, acc.shape).copy()
-    dirty = np.flatnonzero(dirty_rows(rain, win.rain_max_mm))
-    if dirty.size:
-        sub = rain[dirty]
+    if dirty is None:
+        dirty = dirty_rows(rain, win.rain_max_mm)
+    rows = np.flatnonzero(dirty)
+    if rows.size:
+        weights = np.ascontiguousarray(weights.T)
+        sub = rain[rows]
         valid = (sub >= 0.0) & (sub <= win.rain_max_mm)
         clean = np.where(valid, sub, sub.dtype.type(0.0))
         fixed = clean @ weights
-        acc[dirty] = fixed[:, :3]
-        api[dirty] = fixed[:, 3]
+        acc[rows] = fixed[:, :3]
+        api[rows] = fixed[:, 3]
         # Counts below 2**24 are exact in float32, so BLAS can count the gaps too.
         gaps = (~valid).astype(rain.dtype) @ (weights[:, :3] > 0).astype(rain.dtype)
-        missing[dirty] = np.rint(gaps).astype(np.int64) + before
+        missing[rows] = np.rint(gaps).astype(np.int64) + before
     return acc, missing, api
 
 
