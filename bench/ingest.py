@@ -30,13 +30,13 @@ from datetime import UTC, datetime
 import aiomqtt
 import asyncpg
 import paho.mqtt.client as paho
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
+from paho.mqtt.enums import CallbackAPIVersion
 
 from encosta import stack
 from encosta.migrate import migrate
 from encosta.registry import import_registry
 from ingest.config import IngestConfig
+from ingest.mqtt5 import connect_properties
 from ingest.service import IngestService
 from ingest.stations import load_registry
 from ingest.writer import Message
@@ -58,26 +58,29 @@ def lines_batched(messages: int, start: float) -> bytes:
     """``messages`` gateway messages of 100 records with rain and vwc (200 readings each)."""
     out = []
     for m in range(messages):
-        records = [{"ts": round(start + (m * 100 + k) * 0.01, 3), "rain_mm": 0.4, "vwc": 0.3}
-                   for k in range(100)]
+        records = [
+            {"ts": round(start + (m * 100 + k) * 0.01, 3), "rain_mm": 0.4, "vwc": 0.3}
+            for k in range(100)
+        ]
         out.append(json.dumps({"records": records}, separators=(",", ":")).encode() + b"\n")
     return b"".join(out)
 
 
 def queue_for(port: int, client_id: str, topic_filter: str, body: bytes) -> None:
     """Create ``client_id``'s persistent session, then queue ``body``'s lines for it."""
-    client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=client_id,
-                         protocol=paho.MQTTv5)
-    props = Properties(PacketTypes.CONNECT)
-    props.SessionExpiryInterval = 3600
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5)
+    props = connect_properties(3600)
     client.connect("127.0.0.1", port, clean_start=True, properties=props)
     client.loop_start()
     client.subscribe(topic_filter, qos=1)
     time.sleep(0.3)
     client.disconnect()
     client.loop_stop()
-    subprocess.run(["mosquitto_pub", "-p", str(port), "-q", "1", "-t", TOPIC, "-l"],  # noqa: S607
-                   input=body, check=True)
+    subprocess.run(  # noqa: S603  fixed argv, no shell
+        ["mosquitto_pub", "-p", str(port), "-q", "1", "-t", TOPIC, "-l"],  # noqa: S607
+        input=body,
+        check=True,
+    )
 
 
 def forget_session(port: int, client_id: str) -> None:
@@ -86,10 +89,8 @@ def forget_session(port: int, client_id: str) -> None:
     Left behind, offline bench sessions pile up queued messages, and Mosquitto's periodic
     ``autosave`` of a large store stalls the whole broker for seconds.
     """
-    client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=client_id,
-                         protocol=paho.MQTTv5)
-    props = Properties(PacketTypes.CONNECT)
-    props.SessionExpiryInterval = 0
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5)
+    props = connect_properties(0)
     client.connect("127.0.0.1", port, clean_start=True, properties=props)
     client.loop_start()
     time.sleep(0.1)
@@ -99,12 +100,17 @@ def forget_session(port: int, client_id: str) -> None:
 
 async def bare_aiomqtt(port: int, client_id: str, count: int) -> float:
     """Messages/s an auto-acking aiomqtt subscriber drains from its queued session."""
-    props = Properties(PacketTypes.CONNECT)
-    props.SessionExpiryInterval = 3600
+    props = connect_properties(3600)
     received = 0
     start = time.perf_counter()
-    async with aiomqtt.Client("127.0.0.1", port, identifier=client_id, clean_start=False,
-                              protocol=aiomqtt.ProtocolVersion.V5, properties=props) as client:
+    async with aiomqtt.Client(
+        "127.0.0.1",
+        port,
+        identifier=client_id,
+        clean_start=False,
+        protocol=aiomqtt.ProtocolVersion.V5,
+        properties=props,
+    ) as client:
         async for _ in client.messages:
             received += 1
             if received == count:
@@ -115,8 +121,7 @@ async def bare_aiomqtt(port: int, client_id: str, count: int) -> float:
 def bare_paho(port: int, client_id: str, count: int) -> float:
     """Messages/s an auto-acking paho subscriber (its own network loop) drains."""
     received = 0
-    client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=client_id,
-                         protocol=paho.MQTTv5)
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5)
 
     def on_message(c: paho.Client, _u: object, _m: paho.MQTTMessage) -> None:
         nonlocal received
@@ -125,8 +130,7 @@ def bare_paho(port: int, client_id: str, count: int) -> float:
             c.disconnect()
 
     client.on_message = on_message
-    props = Properties(PacketTypes.CONNECT)
-    props.SessionExpiryInterval = 3600
+    props = connect_properties(3600)
     start = time.perf_counter()
     client.connect("127.0.0.1", port, clean_start=False, properties=props)
     client.loop_forever()
@@ -144,13 +148,15 @@ class TimedIngest(IngestService):
         super()._acknowledge(batch)
 
 
-async def run_ingest_until(config: IngestConfig, readings: int, timeout: float) -> tuple[float, TimedIngest]:
+async def run_ingest_until(
+    config: IngestConfig, readings: int, limit_s: float
+) -> tuple[float, TimedIngest]:
     """Start ingest, wait until ``readings`` are committed; return (readings/s, service)."""
     service = TimedIngest(config)
     service.committed = []
     start = time.perf_counter()
     task = asyncio.create_task(service.run())
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + limit_s
     while service.metrics.stored._value.get() < readings:  # noqa: SLF001
         if time.monotonic() > deadline or task.done():
             break
@@ -191,8 +197,10 @@ async def raw_copy(dsn: str, readings: int, start: float) -> float:
         began = time.perf_counter()
         for i in range(0, len(rows), 5000):
             await connection.copy_records_to_table(
-                "readings", records=rows[i:i + 5000],
-                columns=["station_id", "quantity", "ts", "value", "received_at"])
+                "readings",
+                records=rows[i : i + 5000],
+                columns=["station_id", "quantity", "ts", "value", "received_at"],
+            )
         return len(rows) / (time.perf_counter() - began)
     finally:
         await connection.close()
@@ -201,8 +209,9 @@ async def raw_copy(dsn: str, readings: int, start: float) -> float:
 PUBLISHER = textwrap.dedent("""
     import json, sys, time
     import paho.mqtt.client as paho
-    port, rate, seconds, topic = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
-    c = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="bench-latency-pub")
+    port, rate, seconds = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
+    topic = sys.argv[4]
+    c = paho.Client(CallbackAPIVersion.VERSION2, client_id="bench-latency-pub")
     c.max_inflight_messages_set(1000)
     c.connect("127.0.0.1", port); c.loop_start()
     n = int(rate * seconds); start = time.time()
@@ -210,25 +219,35 @@ PUBLISHER = textwrap.dedent("""
         target = start + i / rate
         delay = target - time.time()
         if delay > 0: time.sleep(delay)
-        c.publish(topic, json.dumps({"records": [{"ts": round(time.time(), 6), "rain_mm": 0.1}]}), qos=1)
+        record = {"ts": round(time.time(), 6), "rain_mm": 0.1}
+        c.publish(topic, json.dumps({"records": [record]}), qos=1)
     while c.want_write(): time.sleep(0.01)
     time.sleep(0.5); c.disconnect(); c.loop_stop(); print(n)
 """)
 
 
-async def latency(config: IngestConfig, rate: float, seconds: float) -> tuple[float, float, float, int]:
+async def latency(
+    config: IngestConfig, rate: float, seconds: float
+) -> tuple[float, float, float, int]:
     """p50/p99/max publish->commit in ms at ``rate`` readings/s, and messages committed."""
     service = TimedIngest(config)
     service.committed = []
     task = asyncio.create_task(service.run())
     await asyncio.wait_for(service.ready.wait(), 20)
     publisher = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", PUBLISHER, str(config.mqtt_port), str(rate), str(seconds), TOPIC,
-        stdout=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-c",
+        PUBLISHER,
+        str(config.mqtt_port),
+        str(rate),
+        str(seconds),
+        TOPIC,
+        stdout=asyncio.subprocess.PIPE,
+    )
     out, _ = await publisher.communicate()
     sent = int(out.strip())
     deadline = time.monotonic() + 30
-    while len(service.committed) < sent and time.monotonic() < deadline:
+    while len(service.committed) < sent and time.monotonic() < deadline:  # noqa: ASYNC110
         await asyncio.sleep(0.05)
     service.stop()
     await task
@@ -237,7 +256,7 @@ async def latency(config: IngestConfig, rate: float, seconds: float) -> tuple[fl
     return q[49], q[98], lat[-1], sent
 
 
-async def main(run_id: int) -> int:
+async def main(run_id: int) -> int:  # noqa: PLR0915  one linear script, read top to bottom
     """Run the three parts and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=60_000, help="part 1 messages")
@@ -255,16 +274,28 @@ async def main(run_id: int) -> int:
     await migrate(dsn)
     await import_registry(dsn, load_registry(stack.REPO / "deploy/stations/rio-de-janeiro.toml"))
     port = cfg.mqtt_port
-    ingest = IngestConfig(dsn=dsn, mqtt_port=port, network=NETWORK, share_group=None,
-                          client_id=f"bench-ingest-{run_id}", metrics_port=0,
-                          session_expiry_s=3600)
+    ingest = IngestConfig(
+        dsn=dsn,
+        mqtt_port=port,
+        network=NETWORK,
+        share_group=None,
+        client_id=f"bench-ingest-{run_id}",
+        metrics_port=0,
+        session_expiry_s=3600,
+    )
     topic_filter = f"encosta/{NETWORK}/+/readings/#"
     n = args.messages
-    print(f"# bench/ingest.py  messages={n} batches={args.batches} rounds={args.rounds}",
-          flush=True)
+    print(
+        f"# bench/ingest.py  messages={n} batches={args.batches} rounds={args.rounds}", flush=True
+    )
 
-    results: dict[str, list[float]] = {"aiomqtt": [], "paho": [], "ingest": [],
-                                       "copy": [], "ingest_batched": []}
+    results: dict[str, list[float]] = {
+        "aiomqtt": [],
+        "paho": [],
+        "ingest": [],
+        "copy": [],
+        "ingest_batched": [],
+    }
     for r in range(args.rounds):
         base = time.time() - 86400 + r * 3 * n * 0.01
         body = lines_one_reading(n, base)
@@ -276,13 +307,16 @@ async def main(run_id: int) -> int:
         await asyncio.to_thread(forget_session, port, f"bench-paho-{run_id}")
         await truncate(dsn)
         await asyncio.to_thread(queue_for, port, ingest.client_id, topic_filter, body)
-        rate, _ = await run_ingest_until(ingest, n, timeout=300)
+        rate, _ = await run_ingest_until(ingest, n, limit_s=300)
         stored = await count(dsn)
         assert stored == n, f"part 1: stored {stored} of {n}"
         results["ingest"].append(rate)
-        print(f"round {r + 1}: aiomqtt {results['aiomqtt'][-1]:,.0f}/s  paho "
-              f"{results['paho'][-1]:,.0f}/s  ingest {rate:,.0f} readings/s  "
-              f"(ingest/paho {rate / results['paho'][-1]:.2f})", flush=True)
+        print(
+            f"round {r + 1}: aiomqtt {results['aiomqtt'][-1]:,.0f}/s  paho "
+            f"{results['paho'][-1]:,.0f}/s  ingest {rate:,.0f} readings/s  "
+            f"(ingest/paho {rate / results['paho'][-1]:.2f})",
+            flush=True,
+        )
 
         total = args.batches * 200
         await truncate(dsn)
@@ -290,13 +324,15 @@ async def main(run_id: int) -> int:
         await truncate(dsn)
         body = lines_batched(args.batches, base)
         await asyncio.to_thread(queue_for, port, ingest.client_id, topic_filter, body)
-        rate, _ = await run_ingest_until(ingest, total, timeout=300)
+        rate, _ = await run_ingest_until(ingest, total, limit_s=300)
         stored = await count(dsn)
         assert stored == total, f"part 2: stored {stored} of {total}"
         results["ingest_batched"].append(rate)
-        print(f"round {r + 1}: raw COPY {results['copy'][-1]:,.0f}/s  ingest batched "
-              f"{rate:,.0f} readings/s  (ingest/COPY {rate / results['copy'][-1]:.2f})",
-              flush=True)
+        print(
+            f"round {r + 1}: raw COPY {results['copy'][-1]:,.0f}/s  ingest batched "
+            f"{rate:,.0f} readings/s  (ingest/COPY {rate / results['copy'][-1]:.2f})",
+            flush=True,
+        )
 
     await truncate(dsn)
     p50, p99, worst, sent = await latency(ingest, 2000.0, args.latency_seconds)
@@ -306,12 +342,15 @@ async def main(run_id: int) -> int:
     med = {k: statistics.median(v) for k, v in results.items()}
     # Ratios of each round's side-by-side pair, then their median: robust to a noisy round.
     pair = {
-        "aiomqtt": statistics.median(i / a for i, a in zip(results["ingest"], results["aiomqtt"],
-                                                            strict=True)),
-        "paho": statistics.median(i / p for i, p in zip(results["ingest"], results["paho"],
-                                                         strict=True)),
-        "copy": statistics.median(i / c for i, c in zip(results["ingest_batched"],
-                                                         results["copy"], strict=True)),
+        "aiomqtt": statistics.median(
+            i / a for i, a in zip(results["ingest"], results["aiomqtt"], strict=True)
+        ),
+        "paho": statistics.median(
+            i / p for i, p in zip(results["ingest"], results["paho"], strict=True)
+        ),
+        "copy": statistics.median(
+            i / c for i, c in zip(results["ingest_batched"], results["copy"], strict=True)
+        ),
     }
     print()
     print("Values: medians over rounds; ratios: median of the per-round side-by-side ratios.")
@@ -319,14 +358,20 @@ async def main(run_id: int) -> int:
     print("| --- | --- | --- | --- |")
     print(f"| bare aiomqtt subscriber, QoS 1 | {med['aiomqtt']:,.0f} msg/s | | |")
     print(f"| bare paho subscriber, QoS 1 | {med['paho']:,.0f} msg/s | | |")
-    print(f"| ingest, 1 reading/message, committed | {med['ingest']:,.0f} readings/s | "
-          f"{pair['aiomqtt']:.2f} x aiomqtt, {pair['paho']:.2f} x paho"
-          " | >= 0.8 |")
+    print(
+        f"| ingest, 1 reading/message, committed | {med['ingest']:,.0f} readings/s | "
+        f"{pair['aiomqtt']:.2f} x aiomqtt, {pair['paho']:.2f} x paho"
+        " | >= 0.8 |"
+    )
     print(f"| raw asyncpg COPY into readings | {med['copy']:,.0f} readings/s | | |")
-    print(f"| ingest, 100-record messages, committed | {med['ingest_batched']:,.0f} readings/s | "
-          f"{pair['copy']:.2f} x COPY | >= 0.5 |")
-    print(f"| publish -> commit at 2,000 readings/s | p50 {p50:.1f} ms, p99 {p99:.1f} ms, "
-          f"max {worst:.1f} ms | | p99 <= 200 ms |")
+    print(
+        f"| ingest, 100-record messages, committed | {med['ingest_batched']:,.0f} readings/s | "
+        f"{pair['copy']:.2f} x COPY | >= 0.5 |"
+    )
+    print(
+        f"| publish -> commit at 2,000 readings/s | p50 {p50:.1f} ms, p99 {p99:.1f} ms, "
+        f"max {worst:.1f} ms | | p99 <= 200 ms |"
+    )
     print(f"| loss / duplicates | 0 / 0 ({sent} sent, {stored} stored in part 3) | | 0 |")
     pg.psql("postgres", f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
     return 0

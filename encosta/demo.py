@@ -38,11 +38,13 @@ def burst(registry: Registry, readings: int, now: float) -> list[tuple[str, byte
             ts = now - (steps - step) * 300.0
             rain = max(0.0, 6.0 * math.sin(math.pi * step / steps + index * 0.05))
             vwc = min(0.6, 0.22 + 0.004 * step)
-            records.append(OutRecord(ts, {"rain_mm": round(rain, 1), "vwc": round(vwc, 3),
-                                          "battery_v": 3.9}))
+            records.append(
+                OutRecord(ts, {"rain_mm": round(rain, 1), "vwc": round(vwc, 3), "battery_v": 3.9})
+            )
         senml = index % 4 == 0
-        topic = ReadingsTopic(registry.network, station.id,
-                              PayloadForm.SENML if senml else PayloadForm.NATIVE)
+        topic = ReadingsTopic(
+            registry.network, station.id, PayloadForm.SENML if senml else PayloadForm.NATIVE
+        )
         payload = encode_senml(station.id, records) if senml else encode_native(records, seq=1)
         out.append((str(topic), payload, len(records) * per_record))
     bad = ReadingsTopic(registry.network, registry.stations[0].id, PayloadForm.NATIVE)
@@ -67,12 +69,15 @@ async def _demo(readings: int) -> int:
             messages = burst(registry, readings, time.time())
             expected = sum(m[2] for m in messages)
             started = time.perf_counter()
-            async with aiomqtt.Client(ingest.mqtt_host, ingest.mqtt_port,
-                                      identifier="encosta-demo-gateway") as client:
+            async with aiomqtt.Client(
+                ingest.mqtt_host, ingest.mqtt_port, identifier="encosta-demo-gateway"
+            ) as client:
                 for topic, payload, _ in messages:
                     await client.publish(topic, payload, qos=1)
-            print(f"published {len(messages)} messages, {expected} readings "  # noqa: T201
-                  f"from {len(registry.stations)} stations")
+            print(
+                f"published {len(messages)} messages, {expected} readings "
+                f"from {len(registry.stations)} stations"
+            )
             deadline = time.monotonic() + 60
             stored = 0
             while time.monotonic() < deadline:
@@ -89,8 +94,9 @@ async def _demo(readings: int) -> int:
     return 0 if stored >= expected else 1
 
 
-async def _summary(connection: asyncpg.Connection, stored: int, expected: int,
-                   elapsed: float) -> None:
+async def _summary(
+    connection: asyncpg.Connection, stored: int, expected: int, elapsed: float
+) -> None:
     rows = await connection.fetch(
         """
         SELECT z.name AS zone, count(DISTINCT s.id) AS stations,
@@ -103,15 +109,18 @@ async def _summary(connection: asyncpg.Connection, stored: int, expected: int,
         GROUP BY z.name ORDER BY z.name
         """
     )
-    print(f"\nstored {stored} new readings of {expected} in {elapsed:.2f} s\n")  # noqa: T201
-    print(f"{'zone':32} {'stations':>8} {'readings':>9} {'rain 1h mm':>11}  newest")  # noqa: T201
+    print(f"\nstored {stored} new readings of {expected} in {elapsed:.2f} s\n")
+    print(f"{'zone':32} {'stations':>8} {'readings':>9} {'rain 1h mm':>11}  newest")
     for r in rows:
         newest = r["newest"].strftime("%Y-%m-%d %H:%M UTC") if r["newest"] else "-"
-        print(f"{r['zone']:32} {r['stations']:>8} {r['readings']:>9} "  # noqa: T201
-              f"{r['rain_1h'] / max(1, r['stations']):>11.1f}  {newest}")
+        print(
+            f"{r['zone']:32} {r['stations']:>8} {r['readings']:>9} "
+            f"{r['rain_1h'] / max(1, r['stations']):>11.1f}  {newest}"
+        )
     rejects = await connection.fetch(
-        "SELECT reason, count(*) AS n FROM rejects GROUP BY reason ORDER BY reason")
-    print("\nrejects: " + (", ".join(f"{r['reason']}={r['n']}" for r in rejects) or "none"))  # noqa: T201
+        "SELECT reason, count(*) AS n FROM rejects GROUP BY reason ORDER BY reason"
+    )
+    print("\nrejects: " + (", ".join(f"{r['reason']}={r['n']}" for r in rejects) or "none"))
 
 
 def run_demo(args: argparse.Namespace) -> int:

@@ -54,8 +54,10 @@ async def migrate(dsn: str, directory: Path = MIGRATIONS) -> list[Migration]:
         )
         await connection.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
         try:
-            done = {r["version"] for r in await connection.fetch(
-                "SELECT version FROM schema_migrations")}
+            done = {
+                r["version"]
+                for r in await connection.fetch("SELECT version FROM schema_migrations")
+            }
             for migration in discover(directory):
                 if migration.version in done:
                     continue
@@ -64,7 +66,8 @@ async def migrate(dsn: str, directory: Path = MIGRATIONS) -> list[Migration]:
                         await connection.execute(migration.path.read_text(encoding="utf-8"))
                         await connection.execute(
                             "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
-                            migration.version, migration.name,
+                            migration.version,
+                            migration.name,
                         )
                 except asyncpg.PostgresError as exc:
                     raise MigrationError(

@@ -37,10 +37,25 @@ async def import_registry(dsn: str, registry: Registry) -> int:
                     status = EXCLUDED.status, updated_at = now()
                 """,
                 [
-                    (s.id, registry.network, s.zone, s.name, s.lat, s.lon, s.elevation_m,
-                     s.slope_deg, s.soil_depth_m, s.cohesion_kpa, s.friction_deg,
-                     s.unit_weight_knm3, s.vwc_residual, s.vwc_saturated,
-                     list(s.sensor_depths_m), s.expected_interval_s, s.status)
+                    (
+                        s.id,
+                        registry.network,
+                        s.zone,
+                        s.name,
+                        s.lat,
+                        s.lon,
+                        s.elevation_m,
+                        s.slope_deg,
+                        s.soil_depth_m,
+                        s.cohesion_kpa,
+                        s.friction_deg,
+                        s.unit_weight_knm3,
+                        s.vwc_residual,
+                        s.vwc_saturated,
+                        list(s.sensor_depths_m),
+                        s.expected_interval_s,
+                        s.status,
+                    )
                     for s in registry.stations
                 ],
             )

@@ -27,8 +27,9 @@ DATABASE = "encosta"
 
 @dataclass(frozen=True, slots=True)
 class StackConfig:
-    """Where the local services live. Environment variables and their defaults:
+    """Where the local services live.
 
+    Environment variables and their defaults:
     ``ENCOSTA_STATE_DIR`` (``<repo>/.state``), ``ENCOSTA_PG_PORT`` (55432),
     ``ENCOSTA_MQTT_PORT`` (18830).
     """
@@ -88,8 +89,9 @@ def _chown_tree(path: Path, user: str) -> None:
         return
     entry = pwd.getpwnam(user)
     for root, dirs, files in os.walk(path):
-        for name in (root, *(os.path.join(root, d) for d in dirs),
-                     *(os.path.join(root, f) for f in files)):
+        paths: list[str | Path] = [root, *(Path(root, d) for d in dirs)]
+        paths += [Path(root, f) for f in files]
+        for name in paths:
             os.chown(name, entry.pw_uid, entry.pw_gid)
 
 
@@ -140,8 +142,19 @@ class Postgres:
         self.config.pg_socket_dir.mkdir(parents=True, exist_ok=True)
         _open_path(self.config.state_dir)
         _chown_tree(self.config.state_dir / "pg", "postgres")
-        _as_user("postgres", self.bin / "initdb", "-D", self.config.pg_dir, "-A", "trust",
-                 "-U", "postgres", "-E", "UTF8", "--no-sync")
+        _as_user(
+            "postgres",
+            self.bin / "initdb",
+            "-D",
+            self.config.pg_dir,
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        )
         settings = {
             "shared_preload_libraries": "'timescaledb'",
             "timescaledb.telemetry_level": "off",
@@ -159,16 +172,30 @@ class Postgres:
         """Start the cluster and create the ``encosta`` database with TimescaleDB."""
         self.init()
         if not self.running():
-            options = (f"-p {self.config.pg_port} -k {self.config.pg_socket_dir} "
-                       "-c listen_addresses=127.0.0.1")
-            result = _as_user("postgres", self.bin / "pg_ctl", "-D", self.config.pg_dir,
-                              "-o", options, "-l", self.log, "-w", "-t", "60", "start",
-                              check=False)
+            options = (
+                f"-p {self.config.pg_port} -k {self.config.pg_socket_dir} "
+                "-c listen_addresses=127.0.0.1"
+            )
+            result = _as_user(
+                "postgres",
+                self.bin / "pg_ctl",
+                "-D",
+                self.config.pg_dir,
+                "-o",
+                options,
+                "-l",
+                self.log,
+                "-w",
+                "-t",
+                "60",
+                "start",
+                check=False,
+            )
             if result.returncode != 0:
                 tail = self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
                 raise StackError(f"pg_ctl start failed: {result.stderr.strip()}\n{tail}")
         _wait_port(self.config.pg_port, "PostgreSQL", self.log)
-        exists = self.psql("postgres", f"SELECT 1 FROM pg_database WHERE datname='{DATABASE}'")
+        exists = self.psql("postgres", f"SELECT 1 FROM pg_database WHERE datname='{DATABASE}'")  # noqa: S608  a constant
         if exists.strip() != "1":
             self.psql("postgres", f"CREATE DATABASE {DATABASE}")
         self.psql(DATABASE, "CREATE EXTENSION IF NOT EXISTS timescaledb")
@@ -176,16 +203,43 @@ class Postgres:
     def stop(self, mode: str = "fast") -> None:
         """Stop the cluster (``mode``: smart, fast or immediate)."""
         if (self.config.pg_dir / "postmaster.pid").exists():
-            _as_user("postgres", self.bin / "pg_ctl", "-D", self.config.pg_dir, "-m", mode,
-                     "-w", "stop", check=False)
+            _as_user(
+                "postgres",
+                self.bin / "pg_ctl",
+                "-D",
+                self.config.pg_dir,
+                "-m",
+                mode,
+                "-w",
+                "stop",
+                check=False,
+            )
 
     def psql(self, database: str, sql: str) -> str:
         """Run ``sql`` with psql and return its unaligned output."""
         result = subprocess.run(  # noqa: S603
-            [str(self.bin / "psql"), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
-             "-h", "127.0.0.1", "-p", str(self.config.pg_port), "-U", "postgres",
-             "-d", database, "-c", sql],
-            check=False, capture_output=True, text=True,
+            [
+                str(self.bin / "psql"),
+                "-X",
+                "-q",
+                "-A",
+                "-t",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.config.pg_port),
+                "-U",
+                "postgres",
+                "-d",
+                database,
+                "-c",
+                sql,
+            ],
+            check=False,
+            capture_output=True,
+            text=True,
         )
         if result.returncode != 0:
             raise StackError(f"psql failed: {result.stderr.strip()}")
@@ -216,8 +270,11 @@ class Mosquitto:
         _open_path(self.config.state_dir)
         user = "mosquitto" if os.geteuid() == 0 else pwd.getpwuid(os.geteuid()).pw_name
         template = (REPO / "deploy" / "mosquitto" / "mosquitto.conf.in").read_text()
-        text = (template.replace("@PORT@", str(self.config.mqtt_port))
-                .replace("@STATE@", str(self.config.mqtt_dir)).replace("@USER@", user))
+        text = (
+            template.replace("@PORT@", str(self.config.mqtt_port))
+            .replace("@STATE@", str(self.config.mqtt_dir))
+            .replace("@USER@", user)
+        )
         self.conf.write_text(text + f"pid_file {self.pidfile}\n")
         _chown_tree(self.config.mqtt_dir, user)
         subprocess.run([binary, "-c", str(self.conf), "-d"], check=True)  # noqa: S603

@@ -70,12 +70,12 @@ class IngestConfig:
     def from_env(cls, environ: Mapping[str, str]) -> IngestConfig:
         """Read every setting from ``environ`` (a plain dict in tests)."""
         limits = Limits(
-            max_payload_bytes=_int(environ, "ENCOSTA_INGEST_MAX_PAYLOAD_BYTES", 262144, 64,
-                                   256 * 1024 * 1024),
+            max_payload_bytes=_int(
+                environ, "ENCOSTA_INGEST_MAX_PAYLOAD_BYTES", 262144, 64, 256 * 1024 * 1024
+            ),
             max_records=_int(environ, "ENCOSTA_INGEST_MAX_RECORDS", 1000, 1, 100000),
             max_future_s=_int(environ, "ENCOSTA_INGEST_MAX_FUTURE_S", 300, 0, 86400),
-            max_past_s=_int(environ, "ENCOSTA_INGEST_MAX_PAST_S", 30 * 86400, 60,
-                            3650 * 86400),
+            max_past_s=_int(environ, "ENCOSTA_INGEST_MAX_PAST_S", 30 * 86400, 60, 3650 * 86400),
         )
         group = environ.get("ENCOSTA_INGEST_SHARE_GROUP", "encosta-ingest")
         return cls(
@@ -88,8 +88,9 @@ class IngestConfig:
             batch_readings=_int(environ, "ENCOSTA_INGEST_BATCH_READINGS", 5000, 1, 1_000_000),
             linger_s=_int(environ, "ENCOSTA_INGEST_LINGER_MS", 5, 0, 10000) / 1000.0,
             receive_max=_int(environ, "ENCOSTA_INGEST_RECEIVE_MAX", 10000, 1, 65535),
-            session_expiry_s=_int(environ, "ENCOSTA_INGEST_SESSION_EXPIRY_S", 7 * 86400, 0,
-                                  0xFFFFFFFF),
+            session_expiry_s=_int(
+                environ, "ENCOSTA_INGEST_SESSION_EXPIRY_S", 7 * 86400, 0, 0xFFFFFFFF
+            ),
             drain_s=float(_int(environ, "ENCOSTA_INGEST_DRAIN_S", 10, 0, 3600)),
             metrics_port=_int(environ, "ENCOSTA_INGEST_METRICS_PORT", 9101, 0, 65535),
             limits=limits,

@@ -108,7 +108,9 @@ def _timestamp(value: object, now: float, limits: Limits) -> datetime:
         epoch = _number(value, "ts")
         ts = _from_epoch(epoch)
     if epoch > now + limits.max_future_s:
-        raise PayloadError("ts_future", f"ts {value!r} is more than {limits.max_future_s:g} s ahead")
+        raise PayloadError(
+            "ts_future", f"ts {value!r} is more than {limits.max_future_s:g} s ahead"
+        )
     if epoch < now - limits.max_past_s:
         raise PayloadError("ts_past", f"ts {value!r} is more than {limits.max_past_s:g} s old")
     return ts.astimezone(UTC)
@@ -184,7 +186,9 @@ class PayloadDecoder:
             raise PayloadError("wrong_type", "payload must be a JSON object")
         claimed = document.get("station")
         if claimed is not None and claimed != station:
-            raise PayloadError("station_mismatch", f"payload station {claimed!r} != topic {station!r}")
+            raise PayloadError(
+                "station_mismatch", f"payload station {claimed!r} != topic {station!r}"
+            )
         seq = document.get("seq")
         if seq is not None and (isinstance(seq, bool) or not isinstance(seq, int)):
             raise PayloadError("wrong_type", "seq must be an integer")
@@ -227,35 +231,24 @@ class PayloadDecoder:
         if not isinstance(document, list):
             raise PayloadError("wrong_type", "SenML pack must be a JSON array")
         self._check_count(len(document))
-        base_name, base_time, base_unit = "", 0.0, None
+        base = _SenmlBase()
         for index, record in enumerate(document):
             try:
-                if not isinstance(record, dict):
-                    raise PayloadError("wrong_type", "a SenML record must be a JSON object")
-                # Base fields carry over to later records (RFC 8428 §4.1) even when this one fails.
-                if "bn" in record:
-                    base_name = _text(record["bn"], "bn")
-                if "bt" in record:
-                    base_time = _number(record["bt"], "bt")
-                if "bu" in record:
-                    base_unit = _text(record["bu"], "bu")
-                reading = self._senml_record(station, record, base_name, base_time, base_unit, now)
-                if reading is not None:
-                    out.readings.append(reading)
+                reading = self._senml_record(station, record, base, now)
             except PayloadError as exc:
                 raw = _json_encode(record) if len(document) > 1 else payload
                 out.rejects.append(_reject(exc.reason, exc.detail, raw, index))
+            else:
+                if reading is not None:
+                    out.readings.append(reading)
 
     def _senml_record(
-        self,
-        station: str,
-        record: dict[str, object],
-        base_name: str,
-        base_time: float,
-        base_unit: str | None,
-        now: float,
+        self, station: str, record: object, base: _SenmlBase, now: float
     ) -> Reading | None:
-        name = base_name + _text(record.get("n", ""), "n")
+        if not isinstance(record, dict):
+            raise PayloadError("wrong_type", "a SenML record must be a JSON object")
+        base.update(record)
+        name = base.name + _text(record.get("n", ""), "n")
         if not name:
             return None  # a record of base fields only
         device, _, qname = name.rpartition(":")
@@ -266,17 +259,36 @@ class PayloadDecoder:
         q = quantity.senml(qname)
         if "v" not in record:
             raise PayloadError("missing_field", f"{name}: only numeric values 'v' are accepted")
-        unit = _text(record["u"], "u") if "u" in record else base_unit
+        unit = _text(record["u"], "u") if "u" in record else base.unit
         if unit is None:
             raise PayloadError("unit_missing", f"{name}: no 'u' and no base unit 'bu'")
         factor = q.senml_units.get(unit)
         if factor is None:
-            raise PayloadError("wrong_unit", f"{name}: unit {unit!r} not in {sorted(q.senml_units)}")
-        t = base_time + (_number(record["t"], "t") if "t" in record else 0.0)
+            raise PayloadError(
+                "wrong_unit", f"{name}: unit {unit!r} not in {sorted(q.senml_units)}"
+            )
+        t = base.time + (_number(record["t"], "t") if "t" in record else 0.0)
         if abs(t) < _SENML_RELATIVE:
             t += now
         ts = _timestamp(t, now, self.limits)
         return Reading(station, q.name, ts, q.check(_number(record["v"], name) * factor))
+
+
+@dataclass(slots=True)
+class _SenmlBase:
+    """Base fields in force; they carry over to later records (RFC 8428 §4.1)."""
+
+    name: str = ""
+    time: float = 0.0
+    unit: str | None = None
+
+    def update(self, record: dict[str, object]) -> None:
+        if "bn" in record:
+            self.name = _text(record["bn"], "bn")
+        if "bt" in record:
+            self.time = _number(record["bt"], "bt")
+        if "bu" in record:
+            self.unit = _text(record["bu"], "bu")
 
 
 def _text(value: object, what: str) -> str:

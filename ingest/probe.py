@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from types import TracebackType
+from typing import Self
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
@@ -24,7 +25,7 @@ class ProbeServer:
         self.healthy = healthy
         self._server: asyncio.Server | None = None
 
-    async def __aenter__(self) -> ProbeServer:
+    async def __aenter__(self) -> Self:
         if self.port:
             self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
         return self
@@ -55,9 +56,11 @@ class ProbeServer:
                 status, ctype, body = (200 if ok else 503), "text/plain", detail.encode()
             else:
                 status, ctype, body = 404, "text/plain", b"not found"
-            head = (f"HTTP/1.1 {status} {'OK' if status == 200 else 'Error'}\r\n"
-                    f"Content-Type: {ctype}\r\nContent-Length: {len(body)}\r\n"
-                    "Connection: close\r\n\r\n")
+            head = (
+                f"HTTP/1.1 {status} {'OK' if status == 200 else 'Error'}\r\n"
+                f"Content-Type: {ctype}\r\nContent-Length: {len(body)}\r\n"
+                "Connection: close\r\n\r\n"
+            )
             writer.write(head.encode() + body)
             await writer.drain()
         except (TimeoutError, ConnectionError, IndexError, UnicodeDecodeError):

@@ -41,12 +41,30 @@ _VWC_UNITS = {"m3/m3": 1.0, "/": 1.0, "%": 0.01}
 # 123.6 mm (Barra/Riocentro, 2018); a backlog record may cover a longer interval, so the cap is
 # generous but still catches a tipping-bucket counter that wrapped or was reported in 0.1 mm.
 BASE_QUANTITIES: tuple[Quantity, ...] = (
-    Quantity("rain_mm", "rain", {"mm": 1.0, "m": 1000.0}, 0.0, 250.0,
-             "rainfall since the previous report, mm"),
-    Quantity("vwc", "vwc", _VWC_UNITS, 0.0, 0.7,
-             "volumetric water content at the station's reference depth, m3/m3"),
-    Quantity("pore_kpa", "pore", {"kPa": 1.0, "Pa": 0.001}, -100.0, 500.0,
-             "pore-water pressure (negative = suction), kPa"),
+    Quantity(
+        "rain_mm",
+        "rain",
+        {"mm": 1.0, "m": 1000.0},
+        0.0,
+        250.0,
+        "rainfall since the previous report, mm",
+    ),
+    Quantity(
+        "vwc",
+        "vwc",
+        _VWC_UNITS,
+        0.0,
+        0.7,
+        "volumetric water content at the station's reference depth, m3/m3",
+    ),
+    Quantity(
+        "pore_kpa",
+        "pore",
+        {"kPa": 1.0, "Pa": 0.001},
+        -100.0,
+        500.0,
+        "pore-water pressure (negative = suction), kPa",
+    ),
     Quantity("battery_v", "battery", {"V": 1.0}, 0.0, 30.0, "logger battery voltage, V"),
     Quantity("temp_c", "temp", {"Cel": 1.0}, -20.0, 70.0, "air or logger temperature, deg C"),
 )
@@ -62,8 +80,14 @@ def _depth_quantity(name: str, depth_cm: int) -> Quantity:
     if depth_cm > MAX_DEPTH_CM:
         raise PayloadError("out_of_range", f"{name}: depth {depth_cm} cm > {MAX_DEPTH_CM}")
     base = _BY_NAME["vwc"]
-    return Quantity(name, name, base.senml_units, base.minimum, base.maximum,
-                    f"volumetric water content at {depth_cm} cm, m3/m3")
+    return Quantity(
+        name,
+        name,
+        base.senml_units,
+        base.minimum,
+        base.maximum,
+        f"volumetric water content at {depth_cm} cm, m3/m3",
+    )
 
 
 def native(key: str) -> Quantity:

@@ -26,12 +26,11 @@ from collections.abc import Callable
 
 import aiomqtt
 import paho.mqtt.client as paho
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from ingest.config import IngestConfig
 from ingest.metrics import IngestMetrics
+from ingest.mqtt5 import connect_properties
 from ingest.payload import PayloadDecoder
 from ingest.probe import ProbeServer
 from ingest.topic import subscription
@@ -83,8 +82,10 @@ class IngestService:
         ):
             self._writer = writer
             self._stations = await writer.known_stations(self.config.network)
-            log.info("ingest starting", extra={"stations": len(self._stations),
-                                               "client_id": self.config.client_id})
+            log.info(
+                "ingest starting",
+                extra={"stations": len(self._stations), "client_id": self.config.client_id},
+            )
             async with asyncio.TaskGroup() as group:
                 mqtt = group.create_task(self._mqtt(), name="mqtt")
                 drain = group.create_task(self._write_loop(writer), name="writer")
@@ -96,8 +97,10 @@ class IngestService:
                 await self._queue.put(_STOP)
                 _, pending = await asyncio.wait([drain], timeout=self.config.drain_s)
                 if pending:
-                    log.warning("drain deadline passed; unacknowledged messages will be "
-                                "redelivered", extra={"queued": self._queue.qsize()})
+                    log.warning(
+                        "drain deadline passed; unacknowledged messages will be redelivered",
+                        extra={"queued": self._queue.qsize()},
+                    )
                     drain.cancel()
                 mqtt.cancel()
         log.info("ingest stopped")
@@ -108,9 +111,7 @@ class IngestService:
             self._stations = await writer.known_stations(self.config.network)
 
     def _client_for(self) -> aiomqtt.Client:
-        connect = Properties(PacketTypes.CONNECT)
-        connect.SessionExpiryInterval = self.config.session_expiry_s
-        connect.ReceiveMaximum = self.config.receive_max
+        connect = connect_properties(self.config.session_expiry_s, self.config.receive_max)
         client = aiomqtt.Client(
             self.config.mqtt_host,
             self.config.mqtt_port,
@@ -123,7 +124,7 @@ class IngestService:
         )
         # Before connecting: the broker may send queued messages right after CONNACK, and
         # paho must not acknowledge any of them before they are committed.
-        client._client.manual_ack_set(True)  # noqa: SLF001  aiomqtt has no public API (#345)
+        client._client.manual_ack_set(on=True)  # noqa: SLF001  aiomqtt has no public API (#345)
         return client
 
     async def _mqtt(self) -> None:
@@ -146,17 +147,21 @@ class IngestService:
                 self._client = None
                 self.metrics.mqtt_connected.set(0)
                 delay = min(30.0, random.uniform(0, 1.5 ** min(10, attempt)))  # noqa: S311
-                log.warning("broker connection lost, reconnecting",
-                            extra={"error": str(exc), "delay_s": round(delay, 2)})
+                log.warning(
+                    "broker connection lost, reconnecting",
+                    extra={"error": str(exc), "delay_s": round(delay, 2)},
+                )
                 attempt += 1
                 await asyncio.sleep(delay)
             finally:
                 self._client = None
                 self.metrics.mqtt_connected.set(0)
 
-    def _fast_path(self, client: aiomqtt.Client, generation: int) -> None:
-        """Take the hot path out of aiomqtt: decode in paho's callback and read every packet
-        that is waiting per readable event (aiomqtt reads one, then goes round the loop).
+    def _fast_path(self, client: aiomqtt.Client, generation: int) -> None:  # noqa: C901  closures
+        """Take the hot path out of aiomqtt's hands.
+
+        Decode in paho's callback, and read every packet that is waiting per readable event
+        (aiomqtt reads one, then goes round the event loop).
 
         aiomqtt still owns connecting, subscribing and noticing a broken connection. Measured
         in bench/ingest.py: this is what lifts the receive rate to a bare paho subscriber's.
@@ -165,9 +170,16 @@ class IngestService:
         sock = paho_client.socket()
         if sock is None:
             raise aiomqtt.MqttError("connected client has no socket")
+
         def on_message(_c: object, _u: object, message: paho.MQTTMessage) -> None:
-            self._accept(message.topic, message.payload, message.mid, message.qos,
-                         message.properties, generation)
+            self._accept(
+                message.topic,
+                bytes(message.payload),
+                message.mid,
+                message.qos,
+                message.properties,
+                generation,
+            )
 
         loop = asyncio.get_running_loop()
         fd = sock.fileno()
@@ -199,21 +211,32 @@ class IngestService:
         loop.remove_reader(fd)
         loop.add_reader(fd, drain)
 
-    def _accept(self, topic: str, payload: bytes, mid: int, qos: int, properties: object,
-                generation: int) -> None:
+    def _accept(  # noqa: PLR0913, PLR0917  the hot path: no intermediate object
+        self, topic: str, payload: bytes, mid: int, qos: int, properties: object, generation: int
+    ) -> None:
         """Decode one message and queue it for the writer."""
         if self._stopping.is_set():
             return  # not queued, not acknowledged: redelivered to the next session
         now = time.time()
-        decoded = self.decoder.decode(topic, payload, now,
-                                      getattr(properties, "ContentType", None))
+        decoded = self.decoder.decode(topic, payload, now, getattr(properties, "ContentType", None))
         metrics = self.metrics
         metrics.messages.inc()
         metrics.readings_received.inc(len(decoded.readings))
         for reject in decoded.rejects:
             metrics.rejected.labels(reject.reason.value).inc()
-        self._queue.put_nowait(Message(topic, payload, decoded.readings, decoded.rejects,
-                                       decoded.station_id, mid, qos, generation, now))
+        self._queue.put_nowait(
+            Message(
+                topic,
+                payload,
+                decoded.readings,
+                decoded.rejects,
+                decoded.station_id,
+                mid,
+                qos,
+                generation,
+                now,
+            )
+        )
 
     async def _receive(self, client: aiomqtt.Client, generation: int) -> None:
         # Messages go through the fast path. Only those that arrived between CONNACK and the
@@ -222,8 +245,14 @@ class IngestService:
             payload = message.payload
             if not isinstance(payload, bytes | bytearray):
                 payload = str(payload).encode()
-            self._accept(message.topic.value, bytes(payload), message.mid, message.qos,
-                         message.properties, generation)
+            self._accept(
+                message.topic.value,
+                bytes(payload),
+                message.mid,
+                message.qos,
+                message.properties,
+                generation,
+            )
 
     async def _write_loop(self, writer: BatchWriter) -> None:
         loop = asyncio.get_running_loop()

@@ -76,14 +76,15 @@ class Registry:
         return frozenset(s.id for s in self.stations)
 
 
-def _station(raw: dict[str, Any], where: str, path: str) -> Station:
+def _check_fields(raw: dict[str, Any], where: str, path: str) -> None:
     names = {f.name for f in fields(Station)}
     unknown = set(raw) - names
     if unknown:
-        raise RegistryError(f"{where}: unknown field(s) {sorted(unknown)}", path=path,
-                            field=sorted(unknown)[0])
+        raise RegistryError(
+            f"{where}: unknown field(s) {sorted(unknown)}", path=path, field=min(unknown)
+        )
     for name in ("id", "zone", "name", *_RANGES, "sensor_depths_m"):
-        if name not in raw and name not in ("expected_interval_s",):
+        if name not in raw and name != "expected_interval_s":
             raise RegistryError(f"{where}: missing field {name!r}", path=path, field=name)
     for name, (low, high) in _RANGES.items():
         value = raw.get(name)
@@ -92,21 +93,31 @@ def _station(raw: dict[str, Any], where: str, path: str) -> Station:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise RegistryError(f"{where}: {name} must be a number", path=path, field=name)
         if not low <= value <= high:
-            raise RegistryError(f"{where}: {name}={value} outside [{low}, {high}]",
-                                path=path, field=name)
+            raise RegistryError(
+                f"{where}: {name}={value} outside [{low}, {high}]", path=path, field=name
+            )
+
+
+def _station(raw: dict[str, Any], where: str, path: str) -> Station:
+    _check_fields(raw, where, path)
     depths = raw["sensor_depths_m"]
-    if not isinstance(depths, list) or not depths or not all(
-        isinstance(d, int | float) and 0.0 < d <= 5.0 for d in depths
+    if (
+        not isinstance(depths, list)
+        or not depths
+        or not all(isinstance(d, int | float) and 0.0 < d <= 5.0 for d in depths)
     ):
-        raise RegistryError(f"{where}: sensor_depths_m must be a non-empty list of depths in "
-                            "(0, 5] m", path=path, field="sensor_depths_m")
+        raise RegistryError(
+            f"{where}: sensor_depths_m must be a non-empty list of depths in (0, 5] m",
+            path=path,
+            field="sensor_depths_m",
+        )
     if raw["vwc_residual"] >= raw["vwc_saturated"]:
-        raise RegistryError(f"{where}: vwc_residual must be below vwc_saturated", path=path,
-                            field="vwc_residual")
+        raise RegistryError(
+            f"{where}: vwc_residual must be below vwc_saturated", path=path, field="vwc_residual"
+        )
     if raw.get("status", "active") not in STATUSES:
-        raise RegistryError(f"{where}: status must be one of {STATUSES}", path=path,
-                            field="status")
-    values = {k: float(v) if k in _RANGES else v for k, v in raw.items()}
+        raise RegistryError(f"{where}: status must be one of {STATUSES}", path=path, field="status")
+    values: dict[str, Any] = {k: float(v) if k in _RANGES else v for k, v in raw.items()}
     values["sensor_depths_m"] = tuple(float(d) for d in depths)
     return Station(**values)
 
@@ -134,13 +145,17 @@ def load_registry(path: Path) -> Registry:
         label = f"station #{i + 1} ({raw.get('id', '?')})"
         station = _station(raw, label, where)
         if not ID_PATTERN.fullmatch(station.id):
-            raise RegistryError(f"{label}: id must match {ID_PATTERN.pattern}", path=where,
-                                field="id")
+            raise RegistryError(
+                f"{label}: id must match {ID_PATTERN.pattern}", path=where, field="id"
+            )
         if station.id in seen:
             raise RegistryError(f"{label}: duplicate id", path=where, field="id")
         if station.zone not in zone_ids:
-            raise RegistryError(f"{label}: zone {station.zone!r} is not declared in [[zones]]",
-                                path=where, field="zone")
+            raise RegistryError(
+                f"{label}: zone {station.zone!r} is not declared in [[zones]]",
+                path=where,
+                field="zone",
+            )
         seen.add(station.id)
         stations.append(station)
     if not stations:

@@ -18,7 +18,6 @@ ROOT = "encosta"
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
 
-
 class PayloadForm(StrEnum):
     """Which decoder a message goes to."""
 
@@ -66,7 +65,9 @@ def _parse(topic: str) -> ReadingsTopic:
 
 
 def subscription(network: str, group: str | None) -> str:
-    """The filter for ``network``'s readings (both forms: ``#`` matches the optional
-    ``senml``), shared among the replicas of ``group`` when one is given."""
+    """The filter for ``network``'s readings, shared by the replicas of ``group`` if given.
+
+    Both forms: ``#`` matches the optional trailing ``senml``.
+    """
     topic_filter = f"{ROOT}/{network}/+/readings/#"
     return f"$share/{group}/{topic_filter}" if group else topic_filter

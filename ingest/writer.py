@@ -14,10 +14,11 @@ import hashlib
 import logging
 import random
 import time
-from datetime import UTC, datetime
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from types import TracebackType
+from typing import Self
 
 import asyncpg
 
@@ -78,7 +79,7 @@ async def _prepare(connection: asyncpg.Connection) -> None:
     )
 
 
-async def _insert(connection: asyncpg.Connection, rows: list[tuple[object, ...]]) -> int:
+async def _insert(connection: asyncpg.Connection, rows: Sequence[tuple[object, ...]]) -> int:
     """Insert ``rows``, skipping readings already stored; return how many were new.
 
     Duplicates are rare (a re-sent backlog, a redelivery after a crash), so the batch is first
@@ -94,7 +95,7 @@ async def _insert(connection: asyncpg.Connection, rows: list[tuple[object, ...]]
         return len(rows)
     await connection.copy_records_to_table(_STAGE, records=rows)
     status = await connection.execute(
-        f"INSERT INTO readings ({', '.join(_COLUMNS)})"
+        f"INSERT INTO readings ({', '.join(_COLUMNS)})"  # noqa: S608  constants only
         f" SELECT {', '.join(_COLUMNS)} FROM {_STAGE} ON CONFLICT DO NOTHING"
     )
     return int(status.rsplit(" ", 1)[1])
@@ -110,7 +111,7 @@ class BatchWriter:
         self.healthy = True  # until a call fails
         self._pool: asyncpg.Pool | None = None
 
-    async def __aenter__(self) -> BatchWriter:
+    async def __aenter__(self) -> Self:
         self._pool = await self._new_pool()
         return self
 
@@ -118,8 +119,12 @@ class BatchWriter:
         # min_size=0: the pool connects lazily, so ingest starts (and holds messages
         # unacknowledged) even while the database is down.
         return await asyncpg.create_pool(
-            self.dsn, min_size=0, max_size=self.pool_size, init=_prepare,
-            command_timeout=60, max_inactive_connection_lifetime=300,
+            self.dsn,
+            min_size=0,
+            max_size=self.pool_size,
+            init=_prepare,
+            command_timeout=60,
+            max_inactive_connection_lifetime=300,
         )
 
     async def __aexit__(
@@ -148,9 +153,15 @@ class BatchWriter:
                 self.metrics.db_retries.inc()
                 await self._reset_connections()
                 delay = backoff(attempt)
-                log.warning("database unavailable, retrying batch",
-                            extra={"error": repr(exc), "attempt": attempt, "delay_s": delay,
-                                   "messages": len(messages)})
+                log.warning(
+                    "database unavailable, retrying batch",
+                    extra={
+                        "error": repr(exc),
+                        "attempt": attempt,
+                        "delay_s": delay,
+                        "messages": len(messages),
+                    },
+                )
                 attempt += 1
                 await asyncio.sleep(delay)
                 continue
@@ -174,9 +185,17 @@ class BatchWriter:
             for r in m.readings
         ]
         rejects = [
-            (m.topic, m.station_id, j.reason.value, j.detail,
-             -1 if j.record_index is None else j.record_index, j.raw, m.digest)
-            for m in messages for j in m.rejects
+            (
+                m.topic,
+                m.station_id,
+                j.reason.value,
+                j.detail,
+                -1 if j.record_index is None else j.record_index,
+                j.raw,
+                m.digest,
+            )
+            for m in messages
+            for j in m.rejects
         ]
         async with self._pool.acquire() as connection, connection.transaction():
             stored = 0
@@ -201,11 +220,14 @@ class BatchWriter:
         while True:
             try:
                 rows = await self._pool.fetch(
-                    "SELECT id FROM stations WHERE network = $1 AND status <> 'retired'", network)
+                    "SELECT id FROM stations WHERE network = $1 AND status <> 'retired'", network
+                )
             except RETRYABLE as exc:
                 delay = backoff(attempt)
-                log.warning("cannot read the station registry, retrying",
-                            extra={"error": repr(exc), "delay_s": delay})
+                log.warning(
+                    "cannot read the station registry, retrying",
+                    extra={"error": repr(exc), "delay_s": delay},
+                )
                 attempt += 1
                 await asyncio.sleep(delay)
                 continue

@@ -1,5 +1,7 @@
-"""Session fixtures: the real TimescaleDB and Mosquitto of the local stack, a fresh database
-per test cloned from a migrated template, and ways to run the ingest service.
+"""Fixtures on the real local stack: TimescaleDB, Mosquitto and the ingest service.
+
+Session fixtures start the services once; every test that asks for ``database`` gets a fresh
+database cloned from a migrated template, and can run ingest in-process or as a process.
 
 The stack is started once per session (``encosta services up`` does the same); set
 ``ENCOSTA_STATE_DIR``/``ENCOSTA_PG_PORT``/``ENCOSTA_MQTT_PORT`` to use other instances.
@@ -17,6 +19,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -43,7 +46,7 @@ class Database:
     registry: Registry
     stack: stack.StackConfig
 
-    async def fetchval(self, sql: str, *args: object) -> object:
+    async def fetchval(self, sql: str, *args: object) -> Any:
         """Run one query on a short-lived connection and return its first value."""
         connection = await asyncpg.connect(self.dsn)
         try:
@@ -66,7 +69,7 @@ class Database:
 
 
 @pytest.fixture(scope="session")
-def stack_config() -> Iterator[stack.StackConfig]:
+def stack_config() -> stack.StackConfig:
     """The local TimescaleDB and Mosquitto, started once for the session."""
     config = stack.StackConfig.from_env(os.environ)
     stack.up(config)
@@ -98,8 +101,11 @@ def template_db(stack_config: stack.StackConfig, registry: Registry) -> str:
     # CREATE DATABASE ... TEMPLATE needs the template idle: refuse new connections, then end
     # the ones there (TimescaleDB's background-worker scheduler connects to every database).
     pg.psql("postgres", f"ALTER DATABASE {TEMPLATE} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false")
-    pg.psql("postgres", "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-            f" WHERE datname = '{TEMPLATE}'")
+    pg.psql(
+        "postgres",
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+        f" WHERE datname = '{TEMPLATE}'",
+    )
     return TEMPLATE
 
 
@@ -199,14 +205,16 @@ class IngestProcess:
     def start(self) -> None:
         """Start the process, appending its log to ``log``."""
         with self.log.open("ab") as out:
-            self.process = subprocess.Popen(  # noqa: S603
+            self.process = subprocess.Popen(
                 [sys.executable, "-m", "encosta", "ingest"],
-                env=self.environ(), stdout=out, stderr=subprocess.STDOUT,
+                env=self.environ(),
+                stdout=out,
+                stderr=subprocess.STDOUT,
             )
 
-    async def wait_subscribed(self, count: int = 1, timeout: float = 20.0) -> None:
+    async def wait_subscribed(self, count: int = 1, limit_s: float = 20.0) -> None:
         """Wait until the log shows the ``count``-th subscription."""
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(limit_s):
             while self.log.read_text(errors="replace").count('"subscribed"') < count:
                 assert self.process is not None
                 if self.process.poll() is not None:

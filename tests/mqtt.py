@@ -22,9 +22,9 @@ async def publish(port: int, messages: Iterable[tuple[str, bytes]], *, qos: int 
                 for task in done:
                     task.result()
         if pending:
-            for task in await asyncio.gather(*pending, return_exceptions=True):
-                if isinstance(task, BaseException):
-                    raise task
+            for outcome in await asyncio.gather(*pending, return_exceptions=True):
+                if isinstance(outcome, BaseException):
+                    raise outcome
     return count
 
 
@@ -33,8 +33,18 @@ async def mosquitto_pub(port: int, topic: str, lines: Iterable[bytes], *, qos: i
     binary = shutil.which("mosquitto_pub")
     assert binary, "mosquitto_pub is installed by scripts/install-system.sh"
     process = await asyncio.create_subprocess_exec(
-        binary, "-h", "127.0.0.1", "-p", str(port), "-q", str(qos), "-t", topic, "-l",
-        stdin=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        binary,
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(port),
+        "-q",
+        str(qos),
+        "-t",
+        topic,
+        "-l",
+        stdin=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     body = b"".join(line.rstrip(b"\n") + b"\n" for line in lines)
     _, err = await asyncio.wait_for(process.communicate(body), timeout=120)

@@ -10,8 +10,9 @@ def stream_lines(count: int, *, start: float | None = None, step_s: float = 1.0)
     """``count`` one-reading native messages with distinct timestamps ending about now."""
     start = time.time() - count * step_s - 60 if start is None else start
     return [
-        json.dumps({"seq": i, "records": [{"ts": round(start + i * step_s, 3),
-                                           "rain_mm": 0.2}]}).encode()
+        json.dumps(
+            {"seq": i, "records": [{"ts": round(start + i * step_s, 3), "rain_mm": 0.2}]}
+        ).encode()
         for i in range(count)
     ]
 

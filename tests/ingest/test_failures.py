@@ -22,24 +22,24 @@ STREAM = 20_000
 async def test_kill_9_mid_stream_loses_and_duplicates_nothing(
     database: Database, tmp_path: Path, ingest_processes: list[IngestProcess]
 ) -> None:
-    """kill -9 of ingest while a 20,000-reading stream arrives; after restart the table holds
-    exactly the readings sent."""
+    """Kill -9 mid-stream of 20,000 readings: after restart exactly the readings sent."""
     process = IngestProcess(ingest_config(database), tmp_path / "ingest.log")
     ingest_processes.append(process)
     process.start()
     await process.wait_subscribed()
     lines = stream_lines(STREAM)
     publisher = asyncio.create_task(
-        mosquitto_pub(database.stack.mqtt_port, database.topic("rocinha-02"), lines))
+        mosquitto_pub(database.stack.mqtt_port, database.topic("rocinha-02"), lines)
+    )
     # Kill once part of the stream is committed, while the rest is still arriving.
-    await wait_for_count(database, "SELECT count(*) FROM readings", STREAM // 4, timeout=60)
+    await wait_for_count(database, "SELECT count(*) FROM readings", STREAM // 4, limit_s=60)
     process.kill(signal.SIGKILL)
-    killed_at = int(await database.fetchval("SELECT count(*) FROM readings"))  # type: ignore[call-overload]
+    killed_at = int(await database.fetchval("SELECT count(*) FROM readings"))
     assert killed_at < STREAM, "the kill must land mid-stream for this test to mean anything"
     await publisher
     process.start()
     await process.wait_subscribed(count=2)
-    stored = await wait_for_count(database, "SELECT count(*) FROM readings", STREAM, timeout=90)
+    stored = await wait_for_count(database, "SELECT count(*) FROM readings", STREAM, limit_s=90)
     assert stored == STREAM
     assert await database.fetchval("SELECT count(DISTINCT ts) FROM readings") == STREAM
 
@@ -54,8 +54,9 @@ async def test_sigterm_drains_and_restart_resumes(
     await process.wait_subscribed()
     lines = stream_lines(5000)
     publisher = asyncio.create_task(
-        mosquitto_pub(database.stack.mqtt_port, database.topic("borel-02"), lines))
-    await wait_for_count(database, "SELECT count(*) FROM readings", 500, timeout=60)
+        mosquitto_pub(database.stack.mqtt_port, database.topic("borel-02"), lines)
+    )
+    await wait_for_count(database, "SELECT count(*) FROM readings", 500, limit_s=60)
     process.kill(signal.SIGTERM)
     assert process.process is not None
     assert process.process.returncode == 0, process.log.read_text()[-2000:]
@@ -66,8 +67,7 @@ async def test_sigterm_drains_and_restart_resumes(
 
 
 async def test_database_outage_mid_stream_loses_nothing(database: Database) -> None:
-    """PostgreSQL stopped for several seconds mid-stream: ingest holds acknowledgements,
-    retries, resumes by itself, and the table holds exactly the readings sent."""
+    """PostgreSQL down for seconds mid-stream: ingest retries, resumes, stores exactly all."""
     pg = stack.Postgres(database.stack)
     config = ingest_config(database)
     lines = stream_lines(STREAM)
@@ -81,12 +81,13 @@ async def test_database_outage_mid_stream_loses_nothing(database: Database) -> N
             await asyncio.to_thread(pg.stop, "fast")
             await mosquitto_pub(port, topic, during)  # received, cannot be committed
             await asyncio.sleep(5)
-            assert service.metrics.db_retries._value.get() > 0  # noqa: SLF001
+            assert service.metrics.db_retries._value.get() > 0
             assert not service.healthy()[0]
             await asyncio.to_thread(pg.start)
             await mosquitto_pub(port, topic, after)
-            stored = await wait_for_count(database, "SELECT count(*) FROM readings", STREAM,
-                                          timeout=90)
+            stored = await wait_for_count(
+                database, "SELECT count(*) FROM readings", STREAM, limit_s=90
+            )
             assert service.healthy()[0]
     finally:
         await asyncio.to_thread(pg.start)
@@ -96,12 +97,14 @@ async def test_database_outage_mid_stream_loses_nothing(database: Database) -> N
 async def test_two_replicas_on_a_shared_subscription_store_each_reading_once(
     database: Database, tmp_path: Path, ingest_processes: list[IngestProcess]
 ) -> None:
-    """Two ingest processes in one shared-subscription group split the stream; every reading
-    is stored exactly once and both replicas did work."""
+    """Two ingest processes on one shared subscription store every reading exactly once."""
     group = f"g-{database.network}"
     for index in (1, 2):
-        config = replace(ingest_config(database), share_group=group,
-                         client_id=f"ingest-{database.network}-{index}")
+        config = replace(
+            ingest_config(database),
+            share_group=group,
+            client_id=f"ingest-{database.network}-{index}",
+        )
         process = IngestProcess(config, tmp_path / f"ingest-{index}.log")
         ingest_processes.append(process)
         process.start()
@@ -119,6 +122,9 @@ async def test_two_replicas_on_a_shared_subscription_store_each_reading_once(
     for process in ingest_processes:
         assert "ingest stopped" in process.log.read_text()
     per_station = await database.fetch(
-        "SELECT station_id, count(*) AS n FROM readings GROUP BY 1 ORDER BY 1")
+        "SELECT station_id, count(*) AS n FROM readings GROUP BY 1 ORDER BY 1"
+    )
     assert [(r["station_id"], r["n"]) for r in per_station] == [
-        ("babilonia-01", 5000), ("babilonia-02", 5000)]
+        ("babilonia-01", 5000),
+        ("babilonia-02", 5000),
+    ]

@@ -17,15 +17,15 @@ from tests.mqtt import mosquitto_pub, publish
 pytestmark = pytest.mark.services
 
 
-async def wait_for_count(db: Database, sql: str, expected: int, timeout: float = 60) -> int:
+async def wait_for_count(db: Database, sql: str, expected: int, limit_s: float = 60) -> int:
     """Poll ``sql`` until it returns ``expected`` (or the timeout); return the last value."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + limit_s
     value = -1
     while time.monotonic() < deadline:
-        value = int(await db.fetchval(sql))  # type: ignore[call-overload]
+        value = int(await db.fetchval(sql))
         if value >= expected:
             await asyncio.sleep(0.3)  # would anything more arrive (a duplicate)?
-            return int(await db.fetchval(sql))  # type: ignore[call-overload]
+            return int(await db.fetchval(sql))
         await asyncio.sleep(0.1)
     return value
 
@@ -34,13 +34,19 @@ async def test_readings_from_mosquitto_pub_are_stored(database: Database) -> Non
     """Readings published by a third-party client land in the hypertable with their values."""
     async with running_ingest(ingest_config(database)):
         now = time.time()
-        lines = [json.dumps({"records": [{"ts": now - 60, "rain_mm": 2.5, "vwc": 0.33,
-                                          "battery_v": 3.9}]}).encode()]
+        lines = [
+            json.dumps(
+                {"records": [{"ts": now - 60, "rain_mm": 2.5, "vwc": 0.33, "battery_v": 3.9}]}
+            ).encode()
+        ]
         await mosquitto_pub(database.stack.mqtt_port, database.topic("rocinha-01"), lines)
         assert await wait_for_count(database, "SELECT count(*) FROM readings", 3) == 3
     rows = await database.fetch("SELECT quantity, value FROM readings ORDER BY quantity")
     assert [(r["quantity"], r["value"]) for r in rows] == [
-        ("battery_v", 3.9), ("rain_mm", 2.5), ("vwc", 0.33)]
+        ("battery_v", 3.9),
+        ("rain_mm", 2.5),
+        ("vwc", 0.33),
+    ]
 
 
 async def test_duplicates_are_stored_once(database: Database) -> None:
@@ -49,8 +55,9 @@ async def test_duplicates_are_stored_once(database: Database) -> None:
     record = {"ts": now - 300, "rain_mm": 4.0}
     payload = json.dumps({"records": [record, record]}).encode()
     async with running_ingest(ingest_config(database)):
-        await mosquitto_pub(database.stack.mqtt_port, database.topic("vidigal-02"),
-                            [payload, payload, payload])
+        await mosquitto_pub(
+            database.stack.mqtt_port, database.topic("vidigal-02"), [payload, payload, payload]
+        )
         await wait_for_count(database, "SELECT count(*) FROM readings", 1)
         await asyncio.sleep(1)
     assert await database.fetchval("SELECT count(*) FROM readings") == 1
@@ -58,8 +65,7 @@ async def test_duplicates_are_stored_once(database: Database) -> None:
 
 
 async def test_every_reject_reason_produces_its_row(database: Database) -> None:
-    """Each bad input of the decoder's catalogue is kept in rejects with topic, raw bytes and
-    reason, and the service goes on storing good readings afterwards."""
+    """Each kind of bad input lands in rejects with topic, raw bytes and reason."""
     messages: list[tuple[str, bytes]] = []
     for reason, topic, payload, limits in REASON_CASES:
         if limits or reason in {"bad_topic", "network_mismatch", "ts_future", "ts_past"}:
@@ -75,15 +81,16 @@ async def test_every_reject_reason_produces_its_row(database: Database) -> None:
         (station, json.dumps({"records": [{"ts": now + 3600, "rain_mm": 1}]}).encode()),
         (station, json.dumps({"records": [{"ts": now - 40 * 86400, "rain_mm": 1}]}).encode()),
         (station, b"{" + b" " * 300_000 + b"}"),
-        (station, json.dumps({"records": [{"ts": now - i, "rain_mm": 1} for i in range(1001)]})
-         .encode()),
+        (
+            station,
+            json.dumps({"records": [{"ts": now - i, "rain_mm": 1} for i in range(1001)]}).encode(),
+        ),
         (station, json.dumps({"records": [{"ts": now - 5, "rain_mm": 1.25}]}).encode()),
     ]
     expected = {r.value for r in Reason} - {"bad_topic", "network_mismatch"}
     async with running_ingest(ingest_config(database)):
         await publish(database.stack.mqtt_port, messages)
-        await wait_for_count(database, "SELECT count(DISTINCT reason) FROM rejects",
-                             len(expected))
+        await wait_for_count(database, "SELECT count(DISTINCT reason) FROM rejects", len(expected))
         assert await wait_for_count(database, "SELECT count(*) FROM readings", 1) == 1
     rows = await database.fetch("SELECT reason, topic, raw FROM rejects")
     assert {r["reason"] for r in rows} == expected
@@ -94,17 +101,30 @@ async def test_every_reject_reason_produces_its_row(database: Database) -> None:
 async def test_batched_gateway_messages_and_senml(database: Database) -> None:
     """Backlog bursts of 100 records and SenML packs are stored record for record."""
     lines = batched_lines(50, 100)
-    senml = [json.dumps([{"bn": "urn:dev:encosta:prazeres-03:", "bt": time.time() - 600,
-                          "n": "rain", "u": "mm", "v": 0.5}, {"n": "vwc_d60", "u": "/",
-                                                               "v": 0.41}]).encode()]
+    senml = [
+        json.dumps(
+            [
+                {
+                    "bn": "urn:dev:encosta:prazeres-03:",
+                    "bt": time.time() - 600,
+                    "n": "rain",
+                    "u": "mm",
+                    "v": 0.5,
+                },
+                {"n": "vwc_d60", "u": "/", "v": 0.41},
+            ]
+        ).encode()
+    ]
     async with running_ingest(ingest_config(database)):
         await mosquitto_pub(database.stack.mqtt_port, database.topic("alemao-03"), lines)
-        await mosquitto_pub(database.stack.mqtt_port,
-                            database.topic("prazeres-03", senml=True), senml)
+        await mosquitto_pub(
+            database.stack.mqtt_port, database.topic("prazeres-03", senml=True), senml
+        )
         total = await wait_for_count(database, "SELECT count(*) FROM readings", 50 * 100 * 2 + 2)
     assert total == 50 * 100 * 2 + 2
     assert await database.fetchval(
-        "SELECT value FROM readings WHERE quantity = 'vwc_d60'") == pytest.approx(0.41)
+        "SELECT value FROM readings WHERE quantity = 'vwc_d60'"
+    ) == pytest.approx(0.41)
 
 
 async def test_messages_published_while_ingest_is_down_are_delivered(
@@ -114,7 +134,8 @@ async def test_messages_published_while_ingest_is_down_are_delivered(
     config = ingest_config(database)
     async with running_ingest(config):
         pass  # creates the session and subscription, then disconnects without unsubscribing
-    await mosquitto_pub(database.stack.mqtt_port, database.topic("santa-marta-01"),
-                        stream_lines(500))
+    await mosquitto_pub(
+        database.stack.mqtt_port, database.topic("santa-marta-01"), stream_lines(500)
+    )
     async with running_ingest(config):
         assert await wait_for_count(database, "SELECT count(*) FROM readings", 500) == 500

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 
 import pytest
 from hypothesis import given, settings
@@ -29,7 +30,7 @@ def decoder(**limits: float) -> PayloadDecoder:
     return PayloadDecoder("rio", lambda s: s == "st-1", Limits(**limits))  # type: ignore[arg-type]
 
 
-def native(*records: dict[str, object], seq: int = 1) -> bytes:
+def native(*records: Mapping[str, object], seq: int = 1) -> bytes:
     """A native payload with ``records``."""
     return json.dumps({"seq": seq, "records": list(records)}).encode()
 
@@ -41,12 +42,19 @@ def reasons(payload: bytes, topic: str = TOPIC, **limits: float) -> list[str]:
 
 def test_native_batch_decodes_every_quantity() -> None:
     """A native message with two records yields one reading per quantity and record."""
-    payload = native({"ts": rfc3339(NOW - 60), "rain_mm": 2.4, "vwc": 0.31, "battery_v": 3.9},
-                     {"ts": NOW, "rain_mm": 0.2, "vwc_d60": 0.28})
+    payload = native(
+        {"ts": rfc3339(NOW - 60), "rain_mm": 2.4, "vwc": 0.31, "battery_v": 3.9},
+        {"ts": NOW, "rain_mm": 0.2, "vwc_d60": 0.28},
+    )
     out = decoder().decode(TOPIC, payload, NOW)
     assert out.rejects == []
     assert [(r.quantity, r.value) for r in out.readings] == [
-        ("rain_mm", 2.4), ("vwc", 0.31), ("battery_v", 3.9), ("rain_mm", 0.2), ("vwc_d60", 0.28)]
+        ("rain_mm", 2.4),
+        ("vwc", 0.31),
+        ("battery_v", 3.9),
+        ("rain_mm", 0.2),
+        ("vwc_d60", 0.28),
+    ]
     assert out.readings[0].ts.timestamp() == pytest.approx(NOW - 60, abs=1e-3)
     assert out.seq == 1
 
@@ -67,7 +75,10 @@ def test_senml_pack_resolves_base_fields_and_units() -> None:
     out = decoder().decode(SENML_TOPIC, json.dumps(pack).encode(), NOW)
     assert out.rejects == []
     assert [(r.quantity, r.value) for r in out.readings] == [
-        ("rain_mm", 1.5), ("rain_mm", 0.5), ("pore_kpa", 12.0)]
+        ("rain_mm", 1.5),
+        ("rain_mm", 0.5),
+        ("pore_kpa", 12.0),
+    ]
     assert out.readings[1].ts.timestamp() == pytest.approx(NOW - 60)
 
 
@@ -81,12 +92,16 @@ def test_senml_by_content_type_on_plain_topic() -> None:
 
 def test_round_trip_of_both_encoders() -> None:
     """What the encoders write (the simulator's wire format), the decoder reads back."""
-    records = [OutRecord(NOW - 900, {"rain_mm": 3.0, "vwc_d30": 0.3}), OutRecord(NOW, {"rain_mm": 0.0})]
+    records = [
+        OutRecord(NOW - 900, {"rain_mm": 3.0, "vwc_d30": 0.3}),
+        OutRecord(NOW, {"rain_mm": 0.0}),
+    ]
     a = decoder().decode(TOPIC, encode_native(records, seq=7), NOW)
     b = decoder().decode(SENML_TOPIC, encode_senml("st-1", records), NOW)
     assert a.rejects == b.rejects == []
     assert [(r.quantity, r.ts, r.value) for r in a.readings] == [
-        (r.quantity, r.ts, r.value) for r in b.readings]
+        (r.quantity, r.ts, r.value) for r in b.readings
+    ]
 
 
 REASON_CASES: list[tuple[str, str, bytes, dict[str, float]]] = [
@@ -109,15 +124,21 @@ REASON_CASES: list[tuple[str, str, bytes, dict[str, float]]] = [
     ("ts_future", TOPIC, native({"ts": NOW + 3600, "rain_mm": 1}), {}),
     ("ts_past", TOPIC, native({"ts": NOW - 40 * 86400, "rain_mm": 1}), {}),
     ("station_mismatch", TOPIC, json.dumps({"station": "st-2", "records": []}).encode(), {}),
-    ("station_mismatch", SENML_TOPIC,
-     json.dumps([{"bn": "urn:dev:encosta:st-2:", "n": "rain", "u": "mm", "v": 1}]).encode(), {}),
+    (
+        "station_mismatch",
+        SENML_TOPIC,
+        json.dumps([{"bn": "urn:dev:encosta:st-2:", "n": "rain", "u": "mm", "v": 1}]).encode(),
+        {},
+    ),
     ("unit_missing", SENML_TOPIC, json.dumps([{"n": "rain", "v": 1}]).encode(), {}),
     ("wrong_unit", SENML_TOPIC, json.dumps([{"n": "rain", "u": "in", "v": 1}]).encode(), {}),
 ]
 
 
 @pytest.mark.parametrize(("reason", "topic", "payload", "limits"), REASON_CASES)
-def test_each_reject_reason(reason: str, topic: str, payload: bytes, limits: dict[str, float]) -> None:
+def test_each_reject_reason(
+    reason: str, topic: str, payload: bytes, limits: dict[str, float]
+) -> None:
     """Each kind of bad input is rejected with its machine-readable reason and nothing stored."""
     out = decoder(**limits).decode(topic, payload, NOW)
     assert [r.reason.value for r in out.rejects] == [reason]
@@ -131,7 +152,9 @@ def test_every_reason_has_a_case() -> None:
 
 def test_bad_record_is_rejected_alone() -> None:
     """One bad record of a batch is rejected with its index; the others are kept."""
-    payload = native({"ts": NOW, "rain_mm": 1}, {"ts": NOW - 60, "rain_mm": 999}, {"ts": NOW - 120, "vwc": 0.2})
+    payload = native(
+        {"ts": NOW, "rain_mm": 1}, {"ts": NOW - 60, "rain_mm": 999}, {"ts": NOW - 120, "vwc": 0.2}
+    )
     out = decoder().decode(TOPIC, payload, NOW)
     assert [(r.reason.value, r.record_index) for r in out.rejects] == [("out_of_range", 1)]
     assert json.loads(out.rejects[0].raw)["rain_mm"] == 999
@@ -140,10 +163,31 @@ def test_bad_record_is_rejected_alone() -> None:
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.sampled_from(["ts", "rain_mm", "vwc", "records", "seq", "n", "v", "u",
-                                      "bn", "bt", "t", "station", "rain", "x"]), children,
-                      max_size=5),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "ts",
+                    "rain_mm",
+                    "vwc",
+                    "records",
+                    "seq",
+                    "n",
+                    "v",
+                    "u",
+                    "bn",
+                    "bt",
+                    "t",
+                    "station",
+                    "rain",
+                    "x",
+                ]
+            ),
+            children,
+            max_size=5,
+        )
+    ),
     max_leaves=20,
 )
 
