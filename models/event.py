@@ -111,6 +111,26 @@ def _exact_scan(  # noqa: PLR0913, PLR0917  the scan fills the caller's output a
         width = min(n_steps, 2 * width)
 
 
+_WORD = 64
+"""Blocks per coarse window at most: one bit each in a uint64 word per row."""
+
+
+def _top_bit(words: npt.NDArray[np.uint64]) -> IntArray:
+    """Index of the highest set bit of each word, -1 for 0 (exact: halves convert exactly)."""
+    _, high = np.frexp((words >> np.uint64(32)).astype(np.float64))
+    _, low = np.frexp((words & np.uint64(0xFFFFFFFF)).astype(np.float64))
+    result: IntArray = np.where(high > 0, high + 31, low - 1).astype(np.int64)
+    return result
+
+
+def _bits(mask: BoolMatrix) -> npt.NDArray[np.uint64]:
+    """Row ``i`` of ``mask`` ([rows, <= 64]) as a word whose bit ``j`` is ``mask[i, j]``."""
+    packed = np.packbits(mask, axis=1, bitorder="little")
+    buffer = np.zeros((mask.shape[0], _WORD // 8), dtype=np.uint8)
+    buffer[:, : packed.shape[1]] = packed
+    return buffer.view("<u8").reshape(-1).astype(np.uint64)
+
+
 def _block_scan(  # noqa: PLR0913, PLR0917  the scan fills the caller's output arrays in place
     rain_mm: npt.NDArray[Any],
     rows: IntArray,
@@ -127,16 +147,18 @@ def _block_scan(  # noqa: PLR0913, PLR0917  the scan fills the caller's output a
     step of the latest rainy block preceded by ``Q`` dry blocks, unless a later rainy block is
     preceded by ``q`` to ``Q - 1`` dry blocks (then the row falls back to the step-level
     scan). Before the start of the event there is only the dry spell, after its end only zeros,
-    so the event total is the sum of the blocks from the start block on. Returns the rows left
-    for the step-level scan.
+    so the event total is the sum of the blocks from the start block on. Block flags are bits
+    of one word per row, so finding those blocks is a few operations per row, not per block.
+    Returns the rows left for the step-level scan.
     """
     n_steps = rain_mm.shape[1]
     size, spell = win.w1h, win.dry_spell
     need = -(-spell // size)
     least = (spell - size + 1) // size
-    n_blocks = n_steps // size
+    n_blocks = min(n_steps // size, _WORD)
     ones = np.ones(size, dtype=rain_mm.dtype)
     cols = np.arange(size)
+    flat = rain_mm.reshape(-1) if rain_mm.flags.c_contiguous else None
     blocks = min(n_blocks, 2 * need + 8)
     left: list[IntArray] = []
     while rows.size:
@@ -145,13 +167,16 @@ def _block_scan(  # noqa: PLR0913, PLR0917  the scan fills the caller's output a
             sums = (rain_mm[:, low:].reshape(-1, blocks, size) @ ones)[rows]
         else:
             sums = rain_mm[rows, low:].reshape(-1, blocks, size) @ ones
-        rainy = sums > 0.0
-        dry = ~rainy
-        sure = rainy[:, need:] & windows_all(dry, need)[:, : blocks - need]
-        maybe = rainy[:, least:] & windows_all(dry, least)[:, : blocks - least]
-        has = np.asarray(sure.any(axis=1), dtype=np.bool_)
-        b_sure = blocks - 1 - np.argmax(sure[:, ::-1], axis=1)
-        b_maybe = blocks - 1 - np.argmax(maybe[:, ::-1], axis=1)
+        rainy = _bits(sums > 0.0)
+        dry = ~rainy & np.uint64((1 << blocks) - 1)
+        run = dry.copy()  # bit j: blocks j - k + 1 .. j all dry, k = 1, 2, ...
+        for shift in range(1, least):
+            run &= dry << np.uint64(shift)
+        b_maybe = _top_bit(rainy & (run << np.uint64(1)))
+        for shift in range(least, need):
+            run &= dry << np.uint64(shift)
+        b_sure = _top_bit(rainy & (run << np.uint64(1)))
+        has = b_sure >= 0
         ok = has & (b_maybe == b_sure)
         left.append(rows[has & ~ok])
         if blocks == n_blocks:
@@ -162,13 +187,15 @@ def _block_scan(  # noqa: PLR0913, PLR0917  the scan fills the caller's output a
         done = rows[ok]
         if done.size:
             b_first = b_sure[ok]
-            b_last = blocks - 1 - np.argmax(rainy[ok][:, ::-1], axis=1)
             at_first = (low + size * b_first)[:, None] + cols
-            at_last = (low + size * b_last)[:, None] + cols
-            first = np.argmax(rain_mm[done[:, None], at_first] > 0.0, axis=1)
-            last = size - 1 - np.argmax(rain_mm[done[:, None], at_last][:, ::-1] > 0.0, axis=1)
-            start[done] = at_first[:, 0] + first
-            end[done] = at_last[:, 0] + last
+            at_last = (low + size * _top_bit(rainy[ok]))[:, None] + cols
+            if flat is not None:
+                row_at = (done * n_steps)[:, None]
+                head, tail = flat.take(row_at + at_first), flat.take(row_at + at_last)
+            else:
+                head, tail = rain_mm[done[:, None], at_first], rain_mm[done[:, None], at_last]
+            start[done] = at_first[:, 0] + np.argmax(head > 0.0, axis=1)
+            end[done] = at_last[:, -1] - np.argmax(tail[:, ::-1] > 0.0, axis=1)
             keep = np.arange(blocks) >= b_first[:, None]
             total[done] = np.where(keep, sums[ok], 0.0).sum(axis=1, dtype=np.float64)
         rows = pending
