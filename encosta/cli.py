@@ -17,8 +17,8 @@ from pathlib import Path
 from alerts.errors import AlertsError
 from encosta import logs, stack
 from encosta.errors import EncostaError
-from simulators import cli as simulators_cli
 from ingest.errors import IngestError
+from simulators import cli as simulators_cli
 
 DEFAULT_REGISTRY = stack.REPO / "deploy" / "stations" / "rio-de-janeiro.toml"
 
@@ -31,7 +31,7 @@ def _services(args: argparse.Namespace) -> int:
         stack.down(config)
     lines = stack.status(config)
     for name, line in lines.items():
-        print(f"{name:12} {line}")  # noqa: T201
+        print(f"{name:12} {line}")
     return 0 if args.action != "status" or all(" up " in f" {v} " for v in lines.values()) else 1
 
 
@@ -41,9 +41,9 @@ def _migrate(args: argparse.Namespace) -> int:
 
     applied = asyncio.run(migrate(args.dsn or default_dsn(os.environ)))
     for migration in applied:
-        print(f"applied {migration.version:04d}_{migration.name}")  # noqa: T201
+        print(f"applied {migration.version:04d}_{migration.name}")
     if not applied:
-        print("schema up to date")  # noqa: T201
+        print("schema up to date")
     return 0
 
 
@@ -54,8 +54,9 @@ def _stations(args: argparse.Namespace) -> int:
 
     registry = load_registry(Path(args.file))
     count = asyncio.run(import_registry(args.dsn or default_dsn(os.environ), registry))
-    print(f"imported {count} stations in {len(registry.zones)} zones "  # noqa: T201
-          f"of network {registry.network!r}")
+    print(
+        f"imported {count} stations in {len(registry.zones)} zones of network {registry.network!r}"
+    )
     return 0
 
 
@@ -76,8 +77,9 @@ def _alerts(args: argparse.Namespace) -> int:
     from encosta.runner import run_until_signal  # noqa: PLC0415
 
     del args
-    service = AlertsService(EvaluatorConfig.from_env(os.environ),
-                            DispatchConfig.from_env(os.environ))
+    service = AlertsService(
+        EvaluatorConfig.from_env(os.environ), DispatchConfig.from_env(os.environ)
+    )
     asyncio.run(run_until_signal(service.run, service.stop))
     return 0
 
@@ -86,25 +88,35 @@ def _webhooks(args: argparse.Namespace) -> int:
     from alerts import subscriptions  # noqa: PLC0415
     from alerts.config import DispatchConfig  # noqa: PLC0415
 
-    config = DispatchConfig.from_env({**os.environ, **({"ENCOSTA_PG_DSN": args.dsn}
-                                                       if args.dsn else {})})
+    config = DispatchConfig.from_env(
+        {**os.environ, **({"ENCOSTA_PG_DSN": args.dsn} if args.dsn else {})}
+    )
     if args.webhooks_command == "add":
-        sub = asyncio.run(subscriptions.add(
-            config.dsn, args.url, secret=args.secret, min_level=args.min_level,
-            zones=args.zone or None, fmt=args.format))
-        print(f"subscription {sub.id} -> {sub.url}\nsecret {sub.secret}")  # noqa: T201
+        sub = asyncio.run(
+            subscriptions.add(
+                config.dsn,
+                args.url,
+                secret=args.secret,
+                min_level=args.min_level,
+                zones=args.zone or None,
+                fmt=args.format,
+            )
+        )
+        print(f"subscription {sub.id} -> {sub.url}\nsecret {sub.secret}")
     elif args.webhooks_command == "list":
         for sub in asyncio.run(subscriptions.list_all(config.dsn)):
             zones = ",".join(sub.zones) if sub.zones else "*"
             state = "enabled" if sub.enabled else "disabled"
-            print(f"{sub.id:5} {state:8} level>={sub.min_level} {sub.format:4} "  # noqa: T201
-                  f"zones={zones} {sub.url}")
+            print(
+                f"{sub.id:5} {state:8} level>={sub.min_level} {sub.format:4} "
+                f"zones={zones} {sub.url}"
+            )
     elif args.webhooks_command == "remove":
         asyncio.run(subscriptions.remove(config.dsn, args.id))
-        print(f"removed subscription {args.id}")  # noqa: T201
+        print(f"removed subscription {args.id}")
     else:
         message_id = asyncio.run(subscriptions.send_test(config, args.id))
-        print(f"delivered test message {message_id} to subscription {args.id}")  # noqa: T201
+        print(f"delivered test message {message_id} to subscription {args.id}")
     return 0
 
 
@@ -120,8 +132,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-level", default=os.environ.get("ENCOSTA_LOG_LEVEL", "INFO"))
     sub = parser.add_subparsers(dest="command", required=True)
 
-    services = sub.add_parser("services", help="start, stop or report the local TimescaleDB "
-                              "and Mosquitto (state in ENCOSTA_STATE_DIR)")
+    services = sub.add_parser(
+        "services",
+        help="start, stop or report the local TimescaleDB "
+        "and Mosquitto (state in ENCOSTA_STATE_DIR)",
+    )
     services.add_argument("action", choices=["up", "down", "status"])
     services.set_defaults(func=_services)
 
@@ -136,12 +151,18 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--dsn", help="database DSN (default: ENCOSTA_PG_DSN or local stack)")
     imp.set_defaults(func=_stations)
 
-    ingest = sub.add_parser("ingest", help="run the MQTT -> TimescaleDB ingest service "
-                            "(settings: ENCOSTA_MQTT_*, ENCOSTA_PG_DSN, ENCOSTA_INGEST_*)")
+    ingest = sub.add_parser(
+        "ingest",
+        help="run the MQTT -> TimescaleDB ingest service "
+        "(settings: ENCOSTA_MQTT_*, ENCOSTA_PG_DSN, ENCOSTA_INGEST_*)",
+    )
     ingest.set_defaults(func=_ingest)
 
-    alerts = sub.add_parser("alerts", help="run the alert evaluator and webhook dispatcher "
-                            "(settings: ENCOSTA_PG_DSN, ENCOSTA_NETWORK, ENCOSTA_ALERTS_*)")
+    alerts = sub.add_parser(
+        "alerts",
+        help="run the alert evaluator and webhook dispatcher "
+        "(settings: ENCOSTA_PG_DSN, ENCOSTA_NETWORK, ENCOSTA_ALERTS_*)",
+    )
     alerts.set_defaults(func=_alerts)
 
     webhooks = sub.add_parser("webhooks", help="manage webhook subscriptions")
@@ -150,19 +171,27 @@ def build_parser() -> argparse.ArgumentParser:
     add = webhooks_sub.add_parser("add", help="subscribe a URL; prints the signing secret")
     add.add_argument("url")
     add.add_argument("--secret", help="whsec_<base64> secret (default: a fresh random one)")
-    add.add_argument("--min-level", type=int, default=1, choices=range(4),
-                     help="lowest alert level to send (default 1)")
+    add.add_argument(
+        "--min-level",
+        type=int,
+        default=1,
+        choices=range(4),
+        help="lowest alert level to send (default 1)",
+    )
     add.add_argument("--zone", action="append", help="only this zone (repeatable; default all)")
     add.add_argument("--format", choices=["json", "cap"], default="json")
     webhooks_sub.add_parser("list", help="list subscriptions")
-    for name, text in (("remove", "delete a subscription and its queued messages"),
-                       ("test", "send a signed test message to a subscription now")):
+    for name, text in (
+        ("remove", "delete a subscription and its queued messages"),
+        ("test", "send a signed test message to a subscription now"),
+    ):
         action = webhooks_sub.add_parser(name, help=text)
         action.add_argument("id", type=int)
     webhooks.set_defaults(func=_webhooks)
 
-    demo = sub.add_parser("demo", help="bring the stack up, ingest a burst of readings and "
-                          "show what was stored")
+    demo = sub.add_parser(
+        "demo", help="bring the stack up, ingest a burst of readings and show what was stored"
+    )
     demo.add_argument("--readings", type=int, default=2000, help="readings to publish")
     demo.set_defaults(func=_demo)
 
@@ -178,7 +207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result: int = args.func(args)
     except (EncostaError, IngestError, AlertsError) as exc:
-        print(f"encosta: error: {exc}", file=sys.stderr)  # noqa: T201
+        print(f"encosta: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
