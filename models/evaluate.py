@@ -28,7 +28,7 @@ def summarise(inputs: ModelInputs, config: ModelConfig) -> WindowSummary:
     dirty = dirty_rows(rain, win.rain_max_mm)
     acc, missing, api = window_sums(rain, win, dirty)
     event = current_event(rain, win, config.event.wet_threshold_mm, ~dirty)
-    stats = sensor_stats(inputs.rain_mm, inputs.vwc_m3m3, win, config)
+    stats = sensor_stats(rain, inputs.vwc_m3m3, win, config, dirty)
     return WindowSummary(
         acc_mm=acc,
         missing=missing,

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from models.rainfall import as_float, dirty_rows
+
 if TYPE_CHECKING:
     from models.config import ModelConfig
     from models.inputs import BoolArray, IntArray, StationStatic, StepWindows
@@ -65,42 +67,81 @@ def _since(event: npt.NDArray[np.bool_], cap: int) -> IntArray:
     return np.where(count >= event.shape[1], cap, np.minimum(count, cap))
 
 
+def _flat_runs(same: npt.NDArray[np.bool_], cap: int) -> IntArray:
+    return np.minimum(_trailing_true(same), cap)
+
+
 def sensor_stats(
-    rain_mm: npt.NDArray[Any], vwc_m3m3: npt.NDArray[Any], win: StepWindows, config: ModelConfig
+    rain_mm: npt.NDArray[Any],
+    vwc_m3m3: npt.NDArray[Any],
+    win: StepWindows,
+    config: ModelConfig,
+    dirty: BoolArray | None = None,
 ) -> dict[str, npt.NDArray[Any]]:
     """Counters for quality and the soil criterion, from the trailing windows of the arrays.
 
     Flat runs count consecutive pairs of equal readings (soil moisture within the tolerance;
     rain equal and above zero), capped at ``stuck - 1``; ``since_*`` counters are capped at the
     window that makes them matter. :class:`models.state.ModelState` keeps the same counters.
+    Rows are screened first: only rows whose newest pair is flat can have a flat run, and only
+    rows with a value outside ``[0, max]`` (one integer max over the bit patterns, as in
+    :func:`models.rainfall.dirty_rows`) can have a bad reading, so the step-level windows are
+    built for those rows only. ``dirty`` (:func:`models.rainfall.dirty_rows` of the whole rain
+    array) spares the screen of the rain window when the caller already has it.
     """
     q = config.quality
     vmax = q.vwc_max_m3m3
-    rain = rain_mm[:, -(win.stuck + 1) :]
-    vwc = vwc_m3m3[:, -(win.stuck + 1) :]
-    rain_ok = (rain >= 0.0) & (rain <= win.rain_max_mm)
-    vwc_ok = (vwc >= 0.0) & (vwc <= vmax)
-    same_rain = (rain[:, 1:] == rain[:, :-1]) & (rain[:, 1:] > 0.0) & rain_ok[:, 1:]
-    with np.errstate(invalid="ignore"):
-        flat_vwc = np.abs(vwc[:, 1:] - vwc[:, :-1]) <= q.stuck_tolerance_vwc
-    same_vwc = flat_vwc & vwc_ok[:, 1:] & vwc_ok[:, :-1]
-    bad = ((rain < 0.0) | (rain > win.rain_max_mm)) | ((vwc < 0.0) | (vwc > vmax))
-    seen = np.isfinite(rain_mm[:, -win.offline :]) | np.isfinite(vwc_m3m3[:, -win.offline :])
-    fresh = vwc_ok[:, -win.offline :]
+    n = rain_mm.shape[0]
+    cap = win.stuck - 1
+    rain = as_float(rain_mm[:, -(win.stuck + 1) :])
+    vwc = as_float(vwc_m3m3[:, -(win.stuck + 1) :])
+    rain_flat = np.zeros(n, dtype=np.int64)
+    vwc_flat = np.zeros(n, dtype=np.int64)
+    if rain.shape[1] >= 2:
+        r1, r0 = rain[:, -1], rain[:, -2]
+        rows = np.flatnonzero((r1 == r0) & (r1 > 0.0) & (r1 <= win.rain_max_mm))
+        if rows.size:
+            sub = rain[rows]
+            ok = (sub >= 0.0) & (sub <= win.rain_max_mm)
+            same = (sub[:, 1:] == sub[:, :-1]) & (sub[:, 1:] > 0.0) & ok[:, 1:]
+            rain_flat[rows] = _flat_runs(same, cap)
+        v1, v0 = vwc[:, -1], vwc[:, -2]
+        with np.errstate(invalid="ignore"):
+            near = np.abs(v1 - v0) <= q.stuck_tolerance_vwc
+        near &= (v1 >= 0.0) & (v1 <= vmax) & (v0 >= 0.0) & (v0 <= vmax)
+        rows = np.flatnonzero(near)
+        if rows.size:
+            sub = vwc[rows]
+            ok = (sub >= 0.0) & (sub <= vmax)
+            with np.errstate(invalid="ignore"):
+                flat = np.abs(sub[:, 1:] - sub[:, :-1]) <= q.stuck_tolerance_vwc
+            vwc_flat[rows] = _flat_runs(flat & ok[:, 1:] & ok[:, :-1], cap)
+    since_bad = np.full(n, win.stuck, dtype=np.int64)
+    recent_r, recent_v = rain[:, -win.stuck :], vwc[:, -win.stuck :]
+    suspect = dirty_rows(recent_r, win.rain_max_mm) if dirty is None else dirty.copy()
+    suspect |= dirty_rows(recent_v, vmax)
+    rows = np.flatnonzero(suspect)
+    if rows.size:
+        r, v = recent_r[rows], recent_v[rows]
+        bad = (r < 0.0) | (r > win.rain_max_mm) | (v < 0.0) | (v > vmax)
+        since_bad[rows] = _since(bad, win.stuck)
+    last_r = rain_mm[:, -win.offline :]
+    last_v = vwc_m3m3[:, -win.offline :]
+    seen = np.isfinite(last_r) | np.isfinite(last_v)
+    fresh = (last_v >= 0.0) & (last_v <= vmax)
     vwc_age = _since(fresh, win.offline)
-    tail = vwc[:, -fresh.shape[1] :]
     column = np.clip(fresh.shape[1] - 1 - vwc_age, 0, None)
-    vwc_last = np.where(vwc_age < win.offline, tail[np.arange(tail.shape[0]), column], np.nan)
+    vwc_last = np.where(vwc_age < win.offline, last_v[np.arange(n), column], np.nan)
     vwc_seen = vwc_age < win.offline
     stale = np.flatnonzero(~vwc_seen)
     if stale.size:
-        rows = vwc_m3m3[stale]
-        vwc_seen[stale] = ((rows >= 0.0) & (rows <= vmax)).any(axis=1)
+        rows_v = vwc_m3m3[stale]
+        vwc_seen[stale] = ((rows_v >= 0.0) & (rows_v <= vmax)).any(axis=1)
     return {
-        "rain_flat_run": np.minimum(_trailing_true(same_rain), win.stuck - 1),
-        "vwc_flat_run": np.minimum(_trailing_true(same_vwc), win.stuck - 1),
+        "rain_flat_run": rain_flat,
+        "vwc_flat_run": vwc_flat,
         "since_obs": _since(seen, win.offline),
-        "since_bad": _since(bad[:, -win.stuck :], win.stuck),
+        "since_bad": since_bad,
         "vwc_last": vwc_last.astype(np.float64),
         "vwc_age": vwc_age,
         "vwc_seen": vwc_seen,
