@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 
 from models.event import current_event
 from models.inputs import ModelInputs, StationStatic, StepWindows
@@ -15,10 +16,11 @@ from models.rainfall import as_float, dirty_rows, window_sums
 from models.result import MODEL_VERSION, Criterion, Level, ModelResult
 from models.slope import station_factor_of_safety, wetness
 from models.summary import WindowSummary
-from models.threshold import id_ratio, id_threshold_mm_h, level_falling, level_rising
+from models.threshold import id_ratio, id_threshold_mm_h
 
 if TYPE_CHECKING:
     from models.config import ModelConfig
+    from models.inputs import FloatArray
 
 
 def summarise(inputs: ModelInputs, config: ModelConfig) -> WindowSummary:
@@ -48,95 +50,135 @@ def evaluate(inputs: ModelInputs, config: ModelConfig) -> ModelResult:
     return finalize(summarise(inputs, config), inputs.static, win, config)
 
 
-def finalize(
+def _rising(values: FloatArray, table: tuple[float, float, float]) -> npt.NDArray[np.int8]:
+    """:func:`models.threshold.level_rising` for a 1-D array, as int8 without a 2-D temporary."""
+    level = (values >= table[0]).view(np.int8)
+    level += values >= table[1]
+    level += values >= table[2]
+    return level
+
+
+def _falling(values: FloatArray, table: tuple[float, float, float]) -> npt.NDArray[np.int8]:
+    """:func:`models.threshold.level_falling` for a 1-D array, as int8."""
+    level = (values <= table[0]).view(np.int8)
+    level += values <= table[1]
+    level += values <= table[2]
+    return level
+
+
+def finalize(  # noqa: PLR0915  one pass through the criteria, kept together on purpose
     summary: WindowSummary, static: StationStatic, win: StepWindows, config: ModelConfig
 ) -> ModelResult:
-    """Levels, interpolation, quality and zones from a summary (shared by both paths)."""
+    """Levels, interpolation, quality and zones from a summary (shared by both paths).
+
+    Per-criterion arrays are held criterion-major ([criteria, stations]) so that the reductions
+    over criteria are element-wise operations over stations.
+    """
     n = summary.api_mm.shape[0]
     quality = assess(summary, static, win, config)
     trusted = quality.rain_trusted
-    # Columns: acc 1 h, 24 h, 96 h, API. A stuck gauge proves nothing (lower bound 0); a
+    # Rows: acc 1 h, 24 h, 96 h, API. A stuck gauge proves nothing (lower bound 0); a
     # clogged one under-reads, so its sums stay lower bounds and neighbours fill in.
     stuck = quality.rain_stuck
-    own = np.where(stuck[:, None], 0.0, np.column_stack([summary.acc_mm, summary.api_mm]))
-    incomplete = np.column_stack([summary.missing > 0, summary.missing[:, 2] > 0])
-    incomplete |= ~trusted[:, None] | quality.rain_suspect[:, None]
-    targets = np.asarray(incomplete.any(axis=1), dtype=np.bool_)
+    own = np.empty((4, n), dtype=np.float64)
+    own[:3] = summary.acc_mm.T
+    own[3] = summary.api_mm
+    own[:, stuck] = 0.0
+    incomplete = np.empty((4, n), dtype=np.bool_)
+    np.greater(summary.missing.T, 0, out=incomplete[:3])
+    incomplete[3] = incomplete[2]
+    incomplete |= ~trusted | quality.rain_suspect
+    targets = np.logical_or.reduce(incomplete, axis=0)
     donors = ~targets & quality.live
-    estimate, has_estimate = idw_estimate(
-        own, donors, targets, static.zone, static.x_m, static.y_m, config.interpolation
-    )
-    use_estimate = incomplete & has_estimate[:, None]
-    value = np.where(use_estimate, np.fmax(own, estimate), own)
+    value = own.copy()
+    use_estimate = np.zeros((4, n), dtype=np.bool_)
+    if targets.any():
+        estimate, has_estimate = idw_estimate(
+            own.T, donors, targets, static.zone, static.x_m, static.y_m, config.interpolation
+        )
+        rows = np.flatnonzero(has_estimate)
+        use_estimate[:, rows] = incomplete[:, rows]
+        picked = use_estimate[:, rows]
+        value[:, rows] = np.where(picked, np.fmax(own[:, rows], estimate[rows].T), own[:, rows])
 
     rain = config.rain_levels
     tables = (rain.rain_1h_mm, rain.rain_24h_mm, rain.rain_96h_mm, config.antecedent.levels_mm)
     columns = (Criterion.RAIN_1H, Criterion.RAIN_24H, Criterion.RAIN_96H, Criterion.ANTECEDENT)
-    levels = np.zeros((n, len(Criterion)), dtype=np.int8)
-    own_levels = np.zeros_like(levels)
-    unknown = np.zeros(levels.shape, dtype=np.bool_)
+    levels = np.empty((len(Criterion), n), dtype=np.int8)
+    own_levels = np.empty_like(levels)
+    unknown = np.empty(levels.shape, dtype=np.bool_)
     estimated = np.zeros(levels.shape, dtype=np.bool_)
     for j, (column, table) in enumerate(zip(columns, tables, strict=True)):
-        levels[:, column] = level_rising(value[:, j], table)
-        own_levels[:, column] = level_rising(own[:, j], table)
-        unknown[:, column] = incomplete[:, j]
-        estimated[:, column] = use_estimate[:, j]
+        own_levels[column] = _rising(own[j], table)
+        levels[column] = own_levels[column]
+        changed = np.flatnonzero(use_estimate[j])
+        levels[column, changed] = _rising(value[j, changed], table)
+        unknown[column] = incomplete[j]
+        estimated[column] = use_estimate[j]
 
     curve = config.intensity_duration
+    active = summary.event_active
     duration_h = (summary.event_steps * (win.step_minutes / 60.0)).astype(np.float64)
-    event_ok = summary.event_active & ~stuck
+    event_ok = active & ~stuck
     total = np.where(event_ok, summary.event_total_mm, 0.0)
-    ratio = np.where(event_ok, id_ratio(total, duration_h, curve), np.nan)
-    levels[:, Criterion.INTENSITY_DURATION] = level_rising(ratio, curve.ratio_levels)
-    own_levels[:, Criterion.INTENSITY_DURATION] = levels[:, Criterion.INTENSITY_DURATION]
-    unknown[:, Criterion.INTENSITY_DURATION] = (
-        summary.event_active & (summary.event_missing | summary.event_truncated)
+    ratio = np.full(n, np.nan)
+    ok_rows = np.flatnonzero(event_ok)
+    ratio[ok_rows] = id_ratio(total[ok_rows], duration_h[ok_rows], curve)
+    levels[Criterion.INTENSITY_DURATION] = _rising(ratio, curve.ratio_levels)
+    own_levels[Criterion.INTENSITY_DURATION] = levels[Criterion.INTENSITY_DURATION]
+    unknown[Criterion.INTENSITY_DURATION] = (
+        active & (summary.event_missing | summary.event_truncated)
     ) | ~trusted
 
     vwc = np.where(quality.vwc_trusted, summary.vwc_last, np.nan)
     fs = station_factor_of_safety(vwc, static.params, config.slope.water_unit_weight_knm3)
-    levels[:, Criterion.SLOPE] = level_falling(fs, config.slope.fs_levels)
-    own_levels[:, Criterion.SLOPE] = levels[:, Criterion.SLOPE]
+    levels[Criterion.SLOPE] = _falling(fs, config.slope.fs_levels)
+    own_levels[Criterion.SLOPE] = levels[Criterion.SLOPE]
     has_soil = summary.vwc_seen if static.has_soil_sensor is None else static.has_soil_sensor
-    unknown[:, Criterion.SLOPE] = has_soil & ~quality.vwc_trusted
+    unknown[Criterion.SLOPE] = has_soil & ~quality.vwc_trusted
 
     unknown &= levels < Level.CRISIS
-    station_level = levels.max(axis=1)
-    station_unknown = unknown.any(axis=1) & (station_level < Level.CRISIS)
+    station_level = np.maximum.reduce(levels, axis=0)
+    station_unknown = np.logical_or.reduce(unknown, axis=0) & (station_level < Level.CRISIS)
+    station_criterion = np.zeros(n, dtype=np.int8)
+    for column in reversed(Criterion):  # the first criterion at the station level wins
+        station_criterion[levels[column] == station_level] = column
     zones = aggregate_zones(
-        station_level, station_unknown, own_levels, quality.live, static.zone, static.n_zones,
+        station_level, station_unknown, own_levels.T, quality.live, static.zone, static.n_zones,
         config.zone,
     )  # fmt: skip
+    active_rows = np.flatnonzero(active)
+    intensity = np.full(n, np.nan)
+    threshold = np.full(n, np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
-        intensity = np.where(summary.event_active, total / duration_h, np.nan)
+        intensity[active_rows] = total[active_rows] / duration_h[active_rows]
+    threshold[active_rows] = id_threshold_mm_h(duration_h[active_rows], curve.a, curve.b)
     return ModelResult(
         network=config.network,
         model_version=MODEL_VERSION,
         step_minutes=win.step_minutes,
-        acc_1h_mm=value[:, 0],
-        acc_24h_mm=value[:, 1],
-        acc_96h_mm=value[:, 2],
+        acc_1h_mm=value[0],
+        acc_24h_mm=value[1],
+        acc_96h_mm=value[2],
         missing_steps=summary.missing,
-        api_mm=value[:, 3],
-        event_active=summary.event_active,
+        api_mm=value[3],
+        event_active=active,
         event_duration_h=duration_h,
         event_total_mm=total,
         event_intensity_mm_h=intensity,
-        id_threshold_mm_h=np.where(
-            summary.event_active, id_threshold_mm_h(duration_h, curve.a, curve.b), np.nan
-        ),
+        id_threshold_mm_h=threshold,
         id_ratio=ratio,
         vwc_m3m3=vwc,
         wetness=wetness(vwc, static.params.vwc_residual, static.params.vwc_saturated),
         factor_of_safety=fs,
-        criterion_level=levels,
-        criterion_unknown=unknown,
-        criterion_estimated=estimated,
+        criterion_level=np.ascontiguousarray(levels.T),
+        criterion_unknown=np.ascontiguousarray(unknown.T),
+        criterion_estimated=np.ascontiguousarray(estimated.T),
         station_level=station_level,
-        station_criterion=levels.argmax(axis=1).astype(np.int8),
+        station_criterion=station_criterion,
         station_unknown=station_unknown,
-        estimated=np.asarray(estimated.any(axis=1), dtype=np.bool_),
-        own_crisis=own_levels.max(axis=1) >= Level.CRISIS,
+        estimated=np.logical_or.reduce(estimated, axis=0),
+        own_crisis=np.maximum.reduce(own_levels, axis=0) >= Level.CRISIS,
         quality=quality.flags,
         live=quality.live,
         zone=static.zone,
