@@ -128,3 +128,27 @@ async def test_two_replicas_on_a_shared_subscription_store_each_reading_once(
         ("babilonia-01", 5000),
         ("babilonia-02", 5000),
     ]
+
+
+async def test_broker_restart_mid_stream_loses_nothing(database: Database) -> None:
+    """Mosquitto restarted mid-stream: ingest reconnects, stores exactly the readings sent."""
+    broker = stack.Mosquitto(database.stack)
+    lines = stream_lines(6000)
+    topic = database.topic("alemao-04")
+    port = database.stack.mqtt_port
+    try:
+        async with running_ingest(ingest_config(database)) as service:
+            await mosquitto_pub(port, topic, lines[:3000])
+            assert await wait_for_count(database, "SELECT count(*) FROM readings", 3000) == 3000
+            await asyncio.to_thread(broker.stop)
+            await asyncio.sleep(1)
+            assert service.metrics.mqtt_connected._value.get() == 0
+            await asyncio.to_thread(broker.start)
+            await mosquitto_pub(port, topic, lines[3000:])
+            stored = await wait_for_count(
+                database, "SELECT count(*) FROM readings", 6000, limit_s=90
+            )
+            assert service.metrics.mqtt_connects._value.get() >= 2
+    finally:
+        await asyncio.to_thread(broker.start)
+    assert stored == 6000

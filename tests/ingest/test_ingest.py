@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import time
 
+import httpx
 import pytest
 
 from ingest.reasons import Reason
@@ -139,3 +141,28 @@ async def test_messages_published_while_ingest_is_down_are_delivered(
     )
     async with running_ingest(config):
         assert await wait_for_count(database, "SELECT count(*) FROM readings", 500) == 500
+
+
+async def test_metrics_and_healthz_endpoints(database: Database) -> None:
+    """/healthz answers 200 when connected; /metrics counts stored and rejected readings."""
+    port = free_port()
+    async with running_ingest(ingest_config(database, metrics_port=port)):
+        lines = [*stream_lines(10), b"{not json"]
+        await mosquitto_pub(database.stack.mqtt_port, database.topic("rocinha-03"), lines)
+        await wait_for_count(database, "SELECT count(*) FROM readings", 10)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            health = await client.get("/healthz")
+            metrics = (await client.get("/metrics")).text
+            missing = await client.get("/nope")
+    assert health.status_code == 200
+    assert health.text == "mqtt=up db=up"
+    assert "encosta_ingest_readings_stored_total 10.0" in metrics
+    assert 'encosta_ingest_rejected_total{reason="malformed_json"} 1.0' in metrics
+    assert missing.status_code == 404
+
+
+def free_port() -> int:
+    """A TCP port free on loopback right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
