@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from models.rainfall import block_sums
+
 if TYPE_CHECKING:
     from models.inputs import BoolArray, FloatArray, IntArray, StepWindows
 
@@ -131,6 +133,11 @@ def _bits(mask: BoolMatrix) -> npt.NDArray[np.uint64]:
     return buffer.view("<u8").reshape(-1).astype(np.uint64)
 
 
+def first_blocks(n_steps: int, win: StepWindows) -> int:
+    """Blocks (of ``w1h`` steps) in the block scan's first trailing window."""
+    return min(n_steps // win.w1h, _WORD, 2 * -(-win.dry_spell // win.w1h) + 8)
+
+
 def _block_scan(  # noqa: PLR0913, PLR0917  the scan fills the caller's output arrays in place
     rain_mm: npt.NDArray[Any],
     rows: IntArray,
@@ -138,6 +145,7 @@ def _block_scan(  # noqa: PLR0913, PLR0917  the scan fills the caller's output a
     start: IntArray,
     end: IntArray,
     total: FloatArray,
+    hourly: npt.NDArray[Any] | None,
 ) -> IntArray:
     """Coarse-to-fine scan of clean rows (every value valid) when any rain is wet.
 
@@ -156,17 +164,18 @@ def _block_scan(  # noqa: PLR0913, PLR0917  the scan fills the caller's output a
     need = -(-spell // size)
     least = (spell - size + 1) // size
     n_blocks = min(n_steps // size, _WORD)
-    ones = np.ones(size, dtype=rain_mm.dtype)
     cols = np.arange(size)
     flat = rain_mm.reshape(-1) if rain_mm.flags.c_contiguous else None
-    blocks = min(n_blocks, 2 * need + 8)
+    blocks = first_blocks(n_steps, win)
     left: list[IntArray] = []
     while rows.size:
         low = n_steps - blocks * size
-        if 2 * rows.size > rain_mm.shape[0]:
-            sums = (rain_mm[:, low:].reshape(-1, blocks, size) @ ones)[rows]
+        if hourly is not None and hourly.shape[1] >= blocks:
+            sums = hourly[rows, hourly.shape[1] - blocks :]
+        elif 2 * rows.size > rain_mm.shape[0]:
+            sums = block_sums(rain_mm, size, blocks)[rows]
         else:
-            sums = rain_mm[rows, low:].reshape(-1, blocks, size) @ ones
+            sums = block_sums(rain_mm[rows], size, blocks)
         rainy = _bits(sums > 0.0)
         dry = ~rainy & np.uint64((1 << blocks) - 1)
         run = dry.copy()  # bit j: blocks j - k + 1 .. j all dry, k = 1, 2, ...
@@ -208,11 +217,14 @@ def current_event(
     win: StepWindows,
     wet_mm: float,
     clean: BoolArray | None = None,
+    hourly: npt.NDArray[Any] | None = None,
 ) -> EventScan:
     """Find each station's current event (see the module docstring for the definition).
 
     ``clean`` marks rows known to hold only valid readings (no gap, none out of range); they
     may take the coarse block scan when any recorded rain is wet (``wet_mm == 0``).
+    ``hourly`` (:func:`models.rainfall.block_sums` of ``w1h`` steps, newest last) is reused
+    for those rows when given.
     """
     n, n_steps = rain_mm.shape
     spell, high = win.dry_spell, win.rain_max_mm
@@ -232,10 +244,13 @@ def current_event(
     )
     if blocky and clean is not None:
         # Clean rows: all values in [0, high], so the trailing spell is dry iff its sum is 0.
-        recent = np.vecdot(rain_mm[:, n_steps - spell :], np.ones(spell, dtype=rain_mm.dtype))
+        if hourly is not None and spell % size == 0 and hourly.shape[1] * size >= spell:
+            recent = hourly[:, -(spell // size) :].sum(axis=1)
+        else:
+            recent = np.vecdot(rain_mm[:, n_steps - spell :], np.ones(spell, dtype=rain_mm.dtype))
         fast = np.flatnonzero(clean & (recent != 0.0))
         others = np.flatnonzero(~clean)
-        rest = _block_scan(rain_mm, fast, win, start, end, total)
+        rest = _block_scan(rain_mm, fast, win, start, end, total, hourly)
     else:
         others = np.arange(n)
         rest = others[:0]
