@@ -205,8 +205,8 @@ def _block_scan(  # noqa: PLR0913, PLR0917  the scan fills the caller's output a
                 head, tail = rain_mm[done[:, None], at_first], rain_mm[done[:, None], at_last]
             start[done] = at_first[:, 0] + np.argmax(head > 0.0, axis=1)
             end[done] = at_last[:, -1] - np.argmax(tail[:, ::-1] > 0.0, axis=1)
-            keep = np.arange(blocks) >= b_first[:, None]
-            total[done] = np.where(keep, sums[ok], 0.0).sum(axis=1, dtype=np.float64)
+            keep = (np.arange(blocks) >= b_first[:, None]).astype(sums.dtype)
+            total[done] = np.vecdot(sums[ok], keep)
         rows = pending
         blocks = min(n_blocks, 2 * blocks)
     return np.concatenate(left) if left else rows

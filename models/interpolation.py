@@ -56,7 +56,9 @@ def idw_estimate(  # noqa: PLR0913, PLR0917  coordinates, zones, masks and setti
     target_idx = np.flatnonzero(targets)
     if target_idx.size == 0:
         return estimate, has
-    donors = donors & ~targets & np.isin(zone, zone[target_idx])
+    target_zone = np.zeros(int(zone.max()) + 1, dtype=np.bool_)
+    target_zone[zone[target_idx]] = True
+    donors = donors & ~targets & target_zone[zone]
     donor_idx = np.flatnonzero(donors)
     if donor_idx.size == 0:
         return estimate, has
