@@ -7,6 +7,9 @@
 | ``ENCOSTA_ALERTS_PRESET`` | rio | risk-model preset (``models.load_preset``) |
 | ``ENCOSTA_ALERTS_INTERVAL_S`` | 5 | seconds between evaluations |
 | ``ENCOSTA_ALERTS_STALE_INTERVALS`` | 4 | missed expected intervals before a station is stale |
+| ``ENCOSTA_ALERTS_PARTITIONS`` | 4 | zone partitions of a network (one owner each) |
+| ``ENCOSTA_ALERTS_HEARTBEAT_S`` | 300 | heartbeat period to opted-in subscriptions (0: off) |
+| ``ENCOSTA_ALERTS_FALLBACK_MIN`` | 15 | unacknowledged minutes before fallback subscriptions hear |
 | ``ENCOSTA_ALERTS_DISPATCH_INTERVAL_S`` | 0.5 | seconds between outbox scans when idle |
 | ``ENCOSTA_ALERTS_BATCH`` | 100 | outbox rows claimed per scan |
 | ``ENCOSTA_ALERTS_TIMEOUT_S`` | 10 | HTTP timeout of one delivery |
@@ -27,8 +30,9 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 
-def _number(environ: Mapping[str, str], name: str, default: float, low: float,
-            high: float) -> float:
+def _number(
+    environ: Mapping[str, str], name: str, default: float, low: float, high: float
+) -> float:
     raw = environ.get(name, "")
     if raw == "":
         return default
@@ -58,6 +62,9 @@ class EvaluatorConfig:
     stale_intervals: int = 4
     step_minutes: int = 15
     window_h: int = 96
+    partitions: int = 4
+    heartbeat_s: float = 300.0
+    fallback_min: float = 15.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> EvaluatorConfig:
@@ -68,6 +75,9 @@ class EvaluatorConfig:
             preset=environ.get("ENCOSTA_ALERTS_PRESET") or "rio",
             interval_s=_number(environ, "ENCOSTA_ALERTS_INTERVAL_S", 5.0, 0.05, 3600),
             stale_intervals=int(_number(environ, "ENCOSTA_ALERTS_STALE_INTERVALS", 4, 1, 1000)),
+            partitions=int(_number(environ, "ENCOSTA_ALERTS_PARTITIONS", 4, 1, 1024)),
+            heartbeat_s=_number(environ, "ENCOSTA_ALERTS_HEARTBEAT_S", 300.0, 0, 86400),
+            fallback_min=_number(environ, "ENCOSTA_ALERTS_FALLBACK_MIN", 15.0, 0, 7 * 1440),
         )
 
 

@@ -23,6 +23,7 @@ import httpx
 from alerts import signing
 from alerts.backoff import delay_s, retry_after_s, retryable_status
 from alerts.errors import AlertsError, DeliveryError
+from alerts.store import OUTBOX_CHANNEL
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -66,36 +67,56 @@ class Outcome:
 class WebhookDispatcher:
     """Delivers the outbox; an async context manager owning a pool and an HTTP client."""
 
-    def __init__(self, config: DispatchConfig,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self, config: DispatchConfig, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
         self.config = config
         self._transport = transport
         self._stop = asyncio.Event()
+        self._wake = asyncio.Event()
         self._pool: asyncpg.Pool | None = None
+        self._listener: asyncpg.Connection | None = None
         self._http: httpx.AsyncClient | None = None
 
     async def __aenter__(self) -> Self:
         self._pool = await asyncpg.create_pool(self.config.dsn, min_size=1, max_size=4)
+        # A commit that queues messages NOTIFYs: deliver at once rather than at the next poll.
+        self._listener = await asyncpg.connect(self.config.dsn)
+        await self._listener.add_listener(OUTBOX_CHANNEL, self._on_outbox)
         self._http = httpx.AsyncClient(
-            timeout=self.config.timeout_s, transport=self._transport, follow_redirects=False,
-            headers={"user-agent": "encosta-webhooks/1"})
+            timeout=self.config.timeout_s,
+            transport=self._transport,
+            follow_redirects=False,
+            headers={"user-agent": "encosta-webhooks/1"},
+        )
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         async with asyncio.timeout(10):
             if self._http is not None:
                 await self._http.aclose()
+            if self._listener is not None:
+                await self._listener.close()
             if self._pool is not None:
                 await self._pool.close()
 
     def stop(self) -> None:
         """Stop claiming rows; deliveries in flight finish (bounded by the HTTP timeout)."""
         self._stop.set()
+        self._wake.set()
+
+    def _on_outbox(self, _conn: object, _pid: int, _channel: str, _payload: str) -> None:
+        self._wake.set()
 
     async def run(self) -> None:
-        """Deliver until :meth:`stop`; sleep ``interval_s`` when nothing is due."""
+        """Deliver until :meth:`stop`; when nothing is due, wait for a NOTIFY or the interval."""
         while not self._stop.is_set():
+            self._wake.clear()
             try:
                 handled = await self.deliver_due()
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
@@ -105,7 +126,7 @@ class WebhookDispatcher:
                 continue
             try:
                 async with asyncio.timeout(self.config.interval_s):
-                    await self._stop.wait()
+                    await self._wake.wait()
             except TimeoutError:
                 pass
 
@@ -116,8 +137,10 @@ class WebhookDispatcher:
         if not rows:
             return 0
         async with asyncio.TaskGroup() as tg:
-            tasks = [tg.create_task(self._attempt(row), name=f"deliver-{row['message_id']}")
-                     for row in rows]
+            tasks = [
+                tg.create_task(self._attempt(row), name=f"deliver-{row['message_id']}")
+                for row in rows
+            ]
         outcomes = [t.result() for t in tasks]
         subscription = {row["id"]: row["subscription_id"] for row in rows}
         async with self._pool.acquire() as connection, connection.transaction():
@@ -128,24 +151,30 @@ class WebhookDispatcher:
     async def _attempt(self, row: asyncpg.Record) -> Outcome:
         body = row["payload"].encode()
         try:
-            await self.post(row["url"], row["secret"], row["message_id"], body,
-                            row["content_type"])
+            await self.post(row["url"], row["secret"], row["message_id"], body, row["content_type"])
         except DeliveryError as exc:
             age_s = float(row["age_s"])
             if not exc.retryable or age_s >= self.config.max_age_s:
                 reason = str(exc) if not exc.retryable else f"{exc} (gave up after {age_s:.0f} s)"
-                log.warning("webhook dead-lettered", extra={
-                    "message_id": row["message_id"], "error": reason})
+                log.warning(
+                    "webhook dead-lettered",
+                    extra={"message_id": row["message_id"], "error": reason},
+                )
                 return Outcome(row["id"], "dead", reason)
-            wait = delay_s(row["attempts"], self.config.backoff_base_s, self.config.backoff_max_s,
-                           exc.retry_after_s)
+            wait = delay_s(
+                row["attempts"],
+                self.config.backoff_base_s,
+                self.config.backoff_max_s,
+                exc.retry_after_s,
+            )
             return Outcome(row["id"], "pending", str(exc), wait)
         except AlertsError as exc:  # a malformed secret: retrying will not help
             return Outcome(row["id"], "dead", str(exc))
         return Outcome(row["id"], "delivered")
 
-    async def post(self, url: str, secret: str, message_id: str, body: bytes,
-                   content_type: str) -> None:
+    async def post(
+        self, url: str, secret: str, message_id: str, body: bytes, content_type: str
+    ) -> None:
         """POST one signed message; raise :class:`DeliveryError` unless answered 2xx."""
         assert self._http is not None, "use WebhookDispatcher as an async context manager"
         headers = signing.headers(secret, message_id, int(time.time()), body)
@@ -158,27 +187,40 @@ class WebhookDispatcher:
             return
         status = response.status_code
         raise DeliveryError(
-            f"HTTP {status}", retryable=retryable_status(status), status=status,
-            retry_after_s=retry_after_s(response.headers.get("retry-after"), datetime.now(UTC)))
+            f"HTTP {status}",
+            retryable=retryable_status(status),
+            status=status,
+            retry_after_s=retry_after_s(response.headers.get("retry-after"), datetime.now(UTC)),
+        )
 
     @staticmethod
-    async def _record(connection: asyncpg.Connection, outcome: Outcome,
-                      subscription_id: int) -> None:
+    async def _record(
+        connection: asyncpg.Connection, outcome: Outcome, subscription_id: int
+    ) -> None:
         if outcome.status == "delivered":
             await connection.execute(
                 "UPDATE outbox SET status = 'delivered', delivered_at = now(), last_error = NULL"
-                " WHERE id = $1", outcome.row_id)
+                " WHERE id = $1",
+                outcome.row_id,
+            )
         elif outcome.status == "dead":
             await connection.execute(
                 "UPDATE outbox SET status = 'dead', last_error = $2 WHERE id = $1",
-                outcome.row_id, outcome.error)
+                outcome.row_id,
+                outcome.error,
+            )
         else:
             retry_at = await connection.fetchval(
                 "UPDATE outbox SET last_error = $2,"
                 " next_attempt_at = now() + make_interval(secs => $3)"
                 " WHERE id = $1 RETURNING next_attempt_at",
-                outcome.row_id, outcome.error, outcome.retry_in_s)
+                outcome.row_id,
+                outcome.error,
+                outcome.retry_in_s,
+            )
             await connection.execute(
                 "UPDATE outbox SET next_attempt_at = greatest(next_attempt_at, $2)"
                 " WHERE subscription_id = $1 AND status = 'pending'",
-                subscription_id, retry_at)
+                subscription_id,
+                retry_at,
+            )

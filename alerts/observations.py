@@ -8,7 +8,6 @@ never 0 — missing rain is unknown, not dry. The newest bucket is the one conta
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -20,8 +19,6 @@ from models import StationParams, project_lonlat
 if TYPE_CHECKING:
     import asyncpg
     import numpy.typing as npt
-
-_DEPTH = re.compile(r"^vwc_d(\d+)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,14 +40,18 @@ class Grid:
 
     rain_mm: npt.NDArray[np.float32]
     vwc_m3m3: npt.NDArray[np.float32]
-    last_seen: tuple[datetime | None, ...]
+    last_seen_s: npt.NDArray[np.float64]  # epoch seconds of the newest reading, NaN if none
     end: datetime
 
 
 async def load_stations(connection: asyncpg.Connection, network: str) -> StationTable:
     """The active stations of ``network`` and every zone of it (zones may have no station)."""
-    zones = [r["id"] for r in await connection.fetch(
-        "SELECT id FROM zones WHERE network = $1 ORDER BY id", network)]
+    zones = [
+        r["id"]
+        for r in await connection.fetch(
+            "SELECT id FROM zones WHERE network = $1 ORDER BY id", network
+        )
+    ]
     rows = await connection.fetch(
         "SELECT id, zone_id, lat, lon, slope_deg, soil_depth_m, cohesion_kpa, friction_deg,"
         " unit_weight_knm3, vwc_residual, vwc_saturated, expected_interval_s"
@@ -62,8 +63,9 @@ async def load_stations(connection: asyncpg.Connection, network: str) -> Station
     def column(name: str) -> npt.NDArray[np.float64]:
         return np.asarray([float(r[name]) for r in rows], dtype=np.float64)
 
-    x, y = (column("lat"), column("lon")) if not rows else project_lonlat(
-        column("lat"), column("lon"))
+    x, y = (
+        (column("lat"), column("lon")) if not rows else project_lonlat(column("lat"), column("lon"))
+    )
     return StationTable(
         ids=tuple(r["id"] for r in rows),
         zone_ids=tuple(zones),
@@ -83,12 +85,31 @@ async def load_stations(connection: asyncpg.Connection, network: str) -> Station
     )
 
 
-def _soil_rank(quantity: str) -> int:
-    """Preference of a soil quantity: plain ``vwc`` first, then the deepest probe."""
-    if quantity == "vwc":
-        return 10_000
-    match = _DEPTH.fullmatch(quantity)
-    return int(match.group(1)) if match else -1
+_GRID_SQL = """
+WITH s AS (SELECT id, (n - 1)::int AS i FROM unnest($4::text[]) WITH ORDINALITY AS u (id, n)),
+cells AS (
+    SELECT s.i, (extract(epoch FROM time_bucket($1::interval, r.ts) - $2::timestamptz)
+                 / $5::float8)::int AS j,
+           CASE WHEN r.quantity = 'rain_mm' THEN -1
+                WHEN r.quantity = 'vwc' THEN 10000
+                ELSE coalesce(substring(r.quantity FROM '^vwc_d([0-9]+)$')::int, -2) END AS pref,
+           CASE WHEN r.quantity = 'rain_mm' THEN sum(r.value)
+                ELSE last(r.value, r.ts) END AS value
+    FROM readings r JOIN s ON s.id = r.station_id
+    WHERE r.ts >= $2 AND r.ts < $3 AND (r.quantity = 'rain_mm' OR r.quantity LIKE 'vwc%')
+    GROUP BY s.i, r.quantity, time_bucket($1::interval, r.ts)
+)
+SELECT coalesce(array_agg(i), '{}') AS i, coalesce(array_agg(j), '{}') AS j,
+       coalesce(array_agg(pref), '{}') AS pref, coalesce(array_agg(value), '{}') AS value
+FROM cells
+"""
+_SEEN_SQL = """
+WITH s AS (SELECT id, (n - 1)::int AS i FROM unnest($3::text[]) WITH ORDINALITY AS u (id, n))
+SELECT coalesce(array_agg(i), '{}') AS i, coalesce(array_agg(last), '{}') AS last FROM (
+    SELECT s.i, extract(epoch FROM max(r.ts))::float8 AS last
+    FROM readings r JOIN s ON s.id = r.station_id
+    WHERE r.ts >= $1 AND r.ts < $2 GROUP BY s.i) seen
+"""
 
 
 async def load_grid(
@@ -98,57 +119,42 @@ async def load_grid(
     step_minutes: int,
     window_h: int,
 ) -> Grid:
-    """Readings of ``stations`` over the ``window_h`` hours up to ``now`` as a grid."""
+    """Readings of ``stations`` over the ``window_h`` hours up to ``now`` as a grid.
+
+    SQL returns the cells as four parallel arrays (station index, step index, soil preference,
+    value); the grid is filled by numpy fancy indexing, with no Python loop over rows. Soil
+    moisture comes from plain ``vwc`` if a station has it, else from its deepest probe.
+    """
     step = timedelta(minutes=step_minutes)
     n_steps = window_h * 60 // step_minutes
     # time_bucket's default origin is aligned to the step for divisors of 60 minutes.
-    end = await connection.fetchval("SELECT time_bucket($1::interval, $2::timestamptz)",
-                                    step, now)
+    end = await connection.fetchval("SELECT time_bucket($1::interval, $2::timestamptz)", step, now)
     start = end - (n_steps - 1) * step
-    rows = await connection.fetch(
-        "SELECT station_id, quantity, time_bucket($1::interval, ts) AS bucket,"
-        " CASE WHEN quantity = 'rain_mm' THEN sum(value) ELSE last(value, ts) END AS value"
-        " FROM readings"
-        " WHERE ts >= $2 AND ts < $3 AND station_id = ANY($4::text[])"
-        " AND (quantity = 'rain_mm' OR quantity LIKE 'vwc%')"
-        " GROUP BY station_id, quantity, bucket",
-        step, start, end + step, list(stations.ids),
-    )
-    seen = await connection.fetch(
-        "SELECT station_id, max(ts) AS last FROM readings"
-        " WHERE ts >= $1 AND ts < $2 AND station_id = ANY($3::text[]) GROUP BY station_id",
-        start, end + step, list(stations.ids),
-    )
-    index = {s: i for i, s in enumerate(stations.ids)}
-    rain = np.full((len(index), n_steps), np.nan, dtype=np.float32)
+    ids = list(stations.ids)
+    cells = await connection.fetchrow(_GRID_SQL, step, start, end + step, ids, step.total_seconds())
+    seen = await connection.fetchrow(_SEEN_SQL, start, end + step, ids)
+    i = np.asarray(cells["i"], dtype=np.int64)
+    j = np.asarray(cells["j"], dtype=np.int64)
+    pref = np.asarray(cells["pref"], dtype=np.int64)
+    value = np.asarray(cells["value"], dtype=np.float32)
+    rain = np.full((len(ids), n_steps), np.nan, dtype=np.float32)
     vwc = np.full_like(rain, np.nan)
-    soil_choice: dict[int, str] = {}
-    for r in rows:
-        if r["quantity"] != "rain_mm":
-            i = index[r["station_id"]]
-            best = soil_choice.get(i)
-            if best is None or _soil_rank(r["quantity"]) > _soil_rank(best):
-                soil_choice[i] = r["quantity"]
-    step_s = step.total_seconds()
-    for r in rows:
-        i = index[r["station_id"]]
-        j = int((r["bucket"] - start).total_seconds() // step_s)
-        if r["quantity"] == "rain_mm":
-            rain[i, j] = r["value"]
-        elif soil_choice.get(i) == r["quantity"]:
-            vwc[i, j] = r["value"]
-    last: list[datetime | None] = [None] * len(index)
-    for r in seen:
-        last[index[r["station_id"]]] = r["last"]
-    return Grid(rain, vwc, tuple(last), end)
+    is_rain = pref == -1
+    rain[i[is_rain], j[is_rain]] = value[is_rain]
+    best = np.full(len(ids), -2, dtype=np.int64)
+    soil = pref >= 0
+    np.maximum.at(best, i[soil], pref[soil])
+    chosen = soil & (pref == best[i])
+    vwc[i[chosen], j[chosen]] = value[chosen]
+    last = np.full(len(ids), np.nan, dtype=np.float64)
+    last[np.asarray(seen["i"], dtype=np.int64)] = np.asarray(seen["last"], dtype=np.float64)
+    return Grid(rain, vwc, last, end)
 
 
-def stale_mask(stations: StationTable, grid: Grid, now: datetime,
-               intervals: int) -> npt.NDArray[np.bool_]:
+def stale_mask(
+    stations: StationTable, grid: Grid, now: datetime, intervals: int
+) -> npt.NDArray[np.bool_]:
     """Stations with no reading for ``intervals`` of their expected interval (or none at all)."""
-    age = np.asarray(
-        [np.inf if t is None else (now - t).total_seconds() for t in grid.last_seen],
-        dtype=np.float64,
-    )
+    age = np.where(np.isnan(grid.last_seen_s), np.inf, now.timestamp() - grid.last_seen_s)
     mask: npt.NDArray[np.bool_] = age > intervals * stations.expected_interval_s
     return mask

@@ -34,6 +34,10 @@ class AlertEvent:
     to_level: int
     at: datetime
     evidence: dict[str, Any]
+    # (seq, time) of the episode's earlier transitions: CAP ``references`` of an Update/Cancel.
+    earlier: tuple[tuple[int, datetime], ...] = ()
+    # The zone as a CAP circle: (lat, lon, radius km) around its stations; None if unknown.
+    circle: tuple[float, float, float] | None = None
 
     @property
     def event_id(self) -> str:
@@ -64,23 +68,72 @@ def to_json(event: AlertEvent) -> str:
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
-def to_cap(event: AlertEvent) -> str:
-    """The same transition as an OASIS CAP 1.2 ``<alert>`` document."""
+def cap_time(at: datetime) -> str:
+    """A CAP 1.2 dateTime: seconds, explicit offset, UTC written ``-00:00`` (CAP 1.2 3.3.2)."""
+    return at.isoformat(timespec="seconds").replace("+00:00", "-00:00")
+
+
+def _sub(parent: ET.Element, tag: str, text: str | None = None) -> ET.Element:
+    element = ET.SubElement(parent, f"{{{_CAP_NS}}}{tag}")
+    element.text = text
+    return element
+
+
+def _cap_head(
+    network: str, identifier: str, at: datetime, status: str, msg_type: str
+) -> ET.Element:
     ET.register_namespace("", _CAP_NS)
-
-    def sub(parent: ET.Element, tag: str, text: str | None = None) -> ET.Element:
-        element = ET.SubElement(parent, f"{{{_CAP_NS}}}{tag}")
-        element.text = text
-        return element
-
     root = ET.Element(f"{{{_CAP_NS}}}alert")
-    sent = event.at.isoformat(timespec="seconds").replace("+00:00", "-00:00")
-    sub(root, "identifier", f"encosta-{event.network}-{event.event_id}")
-    sub(root, "sender", f"encosta@{event.network}")
-    sub(root, "sent", sent)
-    sub(root, "status", "Actual")
-    sub(root, "msgType", "Alert" if event.transition == "raised" else "Update")
-    sub(root, "scope", "Public")
+    _sub(root, "identifier", identifier)
+    _sub(root, "sender", cap_sender(network))
+    _sub(root, "sent", cap_time(at))
+    _sub(root, "status", status)
+    _sub(root, "msgType", msg_type)
+    _sub(root, "scope", "Public")
+    return root
+
+
+def cap_sender(network: str) -> str:
+    """The CAP ``sender`` of ``network``'s messages."""
+    return f"encosta@{network}"
+
+
+def cap_identifier(network: str, alert_id: int, seq: int) -> str:
+    """The CAP ``identifier`` of transition ``seq`` of alert ``alert_id``."""
+    return f"encosta-{network}-evt_{alert_id}_{seq}"
+
+
+def _msg_type(transition: str) -> str:
+    if transition in {"raised", "unacknowledged"}:
+        return "Alert"  # unacknowledged: the first message its (fallback) audience hears
+    return "Cancel" if transition == "cleared" else "Update"
+
+
+def to_cap(event: AlertEvent) -> str:
+    """The same transition as an OASIS CAP 1.2 ``<alert>`` document.
+
+    An Update or Cancel lists the episode's earlier messages in ``references``
+    (``sender,identifier,sent`` each, space-separated, CAP 1.2 3.2.1).
+    """
+    msg_type = _msg_type(event.transition)
+    root = _cap_head(
+        event.network,
+        cap_identifier(event.network, event.alert_id, event.seq),
+        event.at,
+        "Actual",
+        msg_type,
+    )
+    sub = _sub
+    if msg_type != "Alert" and event.earlier:
+        sender = cap_sender(event.network)
+        sub(
+            root,
+            "references",
+            " ".join(
+                f"{sender},{cap_identifier(event.network, event.alert_id, seq)},{cap_time(at)}"
+                for seq, at in event.earlier
+            ),
+        )
     info = sub(root, "info")
     sub(info, "language", "en")
     sub(info, "category", "Geo")
@@ -92,13 +145,26 @@ def to_cap(event: AlertEvent) -> str:
     level = Level(event.to_level).name.lower()
     sub(info, "headline", f"{what} {event.transition}: {event.zone_name} at level {level}")
     sub(info, "description", json.dumps(event.evidence, ensure_ascii=False, allow_nan=False))
-    for name, value in (("level", str(event.to_level)), ("transition", event.transition),
-                        ("model_version", str(event.evidence.get("model_version", "")))):
+    for name, value in (
+        ("level", str(event.to_level)),
+        ("transition", event.transition),
+        ("model_version", str(event.evidence.get("model_version", ""))),
+    ):
         parameter = sub(info, "parameter")
         sub(parameter, "valueName", name)
         sub(parameter, "value", value)
     area = sub(info, "area")
     sub(area, "areaDesc", f"{event.zone_name} ({event.zone_id})")
+    if event.circle is not None:
+        lat, lon, radius_km = event.circle
+        sub(area, "circle", f"{lat:.5f},{lon:.5f} {radius_km:.2f}")
+    return ET.tostring(root, encoding="unicode", xml_declaration=False)
+
+
+def heartbeat_cap(network: str, period: int, at: datetime) -> str:
+    """A CAP 1.2 heartbeat: status ``System`` and no ``info`` (both allowed by CAP 1.2)."""
+    root = _cap_head(network, f"encosta-{network}-hb_{period}", at, "System", "Alert")
+    _sub(root, "note", "heartbeat: the Encosta alert engine is running")
     return ET.tostring(root, encoding="unicode", xml_declaration=False)
 
 

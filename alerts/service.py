@@ -45,8 +45,10 @@ class AlertsService:
             if self._stopping.is_set():
                 return
             async with asyncio.TaskGroup() as tg:
-                loops = [tg.create_task(evaluator.run(), name="alerts-evaluator"),
-                         tg.create_task(dispatcher.run(), name="alerts-dispatcher")]
+                loops = [
+                    tg.create_task(evaluator.run(), name="alerts-evaluator"),
+                    tg.create_task(dispatcher.run(), name="alerts-dispatcher"),
+                ]
                 tg.create_task(self._deadline(loops), name="alerts-drain-deadline")
 
     async def _deadline(self, loops: list[asyncio.Task[None]]) -> None:

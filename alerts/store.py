@@ -9,6 +9,7 @@ transition is never recorded without its messages nor sent without being recorde
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +36,68 @@ class Proposal:
     evidence: dict[str, Any]
 
 
+OUTBOX_CHANNEL = "encosta_outbox"  # NOTIFYed with each commit that queues messages
+_EARTH_KM = 6371.0
+
+
+async def wake_dispatchers(connection: asyncpg.Connection) -> None:
+    """NOTIFY the dispatchers; delivered when (and only if) the transaction commits."""
+    await connection.execute(f"NOTIFY {OUTBOX_CHANNEL}")
+
+
+async def zone_circle(
+    connection: asyncpg.Connection, zone_id: str
+) -> tuple[float, float, float] | None:
+    """A circle (lat, lon, radius km) around the zone's stations, with a 0.5 km margin."""
+    rows = await connection.fetch("SELECT lat, lon FROM stations WHERE zone_id = $1", zone_id)
+    if not rows:
+        return None
+    lat = sum(r["lat"] for r in rows) / len(rows)
+    lon = sum(r["lon"] for r in rows) / len(rows)
+
+    def km(r: asyncpg.Record) -> float:  # haversine: the zone spans a few km at most
+        p1, p2 = math.radians(lat), math.radians(r["lat"])
+        h = (
+            math.sin((p2 - p1) / 2) ** 2
+            + math.cos(p1) * math.cos(p2) * math.sin(math.radians(r["lon"] - lon) / 2) ** 2
+        )
+        return 2 * _EARTH_KM * math.asin(math.sqrt(h))
+
+    return lat, lon, max(km(r) for r in rows) + 0.5
+
+
+async def _event(  # noqa: PLR0913  keyword-only: the identity and outcome of one transition
+    connection: asyncpg.Connection,
+    network: str,
+    proposal: Proposal,
+    *,
+    ids: tuple[int, int],
+    step: Step,
+    at: datetime,
+) -> AlertEvent:
+    alert_id, seq = ids
+    earlier = await connection.fetch(
+        "SELECT seq, at FROM alert_events WHERE alert_id = $1 AND seq < $2 ORDER BY seq",
+        alert_id,
+        seq,
+    )
+    return AlertEvent(
+        alert_id,
+        seq,
+        network,
+        proposal.zone_id,
+        proposal.zone_name,
+        proposal.kind,
+        str(step.transition),
+        step.from_level,
+        step.to_level,
+        at,
+        proposal.evidence,
+        tuple((r["seq"], r["at"]) for r in earlier),
+        await zone_circle(connection, proposal.zone_id),
+    )
+
+
 _SELECT_OPEN = (
     "SELECT id, level, seq, below_since, below_max FROM alerts"
     " WHERE zone_id = $1 AND kind = $2 AND status = 'open'"
@@ -47,7 +110,9 @@ async def open_states(
     """The state of every open alert of ``network`` by (zone, kind), read without locks."""
     rows = await connection.fetch(
         "SELECT zone_id, kind, level, below_since, below_max FROM alerts"
-        " WHERE network = $1 AND status = 'open'", network)
+        " WHERE network = $1 AND status = 'open'",
+        network,
+    )
     return {
         (r["zone_id"], r["kind"]): AlertState(r["level"], r["below_since"], r["below_max"])
         for r in rows
@@ -63,10 +128,14 @@ async def apply(
 ) -> Step:
     """Advance the (zone, kind) alert under a row lock; write the transition and messages."""
     async with connection.transaction():
-        row = await connection.fetchrow(f"{_SELECT_OPEN} FOR UPDATE", proposal.zone_id,
-                                        proposal.kind)
-        previous = AlertState() if row is None else AlertState(
-            row["level"], row["below_since"], row["below_max"])
+        row = await connection.fetchrow(
+            f"{_SELECT_OPEN} FOR UPDATE", proposal.zone_id, proposal.kind
+        )
+        previous = (
+            AlertState()
+            if row is None
+            else AlertState(row["level"], row["below_since"], row["below_max"])
+        )
         step = advance(previous, proposal.level, at, hold, unknown=proposal.unknown)
         if not step.changed:
             return step
@@ -75,7 +144,12 @@ async def apply(
             alert_id = await connection.fetchval(
                 "INSERT INTO alerts (network, zone_id, kind, level, seq, raised_at, updated_at)"
                 " VALUES ($1, $2, $3, $4, 1, $5, $5) RETURNING id",
-                network, proposal.zone_id, proposal.kind, state.level, at)
+                network,
+                proposal.zone_id,
+                proposal.kind,
+                state.level,
+                at,
+            )
             seq = 1
         else:
             alert_id = row["id"]
@@ -86,18 +160,28 @@ async def apply(
                 " status = CASE WHEN $7::boolean THEN 'cleared' ELSE status END,"
                 " cleared_at = CASE WHEN $7::boolean THEN $6::timestamptz END"
                 " WHERE id = $1",
-                alert_id, state.level, seq, state.below_since, state.below_max, at,
-                state.level == 0)
+                alert_id,
+                state.level,
+                seq,
+                state.below_since,
+                state.below_max,
+                at,
+                state.level == 0,
+            )
         if step.transition is None:
             return step
-        event = AlertEvent(alert_id, seq, network, proposal.zone_id, proposal.zone_name,
-                           proposal.kind, str(step.transition), step.from_level, step.to_level,
-                           at, proposal.evidence)
+        event = await _event(connection, network, proposal, ids=(alert_id, seq), step=step, at=at)
         await connection.execute(
             "INSERT INTO alert_events (alert_id, seq, transition, from_level, to_level,"
             " evidence, at) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7)",
-            alert_id, seq, event.transition, event.from_level, event.to_level,
-            json.dumps(event.evidence, allow_nan=False), at)
+            alert_id,
+            seq,
+            event.transition,
+            event.from_level,
+            event.to_level,
+            json.dumps(event.evidence, allow_nan=False),
+            at,
+        )
         await enqueue(connection, event)
         return step
 
@@ -112,26 +196,56 @@ async def acknowledge(
     async with connection.transaction():
         row = await connection.fetchrow(
             "SELECT a.*, z.name AS zone_name FROM alerts a JOIN zones z ON z.id = a.zone_id"
-            " WHERE a.id = $1 AND a.status = 'open' FOR UPDATE OF a", alert_id)
+            " WHERE a.id = $1 AND a.status = 'open' FOR UPDATE OF a",
+            alert_id,
+        )
         if row is None:
-            raise AlertsError(f"alert {alert_id} is not open: only open alerts can be "
-                              "acknowledged")
+            raise AlertsError(f"alert {alert_id} is not open: only open alerts can be acknowledged")
         if row["acknowledged_at"] is not None:
             seq: int = await connection.fetchval(
                 "SELECT max(seq) FROM alert_events WHERE alert_id = $1"
-                " AND transition = 'acknowledged'", alert_id)
+                " AND transition = 'acknowledged'",
+                alert_id,
+            )
             return seq
         seq = row["seq"] + 1
         await connection.execute(
             "UPDATE alerts SET seq = $2, acknowledged_at = $3, acknowledged_by = $4,"
-            " updated_at = $3 WHERE id = $1", alert_id, seq, at, actor)
-        event = AlertEvent(alert_id, seq, row["network"], row["zone_id"], row["zone_name"],
-                           row["kind"], str(Transition.ACKNOWLEDGED), row["level"], row["level"],
-                           at, {"model_version": MODEL_VERSION, "acknowledged_by": actor})
+            " updated_at = $3 WHERE id = $1",
+            alert_id,
+            seq,
+            at,
+            actor,
+        )
+        earlier = await connection.fetch(
+            "SELECT seq, at FROM alert_events WHERE alert_id = $1 ORDER BY seq", alert_id
+        )
+        event = AlertEvent(
+            alert_id,
+            seq,
+            row["network"],
+            row["zone_id"],
+            row["zone_name"],
+            row["kind"],
+            str(Transition.ACKNOWLEDGED),
+            row["level"],
+            row["level"],
+            at,
+            {"model_version": MODEL_VERSION, "acknowledged_by": actor},
+            tuple((r["seq"], r["at"]) for r in earlier),
+            await zone_circle(connection, row["zone_id"]),
+        )
         await connection.execute(
             "INSERT INTO alert_events (alert_id, seq, transition, from_level, to_level,"
             " evidence, actor, at) VALUES ($1, $2, $3, $4, $4, $5::jsonb, $6, $7)",
-            alert_id, seq, event.transition, row["level"], json.dumps(event.evidence), actor, at)
+            alert_id,
+            seq,
+            event.transition,
+            row["level"],
+            json.dumps(event.evidence),
+            actor,
+            at,
+        )
         await enqueue(connection, event)
         return seq
 
@@ -141,17 +255,33 @@ async def enqueue(connection: asyncpg.Connection, event: AlertEvent) -> int:
 
     A subscription matches when the zone is in its list (or it has none) and the higher of the
     two levels reaches its minimum, so whoever heard the raise also hears the all-clear.
+    Fallback subscriptions hear only unacknowledged alerts (:mod:`alerts.fallback`).
     """
     subscriptions = await connection.fetch(
-        "SELECT id, format FROM webhook_subscriptions WHERE enabled"
+        "SELECT id, format FROM webhook_subscriptions WHERE enabled AND NOT fallback"
         " AND (zones IS NULL OR $1 = ANY(zones)) AND min_level <= $2 ORDER BY id",
-        event.zone_id, max(event.from_level, event.to_level))
+        event.zone_id,
+        max(event.from_level, event.to_level),
+    )
     rows = []
     for sub in subscriptions:
         content_type, body = render(event, sub["format"])
-        rows.append((f"msg_{event.alert_id}_{event.seq}_{sub['id']}", sub["id"], event.alert_id,
-                     event.seq, event.zone_id, content_type, body))
+        rows.append(
+            (
+                f"msg_{event.alert_id}_{event.seq}_{sub['id']}",
+                sub["id"],
+                event.alert_id,
+                event.seq,
+                event.zone_id,
+                content_type,
+                body,
+            )
+        )
     await connection.executemany(
         "INSERT INTO outbox (message_id, subscription_id, alert_id, seq, zone_id, content_type,"
-        " payload) VALUES ($1, $2, $3, $4, $5, $6, $7)", rows)
+        " payload) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        rows,
+    )
+    if rows:
+        await wake_dispatchers(connection)
     return len(rows)

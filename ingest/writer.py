@@ -201,6 +201,9 @@ class BatchWriter:
             stored = 0
             if rows:
                 stored = await _insert(connection, rows)
+                # One NOTIFY per batch, delivered at commit, wakes the alert evaluators.
+                network = next(m.topic.split("/")[1] for m in messages if m.readings)
+                await connection.execute("SELECT pg_notify('encosta_readings', $1)", network)
             if rejects:
                 await connection.executemany(
                     "INSERT INTO rejects (topic, station_id, reason, detail, record_index, raw,"

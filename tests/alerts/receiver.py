@@ -56,7 +56,7 @@ class Receiver:
         try:
             request = (await reader.readline()).decode().split()
             headers: dict[str, str] = {}
-            while (line := (await reader.readline()).decode().strip()):
+            while line := (await reader.readline()).decode().strip():
                 name, _, value = line.partition(":")
                 headers[name.strip().lower()] = value.strip()
             body = await reader.readexactly(int(headers.get("content-length", "0")))

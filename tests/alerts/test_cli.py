@@ -21,9 +21,17 @@ pytestmark = pytest.mark.services
 async def encosta(db: Database, *args: str) -> tuple[int, str]:
     """Run ``encosta webhooks --dsn DSN ARGS`` in a child process; return (code, output)."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "encosta", "webhooks", "--dsn", db.dsn, *args,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-        env={**os.environ, "ENCOSTA_LOG_LEVEL": "WARNING"})
+        sys.executable,
+        "-m",
+        "encosta",
+        "webhooks",
+        "--dsn",
+        db.dsn,
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        env={**os.environ, "ENCOSTA_LOG_LEVEL": "WARNING"},
+    )
     async with asyncio.timeout(20):
         out, _ = await process.communicate()
     assert process.returncode is not None
@@ -33,8 +41,17 @@ async def encosta(db: Database, *args: str) -> tuple[int, str]:
 async def test_webhooks_add_list_test_remove(database: Database) -> None:
     """A subscription can be added, listed, sent a verifiable test message and removed."""
     async with Receiver() as receiver:
-        code, out = await encosta(database, "add", receiver.url + "/civil-defence",
-                                  "--min-level", "2", "--zone", "rocinha", "--format", "cap")
+        code, out = await encosta(
+            database,
+            "add",
+            receiver.url + "/civil-defence",
+            "--min-level",
+            "2",
+            "--zone",
+            "rocinha",
+            "--format",
+            "cap",
+        )
         assert code == 0, out
         secret = out.split("secret ")[1].strip()
         sub_id = out.split()[1]

@@ -22,28 +22,42 @@ pytestmark = pytest.mark.services
 
 def fast(db: Database, **overrides: float) -> DispatchConfig:
     """Dispatcher settings with short backoff for tests."""
-    settings: dict[str, float] = {"interval_s": 0.02, "backoff_base_s": 0.05,
-                                  "backoff_max_s": 0.2, "timeout_s": 2.0}
+    settings: dict[str, float] = {
+        "interval_s": 0.02,
+        "backoff_base_s": 0.05,
+        "backoff_max_s": 0.2,
+        "timeout_s": 2.0,
+    }
     settings.update(overrides)
     return DispatchConfig(dsn=db.dsn, **settings)  # type: ignore[arg-type]
 
 
-async def queue(db: Database, url: str, secret: str, messages: int,
-                zone: str = "rocinha") -> list[str]:
+async def queue(
+    db: Database, url: str, secret: str, messages: int, zone: str = "rocinha"
+) -> list[str]:
     """A subscription to ``url`` and ``messages`` transitions of one alert in its outbox."""
     sub = await db.fetchval(
-        "INSERT INTO webhook_subscriptions (url, secret) VALUES ($1, $2) RETURNING id",
-        url, secret)
+        "INSERT INTO webhook_subscriptions (url, secret) VALUES ($1, $2) RETURNING id", url, secret
+    )
     alert = await db.fetchval(
         "INSERT INTO alerts (network, zone_id, kind, level, raised_at, updated_at)"
-        " VALUES ($1, $2, 'risk', 1, now(), now()) RETURNING id", db.network, zone)
+        " VALUES ($1, $2, 'risk', 1, now(), now()) RETURNING id",
+        db.network,
+        zone,
+    )
     ids = []
     for seq in range(1, messages + 1):
         message_id = f"msg_{alert}_{seq}_{sub}"
         await db.fetchval(
             "INSERT INTO outbox (message_id, subscription_id, alert_id, seq, zone_id,"
             " content_type, payload) VALUES ($1, $2, $3, $4, $5, 'application/json', $6)",
-            message_id, sub, alert, seq, zone, json.dumps({"seq": seq}))
+            message_id,
+            sub,
+            alert,
+            seq,
+            zone,
+            json.dumps({"seq": seq}),
+        )
         ids.append(message_id)
     return ids
 
@@ -55,8 +69,9 @@ async def until(db: Database, sql: str, expected: object) -> None:
             await asyncio.sleep(0.02)
 
 
-async def run_dispatcher(db: Database, config: DispatchConfig, done_sql: str,
-                         expected: object) -> None:
+async def run_dispatcher(
+    db: Database, config: DispatchConfig, done_sql: str, expected: object
+) -> None:
     """Run a dispatcher in a task group until ``done_sql`` returns ``expected``, then stop it."""
     async with WebhookDispatcher(config) as dispatcher, asyncio.TaskGroup() as tg:
         tg.create_task(dispatcher.run(), name="dispatcher-under-test")
@@ -71,8 +86,9 @@ async def test_messages_are_signed_per_standard_webhooks(database: Database) -> 
     secret = new_secret()
     async with Receiver() as receiver:
         ids = await queue(database, receiver.url + "/hook", secret, 3)
-        await run_dispatcher(database, fast(database),
-                             "SELECT count(*) FROM outbox WHERE status = 'delivered'", 3)
+        await run_dispatcher(
+            database, fast(database), "SELECT count(*) FROM outbox WHERE status = 'delivered'", 3
+        )
     verifier = standardwebhooks.Webhook(secret)
     for message in receiver.received:
         assert verifier.verify(message.body, message.headers) is not None
@@ -90,11 +106,11 @@ async def test_receiver_down_then_back_gets_each_message_once_in_order(
         tg.create_task(dispatcher.run(), name="dispatcher-under-test")
         try:
             await until(database, "SELECT max(attempts) >= 3 FROM outbox", expected=True)
-            assert await database.fetchval(
-                "SELECT count(*) FROM outbox WHERE attempts > 0") == 1  # only the queue head
+            assert (
+                await database.fetchval("SELECT count(*) FROM outbox WHERE attempts > 0") == 1
+            )  # only the queue head
             async with receiver:
-                await until(database,
-                            "SELECT count(*) FROM outbox WHERE status = 'delivered'", 5)
+                await until(database, "SELECT count(*) FROM outbox WHERE status = 'delivered'", 5)
         finally:
             dispatcher.stop()
     assert [m.headers["webhook-id"] for m in receiver.received] == ids
@@ -105,12 +121,17 @@ async def test_retryable_statuses_are_retried_and_gone_is_dead(database: Databas
     answers = [(503, {}), (429, {"retry-after": "0"}), (204, {}), (410, {}), (204, {})]
     async with Receiver(respond=lambda n: answers[n]) as receiver:
         ids = await queue(database, receiver.url, new_secret(), 3)
-        await run_dispatcher(database, fast(database),
-                             "SELECT count(*) FROM outbox WHERE status <> 'pending'", 3)
+        await run_dispatcher(
+            database, fast(database), "SELECT count(*) FROM outbox WHERE status <> 'pending'", 3
+        )
     statuses = await database.fetch(
-        "SELECT message_id, status, attempts, last_error FROM outbox ORDER BY id")
+        "SELECT message_id, status, attempts, last_error FROM outbox ORDER BY id"
+    )
     assert [(r["status"], r["attempts"]) for r in statuses] == [
-        ("delivered", 3), ("dead", 1), ("delivered", 1)]
+        ("delivered", 3),
+        ("dead", 1),
+        ("delivered", 1),
+    ]
     assert statuses[1]["last_error"] == "HTTP 410"
     assert [m.headers["webhook-id"] for m in receiver.received] == [ids[0]] * 3 + ids[1:]
 
@@ -120,6 +141,7 @@ async def test_message_older_than_max_age_goes_dead(database: Database) -> None:
     async with Receiver(respond=lambda _: (500, {})) as receiver:
         await queue(database, receiver.url, new_secret(), 1)
         await database.fetchval("UPDATE outbox SET created_at = now() - interval '2 hours'")
-        await run_dispatcher(database, fast(database, max_age_s=3600),
-                             "SELECT status FROM outbox", "dead")
+        await run_dispatcher(
+            database, fast(database, max_age_s=3600), "SELECT status FROM outbox", "dead"
+        )
     assert len(receiver.received) == 1

@@ -29,11 +29,15 @@ async def test_threshold_crossing_reaches_the_receiver(database: Database) -> No
     async with Receiver() as receiver:
         await database.fetchval(
             "INSERT INTO webhook_subscriptions (url, secret, min_level, zones)"
-            " VALUES ($1, $2, 1, ARRAY['rocinha'])", receiver.url, secret)
+            " VALUES ($1, $2, 1, ARRAY['rocinha'])",
+            receiver.url,
+            secret,
+        )
         await fill(database, "rocinha", now)
         service = AlertsService(
             EvaluatorConfig(dsn=database.dsn, network=database.network, interval_s=0.1),
-            DispatchConfig(dsn=database.dsn, interval_s=0.05, drain_s=5))
+            DispatchConfig(dsn=database.dsn, interval_s=0.05, drain_s=5),
+        )
         async with asyncio.TaskGroup() as tg:
             task = tg.create_task(service.run(), name="alerts-under-test")
             await asyncio.sleep(0.5)
@@ -41,7 +45,8 @@ async def test_threshold_crossing_reaches_the_receiver(database: Database) -> No
             await database.fetchval(
                 "UPDATE readings SET value = 25 WHERE quantity = 'rain_mm' AND ts > $1"
                 " AND station_id IN (SELECT id FROM stations WHERE zone_id = 'rocinha')",
-                now - timedelta(hours=1))
+                now - timedelta(hours=1),
+            )
             async with asyncio.timeout(15):
                 while not receiver.received:  # noqa: ASYNC110  the receiver records requests
                     await asyncio.sleep(0.05)

@@ -31,7 +31,10 @@ async def fill(db: Database, zone: str, until: datetime, rain_mm: float = 0.0) -
         " generate_series($2::timestamptz - interval '96 hours', $2, interval '15 minutes') g"
         " WHERE s.zone_id = $1"
         " ON CONFLICT (station_id, quantity, ts) DO UPDATE SET value = excluded.value",
-        zone, until, rain_mm)
+        zone,
+        until,
+        rain_mm,
+    )
 
 
 def config(db: Database) -> EvaluatorConfig:
@@ -48,7 +51,8 @@ async def test_heavy_rain_raises_risk_alert_with_outbox_rows(database: Database)
     await database.fetchval(
         "UPDATE readings SET value = 20 WHERE quantity = 'rain_mm' AND ts > $1"
         " AND station_id IN (SELECT id FROM stations WHERE zone_id = 'rocinha')",
-        NOW - timedelta(hours=1))
+        NOW - timedelta(hours=1),
+    )
     async with Evaluator(config(database)) as evaluator:
         changes = await evaluator.evaluate_once(NOW)
         again = await evaluator.evaluate_once(NOW + timedelta(seconds=5))
@@ -62,7 +66,9 @@ async def test_heavy_rain_raises_risk_alert_with_outbox_rows(database: Database)
     assert '"model_version"' in event[0]["evidence"]
     rows = await database.fetch(
         "SELECT subscription_id, content_type, message_id FROM outbox WHERE alert_id = $1"
-        " ORDER BY subscription_id", alert[0]["id"])
+        " ORDER BY subscription_id",
+        alert[0]["id"],
+    )
     assert [r["subscription_id"] for r in rows] == [sub_all, cap]
     assert rows[1]["content_type"] == "application/cap+xml"
     assert rows[0]["message_id"] == f"msg_{alert[0]['id']}_1_{sub_all}"
@@ -82,10 +88,34 @@ async def test_silent_stations_raise_data_alerts(database: Database) -> None:
     assert risk == 0
 
 
-async def test_one_owner_per_network(database: Database) -> None:
-    """Only one of two evaluators of a network wins the advisory lock."""
-    async with Evaluator(config(database)) as first, Evaluator(config(database)) as second:
-        assert await first.acquire()
-        assert not await second.acquire()
-    async with Evaluator(config(database)) as third:
-        assert await third.acquire()
+async def test_partitions_are_shared_fairly_and_taken_over(database: Database) -> None:
+    """Two evaluators split four partitions two and two; the survivor takes all four."""
+    async with Evaluator(config(database)) as first:
+        assert await first.rebalance() == {0, 1, 2, 3}
+        async with Evaluator(config(database)) as second:
+            assert await second.rebalance() == set()  # all taken: first must give some back
+            assert len(await first.rebalance()) == 2
+            assert len(await second.rebalance()) == 2
+            assert first.owned.isdisjoint(second.owned)
+        assert await first.rebalance() == {0, 1, 2, 3}
+
+
+async def test_late_reading_inside_the_window_raises(database: Database) -> None:
+    """A reading that arrives late, with a ts hours old, enters its window and raises."""
+    await fill(database, "rocinha", NOW)
+    async with Evaluator(config(database)) as evaluator:
+        assert not [c for c in await evaluator.evaluate_once(NOW) if c[0].kind == "risk"]
+        await database.fetchval(
+            "UPDATE readings SET value = 12, received_at = $2 WHERE quantity = 'rain_mm'"
+            " AND ts > $1 AND ts <= $1 + interval '4 hours'"
+            " AND station_id IN (SELECT id FROM stations WHERE zone_id = 'rocinha')",
+            NOW - timedelta(hours=10),
+            NOW + timedelta(seconds=5),
+        )
+        changes = await evaluator.evaluate_once(NOW + timedelta(seconds=5))
+    risk = [
+        (p.zone_id, s.transition, p.evidence["criteria"][0]["criterion"])
+        for p, s in changes
+        if p.kind == "risk"
+    ]
+    assert [(z, str(t)) for z, t, _ in risk] == [("rocinha", "raised")]

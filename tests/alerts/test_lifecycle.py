@@ -12,8 +12,9 @@ T0 = datetime(2026, 11, 24, 19, 0, tzinfo=UTC)
 HOLD = timedelta(minutes=60)
 
 
-def run(levels: list[int], *, every: timedelta = timedelta(minutes=5),
-        unknown: bool = False) -> list[Step]:
+def run(
+    levels: list[int], *, every: timedelta = timedelta(minutes=5), unknown: bool = False
+) -> list[Step]:
     """Feed ``levels`` at a fixed cadence from an empty state; return every step."""
     state = AlertState()
     steps = []
@@ -31,15 +32,17 @@ def transitions(steps: list[Step]) -> list[tuple[Transition, int, int]]:
 
 def test_raise_and_escalate_at_once() -> None:
     """0 -> 1 raises and 1 -> 3 escalates in the same evaluation that sees them."""
-    assert transitions(run([0, 1, 3])) == [
-        (Transition.RAISED, 0, 1), (Transition.ESCALATED, 1, 3)]
+    assert transitions(run([0, 1, 3])) == [(Transition.RAISED, 0, 1), (Transition.ESCALATED, 1, 3)]
 
 
 def test_deescalate_and_clear_only_after_hold() -> None:
     """A lower level must persist for the hold time before the alert steps down, then clears."""
     steps = run([2] + [1] * 13 + [0] * 13)
     assert transitions(steps) == [
-        (Transition.RAISED, 0, 2), (Transition.DEESCALATED, 2, 1), (Transition.CLEARED, 1, 0)]
+        (Transition.RAISED, 0, 2),
+        (Transition.DEESCALATED, 2, 1),
+        (Transition.CLEARED, 1, 0),
+    ]
     index = next(i for i, s in enumerate(steps) if s.transition is Transition.DEESCALATED)
     assert index == 13  # first lower reading at step 1, hold of 12 steps of 5 minutes
     assert steps[-1].state == AlertState()

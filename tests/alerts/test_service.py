@@ -19,14 +19,24 @@ pytestmark = pytest.mark.services
 async def test_sigterm_drains_and_exits_zero(database: Database) -> None:
     """After SIGTERM the service stops both loops and exits 0 within the drain time."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "encosta", "alerts",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-        env={**os.environ, "ENCOSTA_PG_DSN": database.dsn, "ENCOSTA_NETWORK": database.network,
-             "ENCOSTA_ALERTS_INTERVAL_S": "0.2", "ENCOSTA_ALERTS_DRAIN_S": "3"})
+        sys.executable,
+        "-m",
+        "encosta",
+        "alerts",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        env={
+            **os.environ,
+            "ENCOSTA_PG_DSN": database.dsn,
+            "ENCOSTA_NETWORK": database.network,
+            "ENCOSTA_ALERTS_INTERVAL_S": "0.2",
+            "ENCOSTA_ALERTS_DRAIN_S": "3",
+        },
+    )
     assert process.stdout is not None
     try:
         async with asyncio.timeout(20):
-            while b"evaluator owns network" not in await process.stdout.readline():
+            while b"evaluator owns partitions" not in await process.stdout.readline():
                 assert process.returncode is None
         async with asyncio.timeout(20):
             query = "SELECT count(*) FROM alerts WHERE kind = 'data'"

@@ -23,8 +23,9 @@ HOLD = timedelta(minutes=60)
 
 def proposal(level: int) -> Proposal:
     """A risk proposal for Rocinha at ``level``."""
-    return Proposal("rocinha", "Rocinha", "risk", level, unknown=False,
-                    evidence={"model_version": "test"})
+    return Proposal(
+        "rocinha", "Rocinha", "risk", level, unknown=False, evidence={"model_version": "test"}
+    )
 
 
 async def test_concurrent_raises_open_one_alert(database: Database) -> None:
@@ -33,14 +34,16 @@ async def test_concurrent_raises_open_one_alert(database: Database) -> None:
     try:
         results = await asyncio.gather(
             *(apply(c, database.network, proposal(2), T0, HOLD) for c in connections),
-            return_exceptions=True)
+            return_exceptions=True,
+        )
     finally:
         for connection in connections:
             await connection.close()
     raised = [r for r in results if not isinstance(r, BaseException) and r.transition]
     assert len(raised) >= 1
-    assert all(isinstance(r, asyncpg.UniqueViolationError)
-               for r in results if isinstance(r, BaseException))
+    assert all(
+        isinstance(r, asyncpg.UniqueViolationError) for r in results if isinstance(r, BaseException)
+    )
     assert await database.fetchval("SELECT count(*) FROM alerts") == 1
     assert await database.fetchval("SELECT count(*) FROM alert_events") == 1
 
@@ -49,7 +52,8 @@ async def test_episode_history_and_acknowledgement(database: Database) -> None:
     """Raise, acknowledge (once), escalate and clear produce numbered, ordered events."""
     await database.fetchval(
         "INSERT INTO webhook_subscriptions (url, secret, min_level)"
-        " VALUES ('http://127.0.0.1:9/', 'whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ=', 2)")
+        " VALUES ('http://127.0.0.1:9/', 'whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ=', 2)"
+    )
     connection = await asyncpg.connect(database.dsn)
     try:
         await apply(connection, database.network, proposal(2), T0, HOLD)
@@ -64,10 +68,14 @@ async def test_episode_history_and_acknowledgement(database: Database) -> None:
     finally:
         await connection.close()
     events = await database.fetch(
-        "SELECT seq, transition, from_level, to_level, actor FROM alert_events ORDER BY seq")
+        "SELECT seq, transition, from_level, to_level, actor FROM alert_events ORDER BY seq"
+    )
     assert [tuple(e) for e in events] == [
-        (1, "raised", 0, 2, None), (2, "acknowledged", 2, 2, "duty-officer"),
-        (3, "escalated", 2, 3, None), (4, "cleared", 3, 0, None)]
+        (1, "raised", 0, 2, None),
+        (2, "acknowledged", 2, 2, "duty-officer"),
+        (3, "escalated", 2, 3, None),
+        (4, "cleared", 3, 0, None),
+    ]
     assert await database.fetchval("SELECT status FROM alerts") == "cleared"
     outbox = await database.fetch("SELECT seq FROM outbox ORDER BY id")
     assert [r["seq"] for r in outbox] == [1, 2, 3, 4]

@@ -15,15 +15,29 @@ from alerts.payload import AlertEvent, render
 from alerts.signing import headers, new_secret, secret_key
 
 AT = datetime(2026, 11, 24, 19, 0, tzinfo=UTC)
-EVENT = AlertEvent(7, 2, "rio", "rocinha", "Rocinha", "risk", "escalated", 1, 3, AT,
-                   {"model_version": "encosta-risk 1.0.0", "criteria": []})
+EVENT = AlertEvent(
+    7,
+    2,
+    "rio",
+    "rocinha",
+    "Rocinha",
+    "risk",
+    "escalated",
+    1,
+    3,
+    AT,
+    {"model_version": "encosta-risk 1.0.0", "criteria": []},
+)
 
 
 def test_config_from_env_defaults_and_overrides() -> None:
     """Plain dicts configure the services; defaults match docs/alerts.md."""
     evaluator = EvaluatorConfig.from_env({"ENCOSTA_PG_DSN": "postgresql://x/y"})
     assert (evaluator.dsn, evaluator.interval_s, evaluator.network) == (
-        "postgresql://x/y", 5.0, "rio")
+        "postgresql://x/y",
+        5.0,
+        "rio",
+    )
     dispatch = DispatchConfig.from_env({"ENCOSTA_ALERTS_TIMEOUT_S": "30"})
     assert dispatch.timeout_s == 30.0
     assert dispatch.lease_s == 90.0
@@ -39,7 +53,14 @@ def test_bad_config_names_the_variable() -> None:
 def test_retry_policy() -> None:
     """5xx/408/429 retry, other 4xx do not; backoff grows, is capped and honours Retry-After."""
     assert [retryable_status(s) for s in (500, 503, 408, 429, 400, 404, 410)] == [
-        True, True, True, True, False, False, False]
+        True,
+        True,
+        True,
+        True,
+        False,
+        False,
+        False,
+    ]
     assert 1.0 <= delay_s(1, 2.0, 600.0) <= 2.0
     assert 16.0 <= delay_s(5, 2.0, 600.0) <= 32.0
     assert delay_s(40, 2.0, 600.0) <= 600.0
