@@ -138,16 +138,58 @@ def first_blocks(n_steps: int, win: StepWindows) -> int:
     return min(n_steps // win.w1h, _WORD, 2 * -(-win.dry_spell // win.w1h) + 8)
 
 
+def _block_flags(
+    rain_mm: npt.NDArray[Any],
+    rows: IntArray,
+    shape: tuple[int, int, float],
+    hourly: npt.NDArray[Any] | None,
+    *,
+    clean: bool,
+) -> tuple[npt.NDArray[Any], BoolMatrix, BoolMatrix | None]:
+    """Per trailing block of ``rows``: valid-rain sums, any non-dry step, any invalid step."""
+    size, blocks, high = shape
+    if not clean:
+        sub = rain_mm[rows, rain_mm.shape[1] - blocks * size :]
+        valid = (sub >= 0.0) & (sub <= high)
+        sums = block_sums(np.where(valid, sub, sub.dtype.type(0.0)), size, blocks)
+        wet: BoolMatrix = np.asarray((sub != 0.0).reshape(-1, blocks, size).any(axis=2))
+        gaps: BoolMatrix = np.asarray((~valid).reshape(-1, blocks, size).any(axis=2))
+        return sums, wet, gaps
+    if hourly is not None and hourly.shape[1] >= blocks:
+        sums = hourly[rows, hourly.shape[1] - blocks :]
+    elif 2 * rows.size > rain_mm.shape[0]:
+        sums = block_sums(rain_mm, size, blocks)[rows]
+    else:
+        sums = block_sums(rain_mm[rows], size, blocks)
+    return sums, sums > 0.0, None
+
+
+def _after_dry_run(
+    rainy: npt.NDArray[np.uint64], blocks: int, least: int, need: int
+) -> tuple[IntArray, IntArray]:
+    """Latest rainy block after ``least`` dry blocks, and after ``need`` dry blocks (-1: none)."""
+    dry = ~rainy & np.uint64((1 << blocks) - 1)
+    run = dry.copy()  # bit j: blocks j - k + 1 .. j all dry, k = 1, 2, ...
+    for shift in range(1, least):
+        run &= dry << np.uint64(shift)
+    b_maybe = _top_bit(rainy & (run << np.uint64(1)))
+    for shift in range(least, need):
+        run &= dry << np.uint64(shift)
+    return b_maybe, _top_bit(rainy & (run << np.uint64(1)))
+
+
 def _block_scan(  # noqa: PLR0913, PLR0917  the scan fills the caller's output arrays in place
     rain_mm: npt.NDArray[Any],
     rows: IntArray,
     win: StepWindows,
     start: IntArray,
     end: IntArray,
-    total: FloatArray,
+    out: tuple[FloatArray, BoolArray],
     hourly: npt.NDArray[Any] | None,
+    *,
+    clean: bool,
 ) -> IntArray:
-    """Coarse-to-fine scan of clean rows (every value valid) when any rain is wet.
+    """Coarse-to-fine scan of rows when any recorded rain is wet (``wet_mm == 0``).
 
     With blocks of ``B`` steps aligned to the newest step, a block is dry exactly when its sum
     is 0. A dry spell of ``S`` steps holds at least ``q = (S - B + 1) // B`` whole dry blocks,
@@ -157,8 +199,13 @@ def _block_scan(  # noqa: PLR0913, PLR0917  the scan fills the caller's output a
     scan). Before the start of the event there is only the dry spell, after its end only zeros,
     so the event total is the sum of the blocks from the start block on. Block flags are bits
     of one word per row, so finding those blocks is a few operations per row, not per block.
+    For clean rows (every value valid, ``hourly`` reused when given) a block is rainy when its
+    sum is above 0; other rows get their flags, valid-rain sums and gap flags from the steps
+    (a gap or a bad value is never dry, so it lies inside the event when in its blocks).
     Returns the rows left for the step-level scan.
     """
+    total, missing = out
+    high = win.rain_max_mm
     n_steps = rain_mm.shape[1]
     size, spell = win.w1h, win.dry_spell
     need = -(-spell // size)
@@ -170,21 +217,9 @@ def _block_scan(  # noqa: PLR0913, PLR0917  the scan fills the caller's output a
     left: list[IntArray] = []
     while rows.size:
         low = n_steps - blocks * size
-        if hourly is not None and hourly.shape[1] >= blocks:
-            sums = hourly[rows, hourly.shape[1] - blocks :]
-        elif 2 * rows.size > rain_mm.shape[0]:
-            sums = block_sums(rain_mm, size, blocks)[rows]
-        else:
-            sums = block_sums(rain_mm[rows], size, blocks)
-        rainy = _bits(sums > 0.0)
-        dry = ~rainy & np.uint64((1 << blocks) - 1)
-        run = dry.copy()  # bit j: blocks j - k + 1 .. j all dry, k = 1, 2, ...
-        for shift in range(1, least):
-            run &= dry << np.uint64(shift)
-        b_maybe = _top_bit(rainy & (run << np.uint64(1)))
-        for shift in range(least, need):
-            run &= dry << np.uint64(shift)
-        b_sure = _top_bit(rainy & (run << np.uint64(1)))
+        sums, wet, gaps = _block_flags(rain_mm, rows, (size, blocks, high), hourly, clean=clean)
+        rainy = _bits(wet)
+        b_maybe, b_sure = _after_dry_run(rainy, blocks, least, need)
         has = b_sure >= 0
         ok = has & (b_maybe == b_sure)
         left.append(rows[has & ~ok])
@@ -203,10 +238,12 @@ def _block_scan(  # noqa: PLR0913, PLR0917  the scan fills the caller's output a
                 head, tail = flat.take(row_at + at_first), flat.take(row_at + at_last)
             else:
                 head, tail = rain_mm[done[:, None], at_first], rain_mm[done[:, None], at_last]
-            start[done] = at_first[:, 0] + np.argmax(head > 0.0, axis=1)
-            end[done] = at_last[:, -1] - np.argmax(tail[:, ::-1] > 0.0, axis=1)
-            keep = (np.arange(blocks) >= b_first[:, None]).astype(sums.dtype)
-            total[done] = np.vecdot(sums[ok], keep)
+            start[done] = at_first[:, 0] + np.argmax(head != 0.0, axis=1)
+            end[done] = at_last[:, -1] - np.argmax(tail[:, ::-1] != 0.0, axis=1)
+            keep = np.arange(blocks) >= b_first[:, None]
+            total[done] = np.vecdot(sums[ok], keep.astype(sums.dtype))
+            if gaps is not None:
+                missing[done] = (gaps[ok] & keep).any(axis=1)
         rows = pending
         blocks = min(n_blocks, 2 * blocks)
     return np.concatenate(left) if left else rows
@@ -250,14 +287,17 @@ def current_event(
             recent = np.vecdot(rain_mm[:, n_steps - spell :], np.ones(spell, dtype=rain_mm.dtype))
         fast = np.flatnonzero(clean & (recent != 0.0))
         others = np.flatnonzero(~clean)
-        rest = _block_scan(rain_mm, fast, win, start, end, total, hourly)
-    else:
-        others = np.arange(n)
-        rest = others[:0]
-    if others.size:
-        tail = rain_mm[others, max(0, n_steps - spell) :]
+        tail = rain_mm[others, n_steps - spell :]
         others = others[~dry_steps(tail, wet_mm, high).all(axis=1)]
-    rows = np.sort(np.concatenate([rest, others]))
+        rest = np.concatenate([
+            _block_scan(rain_mm, fast, win, start, end, (total, missing), hourly, clean=True),
+            _block_scan(rain_mm, others, win, start, end, (total, missing), None, clean=False),
+        ])  # fmt: skip
+    else:
+        rest = np.arange(n)
+        tail = rain_mm[:, max(0, n_steps - spell) :]
+        rest = rest[~dry_steps(tail, wet_mm, high).all(axis=1)]
+    rows = np.sort(rest)
     _exact_scan(rain_mm, rows, win, wet_mm, start, end, (total, missing, truncated))
     active = end >= 0
     return EventScan(
