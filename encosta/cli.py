@@ -1,8 +1,8 @@
 """``encosta``: the command line of the landslide early-warning backend.
 
 Subcommands: ``services up|down|status``, ``migrate``, ``stations import FILE``, ``ingest``,
-``alerts``, ``webhooks add|list|remove|test``, ``simulate`` and ``demo``. Configuration comes
-from environment variables (README, docs/).
+``alerts``, ``api``, ``webhooks add|list|remove|test|dead|replay``, ``simulate`` and ``demo``.
+Configuration comes from environment variables (README, docs/).
 """
 
 from __future__ import annotations
@@ -84,6 +84,48 @@ def _alerts(args: argparse.Namespace) -> int:
     return 0
 
 
+def _api(args: argparse.Namespace) -> int:
+    from alerts.api.app import server  # noqa: PLC0415
+    from alerts.api.config import ApiConfig  # noqa: PLC0415
+
+    del args
+    asyncio.run(server(ApiConfig.from_env(os.environ)).serve())
+    return 0
+
+
+def _dead_letters(dsn: str, args: argparse.Namespace) -> int:
+    import asyncpg  # noqa: PLC0415
+
+    from alerts import deadletter  # noqa: PLC0415
+
+    async def run() -> int:
+        connection = await asyncpg.connect(dsn)
+        try:
+            if args.webhooks_command == "dead":
+                for letter in await deadletter.list_dead(
+                    connection, subscription=args.subscription
+                ):
+                    print(
+                        f"{letter.message_id:24} sub={letter.subscription_id} "
+                        f"zone={letter.zone_id} attempts={letter.attempts} {letter.last_error}"
+                    )
+                return 0
+            if (args.message_id is None) == (args.subscription is None):
+                print("encosta: error: give MESSAGE_ID or --subscription ID", file=sys.stderr)
+                return 2
+            if args.message_id is not None:
+                replayed = [await deadletter.replay(connection, args.message_id)]
+            else:
+                replayed = await deadletter.replay_all(connection, subscription=args.subscription)
+        finally:
+            await connection.close()
+        for message_id in replayed:
+            print(f"replayed {message_id}")
+        return 0
+
+    return asyncio.run(run())
+
+
 def _webhooks(args: argparse.Namespace) -> int:
     from alerts import subscriptions  # noqa: PLC0415
     from alerts.config import DispatchConfig  # noqa: PLC0415
@@ -111,6 +153,8 @@ def _webhooks(args: argparse.Namespace) -> int:
                 f"{sub.id:5} {state:8} level>={sub.min_level} {sub.format:4} "
                 f"zones={zones} {sub.url}"
             )
+    elif args.webhooks_command in {"dead", "replay"}:
+        return _dead_letters(config.dsn, args)
     elif args.webhooks_command == "remove":
         asyncio.run(subscriptions.remove(config.dsn, args.id))
         print(f"removed subscription {args.id}")
@@ -187,7 +231,19 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         action = webhooks_sub.add_parser(name, help=text)
         action.add_argument("id", type=int)
+    dead = webhooks_sub.add_parser("dead", help="list dead letters (messages given up on)")
+    dead.add_argument("--subscription", type=int, help="only this subscription's")
+    replay = webhooks_sub.add_parser("replay", help="send dead letters again (pending, due now)")
+    replay.add_argument("message_id", nargs="?", help="one dead letter's message id")
+    replay.add_argument("--subscription", type=int, help="every dead letter of this subscription")
     webhooks.set_defaults(func=_webhooks)
+
+    api = sub.add_parser(
+        "api",
+        help="serve the ops HTTP API "
+        "(settings: ENCOSTA_API_HOST/PORT/TOKEN, ENCOSTA_PG_DSN, ENCOSTA_NETWORK)",
+    )
+    api.set_defaults(func=_api)
 
     demo = sub.add_parser(
         "demo", help="bring the stack up, ingest a burst of readings and show what was stored"

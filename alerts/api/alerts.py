@@ -1,0 +1,190 @@
+"""``/alerts``: episodes with their history, acknowledgement, and CAP 1.2 of the latest step."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Path, Query, Response
+
+from alerts.api.auth import UNAUTHORIZED, Writer
+from alerts.api.context import DB_RESPONSES, NOT_FOUND, Context
+from alerts.api.schemas import (
+    IDENTIFIER,
+    MAX_ID,
+    Acknowledge,
+    Acknowledged,
+    Alert,
+    AlertDetail,
+    AlertEvent,
+    Problem,
+    level_name,
+)
+from alerts.errors import AlertsError
+from alerts.payload import CAP_TYPE, to_cap
+from alerts.payload import AlertEvent as Transition
+from alerts.store import acknowledge
+
+if TYPE_CHECKING:
+    import asyncpg
+
+AlertId = Annotated[int, Path(ge=1, le=MAX_ID)]
+log = logging.getLogger("encosta.api.alerts")
+router = APIRouter(prefix="/alerts", tags=["alerts"], responses=DB_RESPONSES)
+
+_SELECT = "SELECT * FROM alerts WHERE network = $1"
+_EVENTS = "SELECT * FROM alert_events WHERE alert_id = $1 ORDER BY seq"
+
+
+# The CAP route's errors are still JSON: spell their media type out, or FastAPI would
+# document them as application/cap+xml like the route's own response class.
+_JSON_PROBLEM = {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+_CAP_ERRORS: dict[int | str, dict[str, object]] = {
+    404: {"description": "no such alert, or no transition yet", "content": _JSON_PROBLEM},
+    503: {"description": "the database is unreachable; retry later", "content": _JSON_PROBLEM},
+}
+
+
+class CapResponse(Response):
+    """An OASIS CAP 1.2 document."""
+
+    media_type = CAP_TYPE
+
+
+def _alert(row: asyncpg.Record) -> Alert:
+    return Alert(
+        id=row["id"],
+        network=row["network"],
+        zone=row["zone_id"],
+        kind=row["kind"],
+        level=row["level"],
+        level_name=level_name(row["level"]),
+        status=row["status"],
+        seq=row["seq"],
+        raised_at=row["raised_at"],
+        updated_at=row["updated_at"],
+        cleared_at=row["cleared_at"],
+        acknowledged_at=row["acknowledged_at"],
+        acknowledged_by=row["acknowledged_by"],
+    )
+
+
+def _event(row: asyncpg.Record) -> AlertEvent:
+    return AlertEvent(
+        seq=row["seq"],
+        transition=row["transition"],
+        from_level=row["from_level"],
+        to_level=row["to_level"],
+        evidence=json.loads(row["evidence"]),
+        actor=row["actor"],
+        at=row["at"],
+    )
+
+
+async def _row(context: Context, alert_id: int) -> asyncpg.Record:
+    row = await context.pool.fetchrow(f"{_SELECT} AND id = $2", context.config.network, alert_id)
+    if row is None:
+        raise HTTPException(
+            404,
+            f"no alert {alert_id} in network {context.config.network!r}: "
+            "see GET /alerts?status=all",
+        )
+    return row
+
+
+@router.get("")
+async def list_alerts(
+    context: Context,
+    status: Literal["open", "cleared", "all"] = "open",
+    zone: Annotated[str | None, Query(pattern=IDENTIFIER)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[Alert]:
+    """Alerts of the network, newest first (open ones by default)."""
+    rows = await context.pool.fetch(
+        f"{_SELECT} AND ($2 = 'all' OR status = $2) AND ($3::text IS NULL OR zone_id = $3)"
+        " ORDER BY id DESC LIMIT $4",
+        context.config.network,
+        status,
+        zone,
+        limit,
+    )
+    return [_alert(r) for r in rows]
+
+
+@router.get("/{alert_id}", responses=NOT_FOUND)
+async def get_alert(alert_id: AlertId, context: Context) -> AlertDetail:
+    """One alert with its append-only history, oldest transition first."""
+    row = await _row(context, alert_id)
+    events = await context.pool.fetch(_EVENTS, alert_id)
+    return AlertDetail(**_alert(row).model_dump(), events=[_event(e) for e in events])
+
+
+@router.post(
+    "/{alert_id}/acknowledge",
+    dependencies=[Writer],
+    responses={
+        **UNAUTHORIZED,
+        **NOT_FOUND,
+        409: {"model": Problem, "description": "the alert is not open"},
+    },
+)
+async def acknowledge_alert(alert_id: AlertId, body: Acknowledge, context: Context) -> Acknowledged:
+    """Record an operator's acknowledgement of an open alert (idempotent: the first one wins)."""
+    await _row(context, alert_id)
+    async with context.pool.acquire() as connection:
+        try:
+            seq = await acknowledge(connection, alert_id, body.by, datetime.now(UTC))
+        except AlertsError as exc:
+            raise HTTPException(409, str(exc)) from exc
+    row = await _row(context, alert_id)
+    # The note is logged, not stored: alert_events has no column for it yet.
+    log.info(
+        "alert acknowledged",
+        extra={"alert_id": alert_id, "seq": seq, "by": body.by, "note": body.note},
+    )
+    return Acknowledged(
+        alert_id=alert_id,
+        seq=seq,
+        acknowledged_at=row["acknowledged_at"],
+        acknowledged_by=row["acknowledged_by"],
+    )
+
+
+@router.get(
+    "/{alert_id}/cap",
+    response_class=CapResponse,
+    responses={
+        **_CAP_ERRORS,
+        200: {
+            "content": {CAP_TYPE: {"schema": {"type": "string"}}},
+            "description": "CAP 1.2 <alert> of the latest transition",
+        },
+    },
+)
+async def get_alert_cap(alert_id: AlertId, context: Context) -> CapResponse:
+    """The latest transition of the alert as an OASIS CAP 1.2 document."""
+    row = await _row(context, alert_id)
+    event = await context.pool.fetchrow(
+        "SELECT e.*, z.name AS zone_name FROM alert_events e JOIN zones z ON z.id = $2"
+        " WHERE e.alert_id = $1 ORDER BY e.seq DESC LIMIT 1",
+        alert_id,
+        row["zone_id"],
+    )
+    if event is None:
+        raise HTTPException(404, f"alert {alert_id} has no recorded transition yet")
+    transition = Transition(
+        alert_id,
+        event["seq"],
+        row["network"],
+        row["zone_id"],
+        event["zone_name"],
+        row["kind"],
+        event["transition"],
+        event["from_level"],
+        event["to_level"],
+        event["at"],
+        json.loads(event["evidence"]),
+    )
+    return CapResponse(to_cap(transition))

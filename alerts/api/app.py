@@ -1,0 +1,99 @@
+"""The FastAPI application of ``encosta api`` and the uvicorn server that runs it.
+
+The database pool is created in the app's lifespan with ``min_size=0``: the process starts and
+answers ``/healthz`` even while the database is down (``/readyz`` says 503 until it is back),
+and closing it is bounded so a stuck connection cannot hold up a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
+
+import asyncpg
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from alerts.api import alerts, deadletters, health, stations, webhooks, zones
+from alerts.api.context import ApiContext
+from alerts.api.metrics import ApiMetrics, MetricsMiddleware
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from alerts.api.config import ApiConfig
+
+log = logging.getLogger("encosta.api")
+
+_DB_ERRORS = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.InterfaceError,
+)
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    log.warning(
+        "database unavailable", extra={"path": request.url.path, "error": type(exc).__name__}
+    )
+    return JSONResponse(
+        {"detail": "the database is unreachable; retry later"},
+        status_code=503,
+        headers={"Retry-After": "5"},
+    )
+
+
+def create_app(config: ApiConfig) -> FastAPI:
+    """The API for ``config``; its pool lives as long as the app's lifespan."""
+    metrics = ApiMetrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if config.token is None:
+            log.warning("ENCOSTA_API_TOKEN is not set: every write endpoint answers 401")
+        pool = await asyncpg.create_pool(
+            config.dsn, min_size=0, max_size=config.pool_max, command_timeout=30
+        )
+        app.state.context = ApiContext(config, pool, metrics)
+        try:
+            yield
+        finally:
+            try:
+                async with asyncio.timeout(config.close_timeout_s):
+                    await pool.close()
+            except TimeoutError:
+                log.warning("database pool did not close in time; terminating it")
+                pool.terminate()
+
+    app = FastAPI(
+        title="Encosta ops API",
+        version="1.0.0",
+        lifespan=lifespan,
+        description="Stations, zones, alerts, webhook subscriptions and dead letters of one "
+        "Encosta network. Write endpoints need `Authorization: Bearer <ENCOSTA_API_TOKEN>`.",
+    )
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    for error in _DB_ERRORS:
+        app.add_exception_handler(error, _database_unavailable)
+    for module in (health, stations, zones, alerts, webhooks, deadletters):
+        app.include_router(module.router)
+    return app
+
+
+def server(config: ApiConfig) -> uvicorn.Server:
+    """A uvicorn server for the API; it handles SIGTERM itself (drains, then runs shutdown)."""
+    return uvicorn.Server(
+        uvicorn.Config(
+            create_app(config),
+            host=config.host,
+            port=config.port,
+            log_config=None,
+            timeout_graceful_shutdown=10,
+            server_header=False,
+        )
+    )

@@ -1,0 +1,185 @@
+"""Response and request bodies of the ops API; FastAPI derives the OpenAPI document from them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field
+
+Quality = Literal["ok", "late", "offline", "never"]
+Transition = Literal["raised", "escalated", "de-escalated", "acknowledged", "cleared"]
+LevelName = Literal["normal", "attention", "alert", "crisis"]
+
+
+class Problem(BaseModel):
+    """An error: what went wrong and what to do next."""
+
+    detail: str
+
+
+class Health(BaseModel):
+    """Liveness or readiness of the API process."""
+
+    status: Literal["ok", "ready", "unavailable"]
+    detail: str | None = None
+
+
+class Station(BaseModel):
+    """A station with its newest device time, battery and data quality."""
+
+    id: str
+    zone: str
+    name: str
+    lat: float
+    lon: float
+    status: Literal["active", "maintenance", "retired"]
+    expected_interval_s: float
+    last_seen: datetime | None = Field(description="newest device time of any reading")
+    seconds_since_last_seen: float | None
+    battery_v: float | None = Field(description="newest battery reading by device time")
+    battery_at: datetime | None
+    data_quality: Quality = Field(
+        description="ok: within two expected intervals; late: within the stale threshold; "
+        "offline: beyond it; never: no reading stored"
+    )
+
+
+class Zone(BaseModel):
+    """A zone with its current risk level, data-alert level and the latest evidence."""
+
+    id: str
+    name: str
+    level: int = Field(ge=0, le=3, description="level of the open risk alert, else 0")
+    level_name: LevelName
+    risk_alert_id: int | None
+    data_level: int = Field(ge=0, le=3, description="level of the open data alert, else 0")
+    data_alert_id: int | None
+    evidence: dict[str, Any] | None = Field(
+        description="evidence of the latest risk transition (acknowledgements skipped)"
+    )
+    evidence_at: datetime | None
+    evidence_transition: Transition | None
+
+
+class AlertEvent(BaseModel):
+    """One transition of an alert's append-only history."""
+
+    seq: int
+    transition: Transition
+    from_level: int = Field(ge=0, le=3)
+    to_level: int = Field(ge=0, le=3)
+    evidence: dict[str, Any]
+    actor: str | None
+    at: datetime
+
+
+class Alert(BaseModel):
+    """One alert episode of a zone."""
+
+    id: int
+    network: str
+    zone: str
+    kind: Literal["risk", "data"]
+    level: int = Field(ge=0, le=3)
+    level_name: LevelName
+    status: Literal["open", "cleared"]
+    seq: int
+    raised_at: datetime
+    updated_at: datetime
+    cleared_at: datetime | None
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+
+
+class AlertDetail(Alert):
+    """An alert with its history, oldest transition first."""
+
+    events: list[AlertEvent]
+
+
+class Acknowledge(BaseModel):
+    """An operator acknowledging an open alert."""
+
+    by: str = Field(
+        min_length=1, max_length=200, pattern=r"^[^\x00]+$", description="who acknowledges"
+    )
+    note: str | None = Field(default=None, max_length=2000, pattern=r"^[^\x00]*$")
+
+
+class Acknowledged(BaseModel):
+    """The recorded acknowledgement (the first one, when acknowledged twice)."""
+
+    alert_id: int
+    seq: int
+    acknowledged_at: datetime
+    acknowledged_by: str
+
+
+class WebhookIn(BaseModel):
+    """A new webhook subscription; a fresh secret is generated unless one is given."""
+
+    url: str = Field(pattern=r"^https?://[^\s\x00]+$", max_length=2000)
+    min_level: int = Field(default=1, ge=0, le=3)
+    zones: list[Annotated[str, Field(pattern=IDENTIFIER)]] | None = Field(
+        default=None, description="null: every zone"
+    )
+    format: Literal["json", "cap"] = "json"
+    secret: str | None = Field(default=None, pattern=r"^whsec_[A-Za-z0-9+/=]+$")
+
+
+class Webhook(BaseModel):
+    """A webhook subscription, without its secret."""
+
+    id: int
+    url: str
+    min_level: int
+    zones: list[str] | None
+    format: Literal["json", "cap"]
+    enabled: bool
+    created_at: datetime
+
+
+class WebhookCreated(Webhook):
+    """A new subscription with its signing secret, shown this once."""
+
+    secret: str
+
+
+class WebhookTest(BaseModel):
+    """A signed ``encosta.test`` message the subscriber answered with 2xx."""
+
+    message_id: str
+
+
+class DeadLetter(BaseModel):
+    """An outbox message that will not be retried until replayed."""
+
+    message_id: str
+    subscription_id: int
+    alert_id: int | None = Field(description="null for a heartbeat")
+    seq: int | None
+    zone: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+
+
+class Replayed(BaseModel):
+    """Dead letters set back to pending, due now."""
+
+    replayed: list[str]
+
+
+_LEVEL_NAMES: dict[int, LevelName] = {0: "normal", 1: "attention", 2: "alert", 3: "crisis"}
+
+
+def level_name(level: int) -> LevelName:
+    """The operator name of level 0..3 (``models.Level`` in lower case)."""
+    return _LEVEL_NAMES[level]
+
+
+# Identifiers as the registry writes them; anything else (a NUL byte, a 10 kB string) is
+# refused with 422 before it reaches PostgreSQL.
+IDENTIFIER = r"^[A-Za-z0-9_.:-]{1,200}$"
+MAX_ID = 2**63 - 1  # bigserial
