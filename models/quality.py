@@ -93,8 +93,9 @@ def sensor_stats(
     vmax = q.vwc_max_m3m3
     n = rain_mm.shape[0]
     cap = win.stuck - 1
-    rain = as_float(rain_mm[:, -(win.stuck + 1) :])
-    vwc = as_float(vwc_m3m3[:, -(win.stuck + 1) :])
+    # Compact copies of the trailing windows: one sweep over the rows' cold cache lines.
+    rain = np.ascontiguousarray(as_float(rain_mm[:, -(win.stuck + 1) :]))
+    vwc = np.ascontiguousarray(as_float(vwc_m3m3[:, -(win.stuck + 1) :]))
     rain_flat = np.zeros(n, dtype=np.int64)
     vwc_flat = np.zeros(n, dtype=np.int64)
     if rain.shape[1] >= 2:
@@ -125,8 +126,9 @@ def sensor_stats(
         r, v = recent_r[rows], recent_v[rows]
         bad = (r < 0.0) | (r > win.rain_max_mm) | (v < 0.0) | (v > vmax)
         since_bad[rows] = _since(bad, win.stuck)
-    last_r = rain_mm[:, -win.offline :]
-    last_v = vwc_m3m3[:, -win.offline :]
+    inside = win.offline <= rain.shape[1]
+    last_r = rain[:, -win.offline :] if inside else rain_mm[:, -win.offline :]
+    last_v = vwc[:, -win.offline :] if inside else vwc_m3m3[:, -win.offline :]
     seen = np.isfinite(last_r) | np.isfinite(last_v)
     fresh = (last_v >= 0.0) & (last_v <= vmax)
     vwc_age = _since(fresh, win.offline)

@@ -92,15 +92,14 @@ def window_sums(
         dirty = dirty_rows(rain, win.rain_max_mm)
     rows = np.flatnonzero(dirty)
     if rows.size:
-        weights = np.ascontiguousarray(weights.T)
         sub = rain[rows]
         valid = (sub >= 0.0) & (sub <= win.rain_max_mm)
         clean = np.where(valid, sub, sub.dtype.type(0.0))
-        fixed = clean @ weights
+        fixed = np.vecdot(clean[:, None, :], weights)
         acc[rows] = fixed[:, :3]
         api[rows] = fixed[:, 3]
-        # Counts below 2**24 are exact in float32, so BLAS can count the gaps too.
-        gaps = (~valid).astype(rain.dtype) @ (weights[:, :3] > 0).astype(rain.dtype)
+        # Counts below 2**24 are exact in float32, so dot products can count the gaps too.
+        gaps = np.vecdot((~valid).astype(rain.dtype)[:, None, :], weights[:3] > 0)
         missing[rows] = np.rint(gaps).astype(np.int64) + before
     return acc, missing, api
 
