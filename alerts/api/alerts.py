@@ -25,7 +25,7 @@ from alerts.api.schemas import (
 from alerts.errors import AlertsError
 from alerts.payload import CAP_TYPE, to_cap
 from alerts.payload import AlertEvent as Transition
-from alerts.store import acknowledge
+from alerts.store import acknowledge, zone_circle
 
 if TYPE_CHECKING:
     import asyncpg
@@ -164,16 +164,22 @@ async def acknowledge_alert(alert_id: AlertId, body: Acknowledge, context: Conte
     },
 )
 async def get_alert_cap(alert_id: AlertId, context: Context) -> CapResponse:
-    """The latest transition of the alert as an OASIS CAP 1.2 document."""
+    """The latest transition of the alert as an OASIS CAP 1.2 document, as a subscriber got it.
+
+    Earlier transitions become CAP ``references``; the zone's stations give its ``circle``.
+    """
     row = await _row(context, alert_id)
-    event = await context.pool.fetchrow(
-        "SELECT e.*, z.name AS zone_name FROM alert_events e JOIN zones z ON z.id = $2"
-        " WHERE e.alert_id = $1 ORDER BY e.seq DESC LIMIT 1",
-        alert_id,
-        row["zone_id"],
-    )
-    if event is None:
+    async with context.pool.acquire() as connection:
+        events = await connection.fetch(
+            "SELECT e.*, z.name AS zone_name FROM alert_events e JOIN zones z ON z.id = $2"
+            " WHERE e.alert_id = $1 ORDER BY e.seq",
+            alert_id,
+            row["zone_id"],
+        )
+        circle = await zone_circle(connection, row["zone_id"])
+    if not events:
         raise HTTPException(404, f"alert {alert_id} has no recorded transition yet")
+    *earlier, event = events
     transition = Transition(
         alert_id,
         event["seq"],
@@ -186,5 +192,7 @@ async def get_alert_cap(alert_id: AlertId, context: Context) -> CapResponse:
         event["to_level"],
         event["at"],
         json.loads(event["evidence"]),
+        tuple((e["seq"], e["at"]) for e in earlier),
+        circle,
     )
     return CapResponse(to_cap(transition))

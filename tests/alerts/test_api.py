@@ -250,6 +250,8 @@ async def test_cap_of_the_latest_transition(api: httpx.AsyncClient, database: Da
     assert root.findtext(f"{{{CAP_NS}}}msgType") == "Update"
     assert root.findtext(f"{{{CAP_NS}}}info/{{{CAP_NS}}}severity") == "Extreme"
     assert root.findtext(f"{{{CAP_NS}}}identifier", "").endswith(f"evt_{alert}_2")
+    assert f"evt_{alert}_1" in root.findtext(f"{{{CAP_NS}}}references", "")
+    assert root.find(f".//{{{CAP_NS}}}circle") is not None
     assert (await api.get("/alerts/999999/cap")).status_code == 404
 
 
