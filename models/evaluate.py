@@ -12,7 +12,7 @@ from models.inputs import ModelInputs, StationStatic, StepWindows
 from models.interpolation import idw_estimate
 from models.levels import aggregate_zones
 from models.quality import assess, sensor_stats
-from models.rainfall import as_float, block_sums, dirty_rows, window_sums
+from models.rainfall import as_float, row_pass, window_sums
 from models.result import MODEL_VERSION, Criterion, Level, ModelResult
 from models.slope import station_factor_of_safety, wetness
 from models.summary import WindowSummary
@@ -27,12 +27,13 @@ def summarise(inputs: ModelInputs, config: ModelConfig) -> WindowSummary:
     """Reduce the gridded arrays to the per-station statistics at the newest step."""
     win = StepWindows.build(inputs.step_minutes, config)
     rain = as_float(inputs.rain_mm)
-    dirty = dirty_rows(rain, win.rain_max_mm)
-    # Hourly sums over the trailing window serve the 1 h / 24 h sums and the event scan.
+    # One pass over the array: bad-value screen, 96 h sum and API, and hourly sums over the
+    # trailing window (they serve the 1 h / 24 h sums and the event scan).
     n_steps = rain.shape[1]
     blocks = min(n_steps // win.w1h, max(first_blocks(n_steps, win), win.w24h // win.w1h))
-    hourly = block_sums(rain, win.w1h, blocks) if blocks else None
-    acc, missing, api = window_sums(rain, win, dirty, hourly)
+    dirty, long, hourly_all = row_pass(rain, win, blocks)
+    hourly = hourly_all if blocks else None
+    acc, missing, api = window_sums(rain, win, dirty, hourly, long)
     event = current_event(rain, win, config.event.wet_threshold_mm, ~dirty, hourly)
     stats = sensor_stats(rain, inputs.vwc_m3m3, win, config, dirty)
     return WindowSummary(

@@ -52,18 +52,57 @@ def block_sums(values: npt.NDArray[Any], size: int, blocks: int) -> npt.NDArray[
     return result
 
 
+def _long_weights(n_steps: int, win: StepWindows, dtype: npt.DTypeLike) -> npt.NDArray[Any]:
+    """[2, steps]: ones over the trailing 96 h, and the API decay weights over the record."""
+    weights = np.zeros((2, n_steps), dtype=dtype)
+    weights[0, max(0, n_steps - win.w96h) :] = 1.0
+    weights[1] = api_weights(n_steps, win.k_step, dtype)
+    return weights
+
+
+ROW_BLOCK = 128
+"""Rows per chunk of :func:`row_pass`: the chunk (~0.6 MB at 96 h of 5-minute float32 steps)
+stays in the core's cache while it is read three times."""
+
+
+def row_pass(
+    rain: npt.NDArray[Any], win: StepWindows, blocks: int
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[Any], npt.NDArray[Any]]:
+    """Everything the evaluation needs from the whole array, reading it from memory once.
+
+    Returns ``(dirty[rows], long[rows, 2], hourly[rows, blocks])``: :func:`dirty_rows`, the
+    raw 96 h sum and API dot products (exact only for clean rows), and :func:`block_sums` of
+    ``w1h`` steps. Works in chunks of :data:`ROW_BLOCK` rows so that the three reductions
+    read each chunk from cache rather than the array three times from memory.
+    """
+    n = rain.shape[0]
+    weights = _long_weights(rain.shape[1], win, rain.dtype)
+    dirty = np.empty(n, dtype=np.bool_)
+    long = np.empty((n, 2), dtype=rain.dtype)
+    hourly = np.empty((n, blocks), dtype=rain.dtype)
+    for low in range(0, n, ROW_BLOCK):
+        chunk = rain[low : low + ROW_BLOCK]
+        dirty[low : low + ROW_BLOCK] = dirty_rows(chunk, win.rain_max_mm)
+        long[low : low + ROW_BLOCK] = np.vecdot(chunk[:, None, :], weights)
+        if blocks:
+            hourly[low : low + ROW_BLOCK] = block_sums(chunk, win.w1h, blocks)
+    return dirty, long, hourly
+
+
 def window_sums(
     rain_mm: npt.NDArray[Any],
     win: StepWindows,
     dirty: npt.NDArray[np.bool_] | None = None,
     hourly: npt.NDArray[Any] | None = None,
+    long: npt.NDArray[Any] | None = None,
 ) -> tuple[FloatArray, IntArray, FloatArray]:
     """Observed accumulations, missing counts per window, and API at the newest step.
 
     Returns ``(acc_mm[stations, 3], missing[stations, 3], api_mm[stations])`` for the windows
     1 h, 24 h, 96 h. Steps before the first column count as missing. ``dirty`` is
     :func:`dirty_rows` of the array when the caller already has it; ``hourly``, the
-    :func:`block_sums` of 1-hour blocks, spares reading the last 24 h again when it covers them.
+    :func:`block_sums` of 1-hour blocks, spares reading the last 24 h again when it covers them;
+    ``long``, the raw 96 h and API dot products of :func:`row_pass`, spares the whole array.
     """
     rain = as_float(rain_mm)
     n, n_steps = rain.shape
@@ -77,7 +116,7 @@ def window_sums(
     # 24 h sums read only their trailing columns.
     acc = np.empty((n, 3), dtype=np.float64)
     api = np.empty(n, dtype=np.float64)
-    both = np.vecdot(rain[:, None, :], weights[2:])
+    both = np.vecdot(rain[:, None, :], weights[2:]) if long is None else long
     acc[:, 2], api[:] = both[:, 0], both[:, 1]
     if hourly is not None and hourly.shape[1] * win.w1h >= win.w24h and n_steps >= win.w24h:
         acc[:, 0] = hourly[:, -1]
