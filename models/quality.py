@@ -71,31 +71,14 @@ def _flat_runs(same: npt.NDArray[np.bool_], cap: int) -> IntArray:
     return np.minimum(_trailing_true(same), cap)
 
 
-def sensor_stats(
-    rain_mm: npt.NDArray[Any],
-    vwc_m3m3: npt.NDArray[Any],
-    win: StepWindows,
-    config: ModelConfig,
-    dirty: BoolArray | None = None,
-) -> dict[str, npt.NDArray[Any]]:
-    """Counters for quality and the soil criterion, from the trailing windows of the arrays.
-
-    Flat runs count consecutive pairs of equal readings (soil moisture within the tolerance;
-    rain equal and above zero), capped at ``stuck - 1``; ``since_*`` counters are capped at the
-    window that makes them matter. :class:`models.state.ModelState` keeps the same counters.
-    Rows are screened first: only rows whose newest pair is flat can have a flat run, and only
-    rows with a value outside ``[0, max]`` (one integer max over the bit patterns, as in
-    :func:`models.rainfall.dirty_rows`) can have a bad reading, so the step-level windows are
-    built for those rows only. ``dirty`` (:func:`models.rainfall.dirty_rows` of the whole rain
-    array) spares the screen of the rain window when the caller already has it.
-    """
+def _flat_run_counts(
+    rain: npt.NDArray[Any], vwc: npt.NDArray[Any], win: StepWindows, config: ModelConfig
+) -> tuple[IntArray, IntArray]:
+    """Flat-run counters, built only for the rows whose newest pair of readings is flat."""
     q = config.quality
     vmax = q.vwc_max_m3m3
-    n = rain_mm.shape[0]
+    n = rain.shape[0]
     cap = win.stuck - 1
-    # Compact copies of the trailing windows: one sweep over the rows' cold cache lines.
-    rain = np.ascontiguousarray(as_float(rain_mm[:, -(win.stuck + 1) :]))
-    vwc = np.ascontiguousarray(as_float(vwc_m3m3[:, -(win.stuck + 1) :]))
     rain_flat = np.zeros(n, dtype=np.int64)
     vwc_flat = np.zeros(n, dtype=np.int64)
     if rain.shape[1] >= 2:
@@ -117,6 +100,37 @@ def sensor_stats(
             with np.errstate(invalid="ignore"):
                 flat = np.abs(sub[:, 1:] - sub[:, :-1]) <= q.stuck_tolerance_vwc
             vwc_flat[rows] = _flat_runs(flat & ok[:, 1:] & ok[:, :-1], cap)
+    return rain_flat, vwc_flat
+
+
+def sensor_stats(
+    rain_mm: npt.NDArray[Any],
+    vwc_m3m3: npt.NDArray[Any],
+    win: StepWindows,
+    config: ModelConfig,
+    dirty: BoolArray | None = None,
+) -> dict[str, npt.NDArray[Any]]:
+    """Counters for quality and the soil criterion, from the trailing windows of the arrays.
+
+    Flat runs count consecutive pairs of equal readings (soil moisture within the tolerance;
+    rain equal and above zero), capped at ``stuck - 1``; ``since_*`` counters are capped at the
+    window that makes them matter. :class:`models.state.ModelState` keeps the same counters.
+    Rows are screened first: only rows whose newest pair is flat can have a flat run, and only
+    rows with a value outside ``[0, max]`` (one integer max over the bit patterns, as in
+    :func:`models.rainfall.dirty_rows`) can have a bad reading, so the step-level windows are
+    built for those rows only. ``dirty`` (:func:`models.rainfall.dirty_rows` of the whole rain
+    array) spares the screen of the rain window when the caller already has it.
+    """
+    q = config.quality
+    vmax = q.vwc_max_m3m3
+    n = rain_mm.shape[0]
+    # A compact copy of a trailing window that is screened whole: one sweep over the rows'
+    # cold cache lines. With ``dirty`` known, rain is read only at a few columns and rows.
+    rain = as_float(rain_mm[:, -(win.stuck + 1) :])
+    if dirty is None:
+        rain = np.ascontiguousarray(rain)
+    vwc = np.ascontiguousarray(as_float(vwc_m3m3[:, -(win.stuck + 1) :]))
+    rain_flat, vwc_flat = _flat_run_counts(rain, vwc, win, config)
     since_bad = np.full(n, win.stuck, dtype=np.int64)
     recent_r, recent_v = rain[:, -win.stuck :], vwc[:, -win.stuck :]
     suspect = dirty_rows(recent_r, win.rain_max_mm) if dirty is None else dirty.copy()
