@@ -137,6 +137,8 @@ class Webhook(BaseModel):
     zones: list[str] | None
     format: Literal["json", "cap"]
     enabled: bool
+    heartbeat: bool = Field(description="receives the periodic encosta.heartbeat")
+    fallback: bool = Field(description="receives only alert.unacknowledged escalations")
     created_at: datetime
 
 

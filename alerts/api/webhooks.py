@@ -20,7 +20,10 @@ SubscriptionId = Annotated[int, Path(ge=1, le=MAX_ID)]
 router = APIRouter(prefix="/webhooks", tags=["webhooks"], responses=DB_RESPONSES)
 
 # Never SELECT *: the secret column stays in the database.
-_SELECT = "SELECT id, url, min_level, zones, format, enabled, created_at FROM webhook_subscriptions"
+_SELECT = (
+    "SELECT id, url, min_level, zones, format, enabled, heartbeat, fallback, created_at"
+    " FROM webhook_subscriptions"
+)
 
 
 def _webhook(row: asyncpg.Record) -> Webhook:

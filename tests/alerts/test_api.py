@@ -269,6 +269,7 @@ async def test_webhooks_crud_and_secret_shown_once(
         assert secret.startswith("whsec_")
         listed = await api.get("/webhooks")
         assert secret not in listed.text
+        assert (sub["heartbeat"], sub["fallback"]) == (False, False)
         assert [{k: v for k, v in sub.items() if k != "secret"}] == listed.json()
         tested = await api.post(f"/webhooks/{sub['id']}/test", headers=AUTH)
         assert tested.status_code == 200
