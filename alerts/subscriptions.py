@@ -33,13 +33,19 @@ class Subscription:
 
 def _from_row(row: asyncpg.Record) -> Subscription:
     zones = None if row["zones"] is None else tuple(row["zones"])
-    return Subscription(row["id"], row["url"], row["secret"], row["min_level"], zones,
-                        row["format"], row["enabled"])
+    return Subscription(
+        row["id"], row["url"], row["secret"], row["min_level"], zones, row["format"], row["enabled"]
+    )
 
 
 async def add(  # noqa: PLR0913  one keyword per subscription field
-    dsn: str, url: str, *, secret: str | None = None, min_level: int = 1,
-    zones: list[str] | None = None, fmt: str = "json",
+    dsn: str,
+    url: str,
+    *,
+    secret: str | None = None,
+    min_level: int = 1,
+    zones: list[str] | None = None,
+    fmt: str = "json",
 ) -> Subscription:
     """Create a subscription (a fresh secret unless one is given); validate before writing."""
     if not url.startswith(("http://", "https://")):
@@ -53,13 +59,23 @@ async def add(  # noqa: PLR0913  one keyword per subscription field
     connection = await asyncpg.connect(dsn)
     try:
         if zones:
-            known = {r["id"] for r in await connection.fetch(
-                "SELECT id FROM zones WHERE id = ANY($1::text[])", zones)}
+            known = {
+                r["id"]
+                for r in await connection.fetch(
+                    "SELECT id FROM zones WHERE id = ANY($1::text[])", zones
+                )
+            }
             if missing := sorted(set(zones) - known):
                 raise SubscriptionError(f"unknown zones {missing}: see the zones table")
         row = await connection.fetchrow(
             "INSERT INTO webhook_subscriptions (url, secret, min_level, zones, format)"
-            " VALUES ($1, $2, $3, $4, $5) RETURNING *", url, secret, min_level, zones, fmt)
+            " VALUES ($1, $2, $3, $4, $5) RETURNING *",
+            url,
+            secret,
+            min_level,
+            zones,
+            fmt,
+        )
     finally:
         await connection.close()
     return _from_row(row)
@@ -80,12 +96,15 @@ async def get(dsn: str, subscription: int) -> Subscription:
     connection = await asyncpg.connect(dsn)
     try:
         row = await connection.fetchrow(
-            "SELECT * FROM webhook_subscriptions WHERE id = $1", subscription)
+            "SELECT * FROM webhook_subscriptions WHERE id = $1", subscription
+        )
     finally:
         await connection.close()
     if row is None:
-        raise SubscriptionError(f"no subscription {subscription}: see `encosta webhooks list`",
-                                subscription=subscription)
+        raise SubscriptionError(
+            f"no subscription {subscription}: see `encosta webhooks list`",
+            subscription=subscription,
+        )
     return _from_row(row)
 
 
@@ -94,20 +113,29 @@ async def remove(dsn: str, subscription: int) -> None:
     connection = await asyncpg.connect(dsn)
     try:
         status = await connection.execute(
-            "DELETE FROM webhook_subscriptions WHERE id = $1", subscription)
+            "DELETE FROM webhook_subscriptions WHERE id = $1", subscription
+        )
     finally:
         await connection.close()
     if status.endswith(" 0"):
-        raise SubscriptionError(f"no subscription {subscription}: see `encosta webhooks list`",
-                                subscription=subscription)
+        raise SubscriptionError(
+            f"no subscription {subscription}: see `encosta webhooks list`",
+            subscription=subscription,
+        )
 
 
 async def send_test(config: DispatchConfig, subscription: int) -> str:
     """POST a signed ``encosta.test`` event to a subscription now; return its message id."""
     sub = await get(config.dsn, subscription)
     message_id = f"msg_test_{uuid.uuid4().hex}"
-    body = json.dumps({"type": "encosta.test", "timestamp": datetime.now(UTC).isoformat(),
-                       "data": {"subscription": sub.id}}, separators=(",", ":"))
+    body = json.dumps(
+        {
+            "type": "encosta.test",
+            "timestamp": datetime.now(UTC).isoformat(),
+            "data": {"subscription": sub.id},
+        },
+        separators=(",", ":"),
+    )
     async with WebhookDispatcher(config) as dispatcher:
         await dispatcher.post(sub.url, sub.secret, message_id, body.encode(), "application/json")
     return message_id

@@ -209,6 +209,7 @@ async def raw_copy(dsn: str, readings: int, start: float) -> float:
 PUBLISHER = textwrap.dedent("""
     import json, sys, time
     import paho.mqtt.client as paho
+    from paho.mqtt.enums import CallbackAPIVersion
     port, rate, seconds = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
     topic = sys.argv[4]
     c = paho.Client(CallbackAPIVersion.VERSION2, client_id="bench-latency-pub")
@@ -245,6 +246,8 @@ async def latency(
         stdout=asyncio.subprocess.PIPE,
     )
     out, _ = await publisher.communicate()
+    if publisher.returncode != 0:
+        raise RuntimeError(f"latency publisher failed with exit code {publisher.returncode}")
     sent = int(out.strip())
     deadline = time.monotonic() + 30
     while len(service.committed) < sent and time.monotonic() < deadline:  # noqa: ASYNC110

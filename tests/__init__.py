@@ -1,0 +1,1 @@
+"""Encosta test suite: pytest against real Mosquitto and TimescaleDB."""

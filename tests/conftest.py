@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -61,6 +62,25 @@ class Database:
             return list(await connection.fetch(sql, *args))
         finally:
             await connection.close()
+
+    async def wait_for_count(
+        self, sql: str, expected: int, limit_s: float = 60, settle_s: float = 0.5
+    ) -> int:
+        """Poll the count ``sql`` until it reaches ``expected`` or ``limit_s`` passes.
+
+        Reached, it looks once more ``settle_s`` later, so that a late duplicate would show.
+        """
+        deadline = time.monotonic() + limit_s
+        value = -1
+        while time.monotonic() < deadline:
+            value = int(await self.fetchval(sql))
+            if value >= expected:
+                if not settle_s:
+                    return value
+                await asyncio.sleep(settle_s)
+                return int(await self.fetchval(sql))
+            await asyncio.sleep(0.1)
+        return value
 
     def topic(self, station_id: str, *, senml: bool = False) -> str:
         """The readings topic of ``station_id`` in this database's network."""

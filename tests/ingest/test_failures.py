@@ -12,7 +12,6 @@ import pytest
 from encosta import stack
 from tests.conftest import Database, IngestProcess, ingest_config, running_ingest
 from tests.ingest.streams import stream_lines
-from tests.ingest.test_ingest import wait_for_count
 from tests.mqtt import mosquitto_pub
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
@@ -32,14 +31,16 @@ async def test_kill_9_mid_stream_loses_and_duplicates_nothing(
         mosquitto_pub(database.stack.mqtt_port, database.topic("rocinha-02"), lines)
     )
     # Kill once part of the stream is committed, while the rest is still arriving.
-    await wait_for_count(database, "SELECT count(*) FROM readings", STREAM // 4, limit_s=60)
+    await database.wait_for_count(
+        "SELECT count(*) FROM readings", STREAM // 10, limit_s=60, settle_s=0
+    )
     process.kill(signal.SIGKILL)
     killed_at = int(await database.fetchval("SELECT count(*) FROM readings"))
     assert killed_at < STREAM, "the kill must land mid-stream for this test to mean anything"
     await publisher
     process.start()
     await process.wait_subscribed(count=2)
-    stored = await wait_for_count(database, "SELECT count(*) FROM readings", STREAM, limit_s=90)
+    stored = await database.wait_for_count("SELECT count(*) FROM readings", STREAM, limit_s=90)
     assert stored == STREAM
     assert await database.fetchval("SELECT count(DISTINCT ts) FROM readings") == STREAM
 
@@ -56,14 +57,14 @@ async def test_sigterm_drains_and_restart_resumes(
     publisher = asyncio.create_task(
         mosquitto_pub(database.stack.mqtt_port, database.topic("borel-02"), lines)
     )
-    await wait_for_count(database, "SELECT count(*) FROM readings", 500, limit_s=60)
+    await database.wait_for_count("SELECT count(*) FROM readings", 500, limit_s=60, settle_s=0)
     process.kill(signal.SIGTERM)
     assert process.process is not None
     assert process.process.returncode == 0, process.log.read_text()[-2000:]
     await publisher
     process.start()
     await process.wait_subscribed(count=2)
-    assert await wait_for_count(database, "SELECT count(*) FROM readings", 5000) == 5000
+    assert await database.wait_for_count("SELECT count(*) FROM readings", 5000) == 5000
 
 
 async def test_database_outage_mid_stream_loses_nothing(database: Database) -> None:
@@ -77,7 +78,7 @@ async def test_database_outage_mid_stream_loses_nothing(database: Database) -> N
     try:
         async with running_ingest(config) as service:
             await mosquitto_pub(port, topic, first)
-            assert await wait_for_count(database, "SELECT count(*) FROM readings", 5000) == 5000
+            assert await database.wait_for_count("SELECT count(*) FROM readings", 5000) == 5000
             await asyncio.to_thread(pg.stop, "fast")
             await mosquitto_pub(port, topic, during)  # received, cannot be committed
             await asyncio.sleep(5)
@@ -85,8 +86,8 @@ async def test_database_outage_mid_stream_loses_nothing(database: Database) -> N
             assert not service.healthy()[0]
             await asyncio.to_thread(pg.start)
             await mosquitto_pub(port, topic, after)
-            stored = await wait_for_count(
-                database, "SELECT count(*) FROM readings", STREAM, limit_s=90
+            stored = await database.wait_for_count(
+                "SELECT count(*) FROM readings", STREAM, limit_s=90
             )
             assert service.healthy()[0]
     finally:
@@ -115,7 +116,7 @@ async def test_two_replicas_on_a_shared_subscription_store_each_reading_once(
         mosquitto_pub(database.stack.mqtt_port, database.topic("babilonia-01"), lines[::2]),
         mosquitto_pub(database.stack.mqtt_port, database.topic("babilonia-02"), lines[1::2]),
     )
-    assert await wait_for_count(database, "SELECT count(*) FROM readings", 10_000) == 10_000
+    assert await database.wait_for_count("SELECT count(*) FROM readings", 10_000) == 10_000
     for process in ingest_processes:
         process.kill(signal.SIGTERM)
     # Both processes committed something: the broker really shared the stream.
@@ -139,14 +140,14 @@ async def test_broker_restart_mid_stream_loses_nothing(database: Database) -> No
     try:
         async with running_ingest(ingest_config(database)) as service:
             await mosquitto_pub(port, topic, lines[:3000])
-            assert await wait_for_count(database, "SELECT count(*) FROM readings", 3000) == 3000
+            assert await database.wait_for_count("SELECT count(*) FROM readings", 3000) == 3000
             await asyncio.to_thread(broker.stop)
             await asyncio.sleep(1)
             assert service.metrics.mqtt_connected._value.get() == 0
             await asyncio.to_thread(broker.start)
             await mosquitto_pub(port, topic, lines[3000:])
-            stored = await wait_for_count(
-                database, "SELECT count(*) FROM readings", 6000, limit_s=90
+            stored = await database.wait_for_count(
+                "SELECT count(*) FROM readings", 6000, limit_s=90
             )
             assert service.metrics.mqtt_connects._value.get() >= 2
     finally:

@@ -19,19 +19,6 @@ from tests.mqtt import mosquitto_pub, publish
 pytestmark = pytest.mark.services
 
 
-async def wait_for_count(db: Database, sql: str, expected: int, limit_s: float = 60) -> int:
-    """Poll ``sql`` until it returns ``expected`` (or the timeout); return the last value."""
-    deadline = time.monotonic() + limit_s
-    value = -1
-    while time.monotonic() < deadline:
-        value = int(await db.fetchval(sql))
-        if value >= expected:
-            await asyncio.sleep(0.3)  # would anything more arrive (a duplicate)?
-            return int(await db.fetchval(sql))
-        await asyncio.sleep(0.1)
-    return value
-
-
 async def test_readings_from_mosquitto_pub_are_stored(database: Database) -> None:
     """Readings published by a third-party client land in the hypertable with their values."""
     async with running_ingest(ingest_config(database)):
@@ -42,7 +29,7 @@ async def test_readings_from_mosquitto_pub_are_stored(database: Database) -> Non
             ).encode()
         ]
         await mosquitto_pub(database.stack.mqtt_port, database.topic("rocinha-01"), lines)
-        assert await wait_for_count(database, "SELECT count(*) FROM readings", 3) == 3
+        assert await database.wait_for_count("SELECT count(*) FROM readings", 3) == 3
     rows = await database.fetch("SELECT quantity, value FROM readings ORDER BY quantity")
     assert [(r["quantity"], r["value"]) for r in rows] == [
         ("battery_v", 3.9),
@@ -60,7 +47,7 @@ async def test_duplicates_are_stored_once(database: Database) -> None:
         await mosquitto_pub(
             database.stack.mqtt_port, database.topic("vidigal-02"), [payload, payload, payload]
         )
-        await wait_for_count(database, "SELECT count(*) FROM readings", 1)
+        await database.wait_for_count("SELECT count(*) FROM readings", 1)
         await asyncio.sleep(1)
     assert await database.fetchval("SELECT count(*) FROM readings") == 1
     assert await database.fetchval("SELECT sum(value) FROM readings") == 4.0
@@ -92,8 +79,8 @@ async def test_every_reject_reason_produces_its_row(database: Database) -> None:
     expected = {r.value for r in Reason} - {"bad_topic", "network_mismatch"}
     async with running_ingest(ingest_config(database)):
         await publish(database.stack.mqtt_port, messages)
-        await wait_for_count(database, "SELECT count(DISTINCT reason) FROM rejects", len(expected))
-        assert await wait_for_count(database, "SELECT count(*) FROM readings", 1) == 1
+        await database.wait_for_count("SELECT count(DISTINCT reason) FROM rejects", len(expected))
+        assert await database.wait_for_count("SELECT count(*) FROM readings", 1) == 1
     rows = await database.fetch("SELECT reason, topic, raw FROM rejects")
     assert {r["reason"] for r in rows} == expected
     assert all(r["raw"] and r["topic"].startswith(f"encosta/{database.network}/") for r in rows)
@@ -122,7 +109,7 @@ async def test_batched_gateway_messages_and_senml(database: Database) -> None:
         await mosquitto_pub(
             database.stack.mqtt_port, database.topic("prazeres-03", senml=True), senml
         )
-        total = await wait_for_count(database, "SELECT count(*) FROM readings", 50 * 100 * 2 + 2)
+        total = await database.wait_for_count("SELECT count(*) FROM readings", 50 * 100 * 2 + 2)
     assert total == 50 * 100 * 2 + 2
     assert await database.fetchval(
         "SELECT value FROM readings WHERE quantity = 'vwc_d60'"
@@ -140,7 +127,7 @@ async def test_messages_published_while_ingest_is_down_are_delivered(
         database.stack.mqtt_port, database.topic("santa-marta-01"), stream_lines(500)
     )
     async with running_ingest(config):
-        assert await wait_for_count(database, "SELECT count(*) FROM readings", 500) == 500
+        assert await database.wait_for_count("SELECT count(*) FROM readings", 500) == 500
 
 
 async def test_metrics_and_healthz_endpoints(database: Database) -> None:
@@ -149,7 +136,7 @@ async def test_metrics_and_healthz_endpoints(database: Database) -> None:
     async with running_ingest(ingest_config(database, metrics_port=port)):
         lines = [*stream_lines(10), b"{not json"]
         await mosquitto_pub(database.stack.mqtt_port, database.topic("rocinha-03"), lines)
-        await wait_for_count(database, "SELECT count(*) FROM readings", 10)
+        await database.wait_for_count("SELECT count(*) FROM readings", 10)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
             health = await client.get("/healthz")
             metrics = (await client.get("/metrics")).text

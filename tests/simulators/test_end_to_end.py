@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from dataclasses import replace
 
 import pytest
@@ -15,18 +14,6 @@ from tests.conftest import Database, ingest_config, running_ingest
 pytestmark = pytest.mark.services
 
 
-async def _stored(db: Database, expected: int, wait_s: float = 60.0) -> int:
-    deadline = time.monotonic() + wait_s
-    count = -1
-    while time.monotonic() < deadline:
-        count = int(await db.fetchval("SELECT count(*) FROM readings"))  # type: ignore[call-overload]
-        if count >= expected:
-            await asyncio.sleep(1.0)  # anything more (a duplicate stored twice) would show now
-            return int(await db.fetchval("SELECT count(*) FROM readings"))  # type: ignore[call-overload,no-any-return]
-        await asyncio.sleep(0.2)
-    return count
-
-
 async def _replay(db: Database, run: Run) -> None:
     async with running_ingest(ingest_config(db)):
         async with asyncio.timeout(60):
@@ -34,7 +21,7 @@ async def _replay(db: Database, run: Run) -> None:
                 run.messages, "127.0.0.1", db.stack.mqtt_port, None, client_prefix=db.network
             )
         assert stats.acked == len(run.messages)
-        await _stored(db, run.manifest.total_expected_stored)
+        await db.wait_for_count("SELECT count(*) FROM readings", run.manifest.total_expected_stored)
 
 
 async def test_replay_stores_what_was_sent_minus_corrupted(database: Database) -> None:
@@ -64,5 +51,7 @@ async def test_gateway_outage_burst_is_stored_once(database: Database) -> None:
     assert run.manifest.messages_by_kind["backlog"] == 5
     assert run.manifest.readings_resent
     await _replay(database, run)
-    total = await _stored(database, run.manifest.total_expected_stored)
+    total = await database.wait_for_count(
+        "SELECT count(*) FROM readings", run.manifest.total_expected_stored
+    )
     assert total == run.manifest.total_expected_stored == run.manifest.total_sent
