@@ -240,10 +240,13 @@ def _block_scan(  # noqa: PLR0913, PLR0917  the scan fills the caller's output a
                 head, tail = rain_mm[done[:, None], at_first], rain_mm[done[:, None], at_last]
             start[done] = at_first[:, 0] + np.argmax(head != 0.0, axis=1)
             end[done] = at_last[:, -1] - np.argmax(tail[:, ::-1] != 0.0, axis=1)
-            keep = np.arange(blocks) >= b_first[:, None]
-            total[done] = np.vecdot(sums[ok], keep.astype(sums.dtype))
+            # Row r's blocks from b_first on: segments [r*K + b_first, (r+1)*K) of the flat sums.
+            bounds = np.empty(2 * done.size - 1, dtype=np.int64)
+            bounds[0::2] = np.arange(done.size) * blocks + b_first
+            bounds[1::2] = np.arange(1, done.size) * blocks
+            total[done] = np.add.reduceat(sums[ok].reshape(-1), bounds, dtype=np.float64)[0::2]
             if gaps is not None:
-                missing[done] = (gaps[ok] & keep).any(axis=1)
+                missing[done] = np.logical_or.reduceat(gaps[ok].reshape(-1), bounds)[0::2]
         rows = pending
         blocks = min(n_blocks, 2 * blocks)
     return np.concatenate(left) if left else rows
