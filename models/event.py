@@ -231,15 +231,17 @@ def _block_scan(  # noqa: PLR0913, PLR0917  the scan fills the caller's output a
         done = rows[ok]
         if done.size:
             b_first = b_sure[ok]
-            at_first = (low + size * b_first)[:, None] + cols
-            at_last = (low + size * _top_bit(rainy[ok]))[:, None] + cols
+            first = low + size * b_first  # first step of the block holding the start
+            last = low + size * _top_bit(rainy[ok]) + size - 1  # last step of the end's block
             if flat is not None:
-                row_at = (done * n_steps)[:, None]
-                head, tail = flat.take(row_at + at_first), flat.take(row_at + at_last)
+                row_at = done * n_steps
+                head = flat.take((row_at + first)[:, None] + cols)
+                tail = flat.take((row_at + last)[:, None] - cols)  # newest step first
             else:
-                head, tail = rain_mm[done[:, None], at_first], rain_mm[done[:, None], at_last]
-            start[done] = at_first[:, 0] + np.argmax(head != 0.0, axis=1)
-            end[done] = at_last[:, -1] - np.argmax(tail[:, ::-1] != 0.0, axis=1)
+                head = rain_mm[done[:, None], first[:, None] + cols]
+                tail = rain_mm[done[:, None], last[:, None] - cols]
+            start[done] = first + np.argmax(head != 0.0, axis=1)
+            end[done] = last - np.argmax(tail != 0.0, axis=1)
             # Row r's blocks from b_first on: segments [r*K + b_first, (r+1)*K) of the flat sums.
             bounds = np.empty(2 * done.size - 1, dtype=np.int64)
             bounds[0::2] = np.arange(done.size) * blocks + b_first
