@@ -1,10 +1,11 @@
 """Rolling rainfall accumulations over 1 h, 24 h and 96 h, and the API, for all stations.
 
-Only the newest value of each rolling sum is needed, so each is a row-wise dot product with
-fixed weights (ones over the window's trailing columns, API decay weights over the record).
-Rows holding a gap or an out-of-range value are found in the same spirit, with one integer
-max over the array's bit patterns, and recomputed with masking; gaps are never read as zero
-rain: they are counted in ``missing`` so levels can be flagged unknown.
+Only the newest value of each rolling sum is needed, so each is a product with fixed weights
+(ones over the window's trailing columns, API decay weights over the record), never a rolling
+series. Rows holding a gap or an out-of-range value are found with one integer max over the
+array's bit patterns and recomputed with masking; gaps are never read as zero rain: they are
+counted in ``missing`` so levels can be flagged unknown. :func:`row_pass` does the whole-array
+work of the full evaluation in one chunked read; :func:`window_sums` also works on its own.
 """
 
 from __future__ import annotations
@@ -112,9 +113,8 @@ def window_sums(
     for column, length in enumerate(lengths):
         weights[column, max(0, n_steps - length) :] = 1.0
     weights[3] = api_weights(n_steps, win.k_step, rain.dtype)
-    # Row-wise dot products (single-threaded BLAS dots: steady under load, unlike a threaded
-    # matrix product): the 96 h sum and the API read each row once, together; the 1 h and
-    # 24 h sums read only their trailing columns.
+    # Without row_pass: row-wise dot products (single-threaded BLAS dots, steady under load,
+    # unlike a threaded matrix product); the 1 h and 24 h sums read only their trailing columns.
     acc = np.empty((n, 3), dtype=np.float64)
     api = np.empty(n, dtype=np.float64)
     both = np.vecdot(rain[:, None, :], weights[2:]) if long is None else long
