@@ -38,6 +38,8 @@ class AlertEvent:
     earlier: tuple[tuple[int, datetime], ...] = ()
     # The zone as a CAP circle: (lat, lon, radius km) around its stations; None if unknown.
     circle: tuple[float, float, float] | None = None
+    # The operator's free-text note of an acknowledgement (None: none given, or no ack).
+    note: str | None = None
 
     @property
     def event_id(self) -> str:
@@ -46,25 +48,27 @@ class AlertEvent:
 
 
 def to_json(event: AlertEvent) -> str:
-    """The JSON event body (Standard Webhooks shape: type, timestamp, data)."""
-    body = {
-        "type": f"alert.{event.transition}",
-        "timestamp": event.at.isoformat(),
-        "data": {
-            "event_id": event.event_id,
-            "alert_id": event.alert_id,
-            "seq": event.seq,
-            "network": event.network,
-            "zone": {"id": event.zone_id, "name": event.zone_name},
-            "kind": event.kind,
-            "transition": event.transition,
-            "from_level": event.from_level,
-            "level": event.to_level,
-            "level_name": Level(event.to_level).name.lower(),
-            "model_version": event.evidence.get("model_version", MODEL_VERSION),
-            "evidence": event.evidence,
-        },
+    """The JSON event body (Standard Webhooks shape: type, timestamp, data).
+
+    An ``alert.acknowledged`` event also carries the operator's ``note`` (null if none).
+    """
+    data: dict[str, Any] = {
+        "event_id": event.event_id,
+        "alert_id": event.alert_id,
+        "seq": event.seq,
+        "network": event.network,
+        "zone": {"id": event.zone_id, "name": event.zone_name},
+        "kind": event.kind,
+        "transition": event.transition,
+        "from_level": event.from_level,
+        "level": event.to_level,
+        "level_name": Level(event.to_level).name.lower(),
+        "model_version": event.evidence.get("model_version", MODEL_VERSION),
+        "evidence": event.evidence,
     }
+    if event.transition == "acknowledged":
+        data["note"] = event.note
+    body = {"type": f"alert.{event.transition}", "timestamp": event.at.isoformat(), "data": data}
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
@@ -124,6 +128,8 @@ def to_cap(event: AlertEvent) -> str:
         msg_type,
     )
     sub = _sub
+    if event.note:  # CAP 1.2 3.2.1: <note> precedes <references>
+        sub(root, "note", event.note)
     if msg_type != "Alert" and event.earlier:
         sender = cap_sender(event.network)
         sub(

@@ -187,11 +187,17 @@ async def apply(
 
 
 async def acknowledge(
-    connection: asyncpg.Connection, alert_id: int, actor: str, at: datetime
+    connection: asyncpg.Connection,
+    alert_id: int,
+    actor: str,
+    at: datetime,
+    *,
+    note: str | None = None,
 ) -> int:
     """Record an operator's acknowledgement of an open alert; return its transition number.
 
-    Acknowledging twice records nothing new and returns the first acknowledgement's number.
+    ``note`` is stored with the event and sent in its messages. Acknowledging twice records
+    nothing new (the second note is dropped) and returns the first acknowledgement's number.
     """
     async with connection.transaction():
         row = await connection.fetchrow(
@@ -234,10 +240,11 @@ async def acknowledge(
             {"model_version": MODEL_VERSION, "acknowledged_by": actor},
             tuple((r["seq"], r["at"]) for r in earlier),
             await zone_circle(connection, row["zone_id"]),
+            note,
         )
         await connection.execute(
             "INSERT INTO alert_events (alert_id, seq, transition, from_level, to_level,"
-            " evidence, actor, at) VALUES ($1, $2, $3, $4, $4, $5::jsonb, $6, $7)",
+            " evidence, actor, at, note) VALUES ($1, $2, $3, $4, $4, $5::jsonb, $6, $7, $8)",
             alert_id,
             seq,
             event.transition,
@@ -245,6 +252,7 @@ async def acknowledge(
             json.dumps(event.evidence),
             actor,
             at,
+            note,
         )
         await enqueue(connection, event)
         return seq

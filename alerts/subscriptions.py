@@ -20,7 +20,11 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class Subscription:
-    """One webhook subscription (``zones`` None: every zone)."""
+    """One webhook subscription (``zones`` None: every zone).
+
+    ``heartbeat``: also receives the periodic ``encosta.heartbeat``; ``fallback``: receives
+    only ``alert.unacknowledged`` escalations (docs/alerts.md "Fallback escalation").
+    """
 
     id: int
     url: str
@@ -29,12 +33,22 @@ class Subscription:
     zones: tuple[str, ...] | None
     format: str
     enabled: bool
+    heartbeat: bool = False
+    fallback: bool = False
 
 
 def _from_row(row: asyncpg.Record) -> Subscription:
     zones = None if row["zones"] is None else tuple(row["zones"])
     return Subscription(
-        row["id"], row["url"], row["secret"], row["min_level"], zones, row["format"], row["enabled"]
+        row["id"],
+        row["url"],
+        row["secret"],
+        row["min_level"],
+        zones,
+        row["format"],
+        row["enabled"],
+        row["heartbeat"],
+        row["fallback"],
     )
 
 
@@ -46,6 +60,8 @@ async def add(  # noqa: PLR0913  one keyword per subscription field
     min_level: int = 1,
     zones: list[str] | None = None,
     fmt: str = "json",
+    heartbeat: bool = False,
+    fallback: bool = False,
 ) -> Subscription:
     """Create a subscription (a fresh secret unless one is given); validate before writing."""
     if not url.startswith(("http://", "https://")):
@@ -68,13 +84,16 @@ async def add(  # noqa: PLR0913  one keyword per subscription field
             if missing := sorted(set(zones) - known):
                 raise SubscriptionError(f"unknown zones {missing}: see the zones table")
         row = await connection.fetchrow(
-            "INSERT INTO webhook_subscriptions (url, secret, min_level, zones, format)"
-            " VALUES ($1, $2, $3, $4, $5) RETURNING *",
+            "INSERT INTO webhook_subscriptions"
+            " (url, secret, min_level, zones, format, heartbeat, fallback)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *",
             url,
             secret,
             min_level,
             zones,
             fmt,
+            heartbeat,
+            fallback,
         )
     finally:
         await connection.close()

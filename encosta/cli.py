@@ -142,6 +142,8 @@ def _webhooks(args: argparse.Namespace) -> int:
                 min_level=args.min_level,
                 zones=args.zone or None,
                 fmt=args.format,
+                heartbeat=args.heartbeat,
+                fallback=args.fallback,
             )
         )
         print(f"subscription {sub.id} -> {sub.url}\nsecret {sub.secret}")
@@ -149,9 +151,14 @@ def _webhooks(args: argparse.Namespace) -> int:
         for sub in asyncio.run(subscriptions.list_all(config.dsn)):
             zones = ",".join(sub.zones) if sub.zones else "*"
             state = "enabled" if sub.enabled else "disabled"
+            flags = "".join(
+                f" {name}"
+                for name, on in (("heartbeat", sub.heartbeat), ("fallback", sub.fallback))
+                if on
+            )
             print(
                 f"{sub.id:5} {state:8} level>={sub.min_level} {sub.format:4} "
-                f"zones={zones} {sub.url}"
+                f"zones={zones} {sub.url}{flags}"
             )
     elif args.webhooks_command in {"dead", "replay"}:
         return _dead_letters(config.dsn, args)
@@ -224,6 +231,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add.add_argument("--zone", action="append", help="only this zone (repeatable; default all)")
     add.add_argument("--format", choices=["json", "cap"], default="json")
+    add.add_argument(
+        "--heartbeat",
+        action="store_true",
+        help="also send the periodic encosta.heartbeat (ENCOSTA_ALERTS_HEARTBEAT_S)",
+    )
+    add.add_argument(
+        "--fallback",
+        action="store_true",
+        help="a fallback contact: only alerts unacknowledged for ENCOSTA_ALERTS_FALLBACK_MIN",
+    )
     webhooks_sub.add_parser("list", help="list subscriptions")
     for name, text in (
         ("remove", "delete a subscription and its queued messages"),

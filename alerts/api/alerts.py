@@ -79,6 +79,7 @@ def _event(row: asyncpg.Record) -> AlertEvent:
         to_level=row["to_level"],
         evidence=json.loads(row["evidence"]),
         actor=row["actor"],
+        note=row["note"],
         at=row["at"],
     )
 
@@ -135,20 +136,22 @@ async def acknowledge_alert(alert_id: AlertId, body: Acknowledge, context: Conte
     await _row(context, alert_id)
     async with context.pool.acquire() as connection:
         try:
-            seq = await acknowledge(connection, alert_id, body.by, datetime.now(UTC))
+            seq = await acknowledge(
+                connection, alert_id, body.by, datetime.now(UTC), note=body.note
+            )
         except AlertsError as exc:
             raise HTTPException(409, str(exc)) from exc
+        note = await connection.fetchval(
+            "SELECT note FROM alert_events WHERE alert_id = $1 AND seq = $2", alert_id, seq
+        )
     row = await _row(context, alert_id)
-    # The note is logged, not stored: alert_events has no column for it yet.
-    log.info(
-        "alert acknowledged",
-        extra={"alert_id": alert_id, "seq": seq, "by": body.by, "note": body.note},
-    )
+    log.info("alert acknowledged", extra={"alert_id": alert_id, "seq": seq, "by": body.by})
     return Acknowledged(
         alert_id=alert_id,
         seq=seq,
         acknowledged_at=row["acknowledged_at"],
         acknowledged_by=row["acknowledged_by"],
+        note=note,
     )
 
 
@@ -194,5 +197,6 @@ async def get_alert_cap(alert_id: AlertId, context: Context) -> CapResponse:
         json.loads(event["evidence"]),
         tuple((e["seq"], e["at"]) for e in earlier),
         circle,
+        event["note"],
     )
     return CapResponse(to_cap(transition))

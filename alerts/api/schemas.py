@@ -71,6 +71,7 @@ class AlertEvent(BaseModel):
     to_level: int = Field(ge=0, le=3)
     evidence: dict[str, Any]
     actor: str | None
+    note: str | None = Field(description="the operator's note of an acknowledgement")
     at: datetime
 
 
@@ -104,7 +105,12 @@ class Acknowledge(BaseModel):
     by: str = Field(
         min_length=1, max_length=200, pattern=r"^[^\x00]+$", description="who acknowledges"
     )
-    note: str | None = Field(default=None, max_length=2000, pattern=r"^[^\x00]*$")
+    note: str | None = Field(
+        default=None,
+        max_length=2000,
+        pattern=r"^[^\x00]*$",
+        description="stored with the acknowledged event and sent to subscribers",
+    )
 
 
 class Acknowledged(BaseModel):
@@ -114,6 +120,7 @@ class Acknowledged(BaseModel):
     seq: int
     acknowledged_at: datetime
     acknowledged_by: str
+    note: str | None = Field(description="the note of the recorded acknowledgement")
 
 
 class WebhookIn(BaseModel):
@@ -126,6 +133,10 @@ class WebhookIn(BaseModel):
     )
     format: Literal["json", "cap"] = "json"
     secret: str | None = Field(default=None, pattern=r"^whsec_[A-Za-z0-9+/=]+$")
+    heartbeat: bool = Field(default=False, description="also receive encosta.heartbeat")
+    fallback: bool = Field(
+        default=False, description="a fallback contact: receive only alert.unacknowledged"
+    )
 
 
 class Webhook(BaseModel):

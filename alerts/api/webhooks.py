@@ -52,6 +52,8 @@ async def create_webhook(body: WebhookIn, context: Context) -> WebhookCreated:
             min_level=body.min_level,
             zones=body.zones,
             fmt=body.format,
+            heartbeat=body.heartbeat,
+            fallback=body.fallback,
         )
     except SubscriptionError as exc:
         raise HTTPException(400, str(exc)) from exc

@@ -225,6 +225,27 @@ async def test_acknowledge_needs_the_token(api: httpx.AsyncClient, database: Dat
     assert closed.status_code == 409
 
 
+async def test_acknowledgement_note_in_history_and_cap(
+    api: httpx.AsyncClient, database: Database
+) -> None:
+    """The note is returned by the acknowledgement, kept in the history and put in the CAP."""
+    alert = await raise_alert(database, "rocinha", 2)
+    body = {"by": "duty-officer", "note": "teams on the way"}
+    done = await api.post(f"/alerts/{alert}/acknowledge", json=body, headers=AUTH)
+    assert done.json()["note"] == "teams on the way"
+    again = await api.post(
+        f"/alerts/{alert}/acknowledge", json={"by": "other", "note": "late"}, headers=AUTH
+    )
+    assert (again.json()["seq"], again.json()["note"]) == (2, "teams on the way")
+    events = (await api.get(f"/alerts/{alert}")).json()["events"]
+    assert [(e["transition"], e["actor"], e["note"]) for e in events] == [
+        ("raised", None, None),
+        ("acknowledged", "duty-officer", "teams on the way"),
+    ]
+    cap = ET.fromstring((await api.get(f"/alerts/{alert}/cap")).text)
+    assert cap.findtext(f"{{{CAP_NS}}}note") == "teams on the way"
+
+
 async def test_without_configured_token_writes_are_refused(database: Database) -> None:
     """An API started without ENCOSTA_API_TOKEN refuses every write, whatever is sent."""
     async with served(api_config(database, token=None)) as client:
@@ -285,6 +306,26 @@ async def test_webhooks_crud_and_secret_shown_once(
     assert (await api.delete(f"/webhooks/{sub['id']}", headers=AUTH)).status_code == 204
     assert (await api.delete(f"/webhooks/{sub['id']}", headers=AUTH)).status_code == 404
     assert (await api.get("/webhooks")).json() == []
+
+
+async def test_webhook_heartbeat_and_fallback_flags(
+    api: httpx.AsyncClient, database: Database
+) -> None:
+    """POST /webhooks stores heartbeat and fallback; both default to false."""
+    url = "http://127.0.0.1:9/hook"
+    flagged = await api.post(
+        "/webhooks", json={"url": url, "heartbeat": True, "fallback": True}, headers=AUTH
+    )
+    assert flagged.status_code == 201
+    assert (flagged.json()["heartbeat"], flagged.json()["fallback"]) == (True, True)
+    plain = await api.post("/webhooks", json={"url": url, "heartbeat": False}, headers=AUTH)
+    assert (plain.json()["heartbeat"], plain.json()["fallback"]) == (False, False)
+    listed = (await api.get("/webhooks")).json()
+    assert [(w["heartbeat"], w["fallback"]) for w in listed] == [(True, True), (False, False)]
+    rows = await database.fetch("SELECT heartbeat, fallback FROM webhook_subscriptions ORDER BY id")
+    assert [tuple(r) for r in rows] == [(True, True), (False, False)]
+    bad = await api.post("/webhooks", json={"url": url, "fallback": "maybe"}, headers=AUTH)
+    assert bad.status_code == 422
 
 
 async def test_dead_letters_listed_and_replayed(api: httpx.AsyncClient, database: Database) -> None:

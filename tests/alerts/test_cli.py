@@ -75,3 +75,28 @@ async def test_bad_input_exits_2_with_a_message(database: Database) -> None:
     code, out = await encosta(database, "remove", "999")
     assert code == 2
     assert "no subscription 999" in out
+
+
+@pytest.mark.timeout(60)
+async def test_webhooks_add_heartbeat_and_fallback_flags(database: Database) -> None:
+    """--heartbeat and --fallback are stored on the subscription and shown by list."""
+    code, out = await encosta(database, "add", "http://127.0.0.1:9/hb", "--heartbeat")
+    assert code == 0, out
+    code, out = await encosta(database, "add", "http://127.0.0.1:9/fb", "--fallback")
+    assert code == 0, out
+    code, out = await encosta(database, "add", "http://127.0.0.1:9/plain")
+    assert code == 0, out
+    rows = await database.fetch(
+        "SELECT url, heartbeat, fallback FROM webhook_subscriptions ORDER BY id"
+    )
+    assert [tuple(r) for r in rows] == [
+        ("http://127.0.0.1:9/hb", True, False),
+        ("http://127.0.0.1:9/fb", False, True),
+        ("http://127.0.0.1:9/plain", False, False),
+    ]
+    code, out = await encosta(database, "list")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].endswith("http://127.0.0.1:9/hb heartbeat")
+    assert lines[1].endswith("http://127.0.0.1:9/fb fallback")
+    assert lines[2].endswith("http://127.0.0.1:9/plain")

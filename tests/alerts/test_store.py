@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
+from xml.etree import ElementTree as ET
 
 import asyncpg
 import pytest
@@ -79,3 +81,35 @@ async def test_episode_history_and_acknowledgement(database: Database) -> None:
     assert await database.fetchval("SELECT status FROM alerts") == "cleared"
     outbox = await database.fetch("SELECT seq FROM outbox ORDER BY id")
     assert [r["seq"] for r in outbox] == [1, 2, 3, 4]
+
+
+@pytest.mark.timeout(60)
+async def test_acknowledgement_note_is_stored_and_sent(database: Database) -> None:
+    """The note is kept on the acknowledged event and carried by its JSON and CAP messages."""
+    for fmt in ("json", "cap"):
+        await database.fetchval(
+            "INSERT INTO webhook_subscriptions (url, secret, format)"
+            " VALUES ('http://127.0.0.1:9/', 'whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ=', $1)",
+            fmt,
+        )
+    connection = await asyncpg.connect(database.dsn)
+    try:
+        await apply(connection, database.network, proposal(2), T0, HOLD)
+        alert = await connection.fetchval("SELECT id FROM alerts")
+        note = "teams on the way & sirens on"
+        assert await acknowledge(connection, alert, "duty-officer", T0, note=note) == 2
+        assert await acknowledge(connection, alert, "other", T0, note="ignored") == 2
+    finally:
+        await connection.close()
+    notes = await database.fetch("SELECT seq, note FROM alert_events ORDER BY seq")
+    assert [tuple(r) for r in notes] == [(1, None), (2, note)]
+    rows = await database.fetch(
+        "SELECT o.payload, s.format FROM outbox o JOIN webhook_subscriptions s"
+        " ON s.id = o.subscription_id WHERE o.seq = 2 ORDER BY s.id"
+    )
+    body = json.loads(rows[0]["payload"])
+    assert (body["type"], body["data"]["note"]) == ("alert.acknowledged", note)
+    cap = ET.fromstring(rows[1]["payload"])
+    assert cap.findtext("{urn:oasis:names:tc:emergency:cap:1.2}note") == note
+    raised = await database.fetchval("SELECT payload FROM outbox WHERE seq = 1 LIMIT 1")
+    assert "note" not in json.loads(raised)["data"]
