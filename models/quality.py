@@ -17,6 +17,8 @@ import numpy.typing as npt
 from models.rainfall import as_float, dirty_rows
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from models.config import ModelConfig
     from models.inputs import BoolArray, IntArray, StationStatic, StepWindows
     from models.summary import WindowSummary
@@ -50,11 +52,23 @@ class QualityState:
     live: BoolArray
 
 
+_NARROW = 8
+"""Windows up to this many columns are counted column by column (cheaper than argmin)."""
+
+_SHALLOW = 8
+"""Flat runs are followed pair by pair on the shrinking set of rows for this many pairs."""
+
+
 def _trailing_true(mask: npt.NDArray[np.bool_]) -> IntArray:
     """Number of consecutive True values at the end of each row."""
     width = mask.shape[1]
-    if width == 0:
-        return np.zeros(mask.shape[0], dtype=np.int64)
+    if width <= _NARROW:
+        count = np.zeros(mask.shape[0], dtype=np.int64)
+        alive = np.ones(mask.shape[0], dtype=np.bool_)
+        for column in range(width - 1, -1, -1):
+            alive &= mask[:, column]
+            count += alive
+        return count
     reverse = mask[:, ::-1]
     count = np.argmin(reverse, axis=1).astype(np.int64)
     result: IntArray = np.where(reverse.all(axis=1), width, count)
@@ -67,40 +81,55 @@ def _since(event: npt.NDArray[np.bool_], cap: int) -> IntArray:
     return np.where(count >= event.shape[1], cap, np.minimum(count, cap))
 
 
-def _flat_runs(same: npt.NDArray[np.bool_], cap: int) -> IntArray:
-    return np.minimum(_trailing_true(same), cap)
+def _pair_runs(
+    window: npt.NDArray[Any],
+    flat: Callable[[npt.NDArray[Any], npt.NDArray[Any]], npt.NDArray[np.bool_]],
+    cap: int,
+) -> IntArray:
+    """Trailing count of consecutive flat pairs ``flat(older, newer)`` per row, capped at ``cap``.
+
+    Followed pair by pair over the rows still flat (most runs end within a pair or two); rows
+    still flat after :data:`_SHALLOW` pairs get the whole window at once.
+    """
+    n, width = window.shape
+    run = np.zeros(n, dtype=np.int64)
+    if width < 2:
+        return run
+    alive = np.flatnonzero(flat(window[:, -2], window[:, -1]))
+    run[alive] = 1
+    pair = 1
+    while alive.size and pair < min(cap, width - 1):
+        if pair == _SHALLOW:
+            sub = window[alive]
+            run[alive] = _trailing_true(flat(sub[:, :-1], sub[:, 1:]))
+            break
+        alive = alive[flat(window[alive, width - 2 - pair], window[alive, width - 1 - pair])]
+        run[alive] += 1
+        pair += 1
+    return np.minimum(run, cap)
 
 
 def _flat_run_counts(
     rain: npt.NDArray[Any], vwc: npt.NDArray[Any], win: StepWindows, config: ModelConfig
 ) -> tuple[IntArray, IntArray]:
-    """Flat-run counters, built only for the rows whose newest pair of readings is flat."""
+    """Flat-run counters: equal non-zero rain, soil moisture within the tolerance."""
     q = config.quality
-    vmax = q.vwc_max_m3m3
-    n = rain.shape[0]
-    cap = win.stuck - 1
-    rain_flat = np.zeros(n, dtype=np.int64)
-    vwc_flat = np.zeros(n, dtype=np.int64)
-    if rain.shape[1] >= 2:
-        r1, r0 = rain[:, -1], rain[:, -2]
-        rows = np.flatnonzero((r1 == r0) & (r1 > 0.0) & (r1 <= win.rain_max_mm))
-        if rows.size:
-            sub = rain[rows]
-            ok = (sub >= 0.0) & (sub <= win.rain_max_mm)
-            same = (sub[:, 1:] == sub[:, :-1]) & (sub[:, 1:] > 0.0) & ok[:, 1:]
-            rain_flat[rows] = _flat_runs(same, cap)
-        v1, v0 = vwc[:, -1], vwc[:, -2]
+    vmax, high, tolerance = q.vwc_max_m3m3, win.rain_max_mm, q.stuck_tolerance_vwc
+
+    def same_rain(older: npt.NDArray[Any], newer: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
+        result: npt.NDArray[np.bool_] = (newer == older) & (newer > 0.0) & (newer <= high)
+        return result
+
+    def same_vwc(older: npt.NDArray[Any], newer: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
         with np.errstate(invalid="ignore"):
-            near = np.abs(v1 - v0) <= q.stuck_tolerance_vwc
-        near &= (v1 >= 0.0) & (v1 <= vmax) & (v0 >= 0.0) & (v0 <= vmax)
-        rows = np.flatnonzero(near)
-        if rows.size:
-            sub = vwc[rows]
-            ok = (sub >= 0.0) & (sub <= vmax)
-            with np.errstate(invalid="ignore"):
-                flat = np.abs(sub[:, 1:] - sub[:, :-1]) <= q.stuck_tolerance_vwc
-            vwc_flat[rows] = _flat_runs(flat & ok[:, 1:] & ok[:, :-1], cap)
-    return rain_flat, vwc_flat
+            near = np.abs(newer - older) <= tolerance
+        result: npt.NDArray[np.bool_] = (
+            near & (newer >= 0.0) & (newer <= vmax) & (older >= 0.0) & (older <= vmax)
+        )
+        return result
+
+    cap = win.stuck - 1
+    return _pair_runs(rain, same_rain, cap), _pair_runs(vwc, same_vwc, cap)
 
 
 def sensor_stats(
