@@ -263,9 +263,20 @@ def build_parser() -> argparse.ArgumentParser:
     api.set_defaults(func=_api)
 
     demo = sub.add_parser(
-        "demo", help="bring the stack up, ingest a burst of readings and show what was stored"
+        "demo",
+        help="replay a documented storm through MQTT, ingest, the alert engine and webhooks, "
+        "and show what happened",
     )
-    demo.add_argument("--readings", type=int, default=2000, help="readings to publish")
+    demo.add_argument(
+        "--scenario", default="rio-2010-04", help="scenario to replay (encosta simulate --list)"
+    )
+    demo.add_argument("--seed", type=int, default=1, help="simulator seed (default 1)")
+    demo.add_argument(
+        "--speed",
+        type=float,
+        default=None,
+        help="simulated seconds per wall-clock second (default: as fast as possible)",
+    )
     demo.set_defaults(func=_demo)
 
     simulate = simulators_cli.add_parser(sub)

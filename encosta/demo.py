@@ -1,128 +1,267 @@
-"""``encosta demo``: the stack up, ingest running, a burst of readings published, a summary.
+"""``encosta demo``: replay a documented storm through the whole pipeline and score it.
 
-This grows into the storm replay; for now it publishes a synthetic shower over every station
-(native JSON and SenML, one deliberately bad message) and prints what was stored.
+1. The stack comes up; a fresh ``encosta_demo`` database is migrated and loaded with the Rio
+   registry.
+2. The simulator replays the scenario (by default Rio de Janeiro, 5-7 April 2010, ending now)
+   over MQTT as the field gateways would, faults included; the ingest service stores it.
+3. The alert evaluator steps through the storm's simulated time every 15 minutes, as it would
+   have run live, so alert times are in storm time and can be compared with the simulated
+   ground truth (lead time before the first slope failure of each zone).
+4. The webhook dispatcher delivers every transition to a loopback receiver that plays the
+   emergency team's endpoint and verifies each Standard Webhooks signature.
+
+The summary compares stored and rejected readings with what the simulator sent, and shows per
+zone the alert levels reached, when, why, and the lead time before simulated failures.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import math
+import json
 import os
 import time
+from collections import Counter
+from dataclasses import replace
+from datetime import UTC, datetime
 
-import aiomqtt
 import asyncpg
 
+from alerts import subscriptions
+from alerts.config import DispatchConfig, EvaluatorConfig
+from alerts.dispatcher import WebhookDispatcher
+from alerts.evaluator import Evaluator
 from encosta import stack
 from encosta.migrate import migrate
 from encosta.registry import import_registry
+from encosta.webhook_sink import WebhookSink
 from ingest.config import IngestConfig
-from ingest.payload import OutRecord, encode_native, encode_senml
 from ingest.service import IngestService
-from ingest.stations import Registry, load_registry
-from ingest.topic import PayloadForm, ReadingsTopic
+from ingest.stations import load_registry
+from simulators import Run, generate, load_scenario, publish
 
 REGISTRY = stack.REPO / "deploy" / "stations" / "rio-de-janeiro.toml"
+DATABASE = "encosta_demo"
+LEVELS = ("normal", "attention", "alert", "crisis")
+STEP_S = 900.0  # the evaluator's step through simulated time
 
 
-def burst(registry: Registry, readings: int, now: float) -> list[tuple[str, bytes, int]]:
-    """Messages of a passing shower: (topic, payload, readings in it), about ``readings``."""
-    per_record = 3  # rain, vwc, battery
-    steps = max(1, readings // (per_record * len(registry.stations)))
-    out = []
-    for index, station in enumerate(registry.stations):
-        records = []
-        for step in range(steps):
-            ts = now - (steps - step) * 300.0
-            rain = max(0.0, 6.0 * math.sin(math.pi * step / steps + index * 0.05))
-            vwc = min(0.6, 0.22 + 0.004 * step)
-            records.append(
-                OutRecord(ts, {"rain_mm": round(rain, 1), "vwc": round(vwc, 3), "battery_v": 3.9})
-            )
-        senml = index % 4 == 0
-        topic = ReadingsTopic(
-            registry.network, station.id, PayloadForm.SENML if senml else PayloadForm.NATIVE
+async def _fresh_database(config: stack.StackConfig) -> str:
+    pg = stack.Postgres(config)
+    await asyncio.to_thread(pg.psql, "postgres", f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+    await asyncio.to_thread(pg.psql, "postgres", f"CREATE DATABASE {DATABASE}")
+    dsn = config.dsn(DATABASE)
+    await migrate(dsn)
+    await import_registry(dsn, load_registry(REGISTRY))
+    return dsn
+
+
+async def _wait_stored(connection: asyncpg.Connection, expected: int, limit_s: float) -> int:
+    deadline = time.monotonic() + limit_s
+    stored = 0
+    while time.monotonic() < deadline:
+        stored = int(await connection.fetchval("SELECT count(*) FROM readings"))
+        if stored >= expected:
+            break
+        await asyncio.sleep(0.25)
+    return stored
+
+
+async def _replay(
+    run: Run,
+    config: IngestConfig,
+    speed: float | None,
+    connection: asyncpg.Connection,
+    stamp: int,
+) -> int:
+    """Publish the run over MQTT with the ingest service running; return readings stored."""
+    ingest = IngestService(config)
+    async with asyncio.TaskGroup() as group:
+        task = group.create_task(ingest.run(), name="ingest")
+        await asyncio.wait_for(ingest.ready.wait(), 30)
+        started = time.perf_counter()
+        stats = await publish(
+            run.messages,
+            config.mqtt_host,
+            config.mqtt_port,
+            speed,
+            client_prefix=f"encosta-demo-{stamp}",
         )
-        payload = encode_senml(station.id, records) if senml else encode_native(records, seq=1)
-        out.append((str(topic), payload, len(records) * per_record))
-    bad = ReadingsTopic(registry.network, registry.stations[0].id, PayloadForm.NATIVE)
-    out.append((str(bad), b'{"records": [{"ts": "now", "rain_mm": -3}]}', 0))
-    return out
+        print(
+            f"  published {sum(stats.delivered)} messages over MQTT (QoS 1) in "
+            f"{time.perf_counter() - started:.1f} s"
+        )
+        stored = await _wait_stored(connection, run.manifest.total_expected_stored, 120)
+        print(f"  ingest stored {stored} readings in {time.perf_counter() - started:.1f} s")
+        ingest.stop()
+        await task
+    return stored
 
 
-async def _demo(readings: int) -> int:
+async def _deliver(config: DispatchConfig, connection: asyncpg.Connection) -> None:
+    """Run the dispatcher until the outbox has nothing pending (or 60 s pass)."""
+    async with WebhookDispatcher(config) as dispatcher, asyncio.TaskGroup() as group:
+        task = group.create_task(dispatcher.run(), name="dispatcher")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            pending = await connection.fetchval(
+                "SELECT count(*) FROM outbox WHERE status = 'pending'"
+            )
+            if pending == 0:
+                break
+            await asyncio.sleep(0.2)
+        dispatcher.stop()
+        await task
+
+
+async def _demo(args: argparse.Namespace) -> int:
     config = stack.StackConfig.from_env(os.environ)
     await asyncio.to_thread(stack.up, config)
-    ingest = IngestConfig.from_env(os.environ)
-    await migrate(ingest.dsn)
+    dsn = await _fresh_database(config)
     registry = load_registry(REGISTRY)
-    await import_registry(ingest.dsn, registry)
-    connection = await asyncpg.connect(ingest.dsn)
+    scenario = load_scenario(args.scenario)
+    run = generate(scenario, registry, seed=args.seed)
+    print(f"scenario {scenario.name}: {scenario.title}")
+    print(
+        f"  {len(run.messages)} messages, {run.manifest.total_sent} readings from "
+        f"{len(registry.stations)} stations; simulated time "
+        f"{_when(run.start_ts)} to {_when(run.end_ts)}"
+    )
+    stamp = int(time.time())
+    ingest_config = replace(
+        IngestConfig.from_env(os.environ),
+        dsn=dsn,
+        network=registry.network,
+        client_id=f"encosta-demo-ingest-{stamp}",
+        share_group=None,
+        session_expiry_s=120,
+        metrics_port=0,
+    )
+    connection = await asyncpg.connect(dsn)
     try:
-        before = await connection.fetchval("SELECT count(*) FROM readings")
-        service = IngestService(ingest)
-        async with asyncio.TaskGroup() as group:
-            task = group.create_task(service.run(), name="ingest")
-            await asyncio.wait_for(service.ready.wait(), 30)
-            messages = burst(registry, readings, time.time())
-            expected = sum(m[2] for m in messages)
-            started = time.perf_counter()
-            async with aiomqtt.Client(
-                ingest.mqtt_host, ingest.mqtt_port, identifier="encosta-demo-gateway"
-            ) as client:
-                for topic, payload, _ in messages:
-                    await client.publish(topic, payload, qos=1)
-            print(
-                f"published {len(messages)} messages, {expected} readings "
-                f"from {len(registry.stations)} stations"
+        stored = await _replay(run, ingest_config, args.speed, connection, stamp)
+        async with WebhookSink() as sink:
+            subscription = await subscriptions.add(dsn, sink.url, min_level=1, fmt="json")
+            sink.secret = subscription.secret
+            evaluator = EvaluatorConfig(
+                dsn=dsn, network=registry.network, heartbeat_s=0.0, fallback_min=0.0
             )
-            deadline = time.monotonic() + 60
-            stored = 0
-            while time.monotonic() < deadline:
-                stored = await connection.fetchval("SELECT count(*) FROM readings") - before
-                if stored >= expected:
-                    break
-                await asyncio.sleep(0.2)
-            elapsed = time.perf_counter() - started
-            service.stop()
-            await task
-        await _summary(connection, stored, expected, elapsed)
+            started = time.perf_counter()
+            async with Evaluator(evaluator) as engine:
+                at = run.start_ts + STEP_S
+                while at <= run.end_ts:
+                    await engine.evaluate_once(datetime.fromtimestamp(at, UTC))
+                    at += STEP_S
+            print(
+                f"  evaluated the storm every 15 simulated minutes in "
+                f"{time.perf_counter() - started:.1f} s; delivering webhooks ..."
+            )
+            await _deliver(DispatchConfig(dsn=dsn, interval_s=0.2), connection)
+            await _summary(connection, run, stored, sink)
     finally:
         await connection.close()
-    return 0 if stored >= expected else 1
+    print(f"\nThe replay is in database {DATABASE!r}: psql {config.dsn(DATABASE)}")
+    return 0 if stored == run.manifest.total_expected_stored else 1
+
+
+def _when(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 async def _summary(
-    connection: asyncpg.Connection, stored: int, expected: int, elapsed: float
+    connection: asyncpg.Connection, run: Run, stored: int, sink: WebhookSink
 ) -> None:
-    rows = await connection.fetch(
-        """
-        SELECT z.name AS zone, count(DISTINCT s.id) AS stations,
-               count(r.*) AS readings,
-               coalesce(sum(r.value) FILTER (WHERE r.quantity = 'rain_mm'
-                        AND r.ts > now() - INTERVAL '1 hour'), 0) AS rain_1h,
-               max(r.ts) AS newest
-        FROM zones z JOIN stations s ON s.zone_id = z.id
-        LEFT JOIN readings r ON r.station_id = s.id
-        GROUP BY z.name ORDER BY z.name
-        """
+    manifest = run.manifest
+    print("\nIngest")
+    print(
+        f"  readings stored {stored} / expected {manifest.total_expected_stored} "
+        f"(sent {manifest.total_sent} unique, "
+        f"{sum(sum(q.values()) for q in manifest.readings_resent.values())} resent copies "
+        "deduplicated)"
     )
-    print(f"\nstored {stored} new readings of {expected} in {elapsed:.2f} s\n")
-    print(f"{'zone':32} {'stations':>8} {'readings':>9} {'rain 1h mm':>11}  newest")
-    for r in rows:
-        newest = r["newest"].strftime("%Y-%m-%d %H:%M UTC") if r["newest"] else "-"
+    predicted = Counter(r.reason for r in manifest.rejections)
+    rows = await connection.fetch("SELECT reason, count(*) AS n FROM rejects GROUP BY reason")
+    actual = {r["reason"]: r["n"] for r in rows}
+    print(
+        f"  rejects: {sum(actual.values())} rows (the simulator predicted "
+        f"{manifest.reject_entries}), covering its deliberately corrupted readings:"
+    )
+    for reason in sorted(set(predicted) | set(actual)):
         print(
-            f"{r['zone']:32} {r['stations']:>8} {r['readings']:>9} "
-            f"{r['rain_1h'] / max(1, r['stations']):>11.1f}  {newest}"
+            f"    {reason:18} {actual.get(reason, 0):5} rows, "
+            f"{predicted.get(reason, 0)} corrupted readings"
         )
-    rejects = await connection.fetch(
-        "SELECT reason, count(*) AS n FROM rejects GROUP BY reason ORDER BY reason"
+    zones = await connection.fetch(
+        """
+        SELECT z.id, z.name,
+               max(e.to_level) AS peak,
+               min(e.at) FILTER (WHERE e.to_level >= 1) AS first_1,
+               min(e.at) FILTER (WHERE e.to_level >= 2) AS first_2,
+               min(e.at) FILTER (WHERE e.to_level >= 3) AS first_3,
+               (array_agg(e.evidence ORDER BY e.to_level DESC, e.at)
+                   FILTER (WHERE e.transition IN ('raised', 'escalated')))[1] AS evidence
+        FROM zones z
+        LEFT JOIN alerts a ON a.zone_id = z.id AND a.kind = 'risk'
+        LEFT JOIN alert_events e ON e.alert_id = a.id
+        GROUP BY z.id, z.name ORDER BY z.name
+        """
     )
-    print("\nrejects: " + (", ".join(f"{r['reason']}={r['n']}" for r in rejects) or "none"))
+    truth = {z.zone: z for z in run.truth.zones}
+    print(
+        f"\n{'zone':24} {'peak':9} {'attention':>9} {'alert':>7} {'crisis':>7}  "
+        f"{'why (at the peak)':34} {'failure':>8} {'lead':>7}"
+    )
+    for z in zones:
+        t = truth.get(z["id"])
+        failure = t.first_failure_ts if t is not None else None
+        warned = z["first_2"]
+        lead = (
+            f"{(failure - warned.timestamp()) / 3600:+.1f} h"
+            if failure is not None and warned is not None
+            else "-"
+        )
+        print(
+            f"{z['name'][:24]:24} {LEVELS[z['peak'] or 0]:9} {_offset(z['first_1'], run):>9} "
+            f"{_offset(z['first_2'], run):>7} {_offset(z['first_3'], run):>7}  "
+            f"{_why(z['evidence']):34} {_offset_ts(failure, run):>8} {lead:>7}"
+        )
+    print(
+        "  times in hours after the scenario start; lead = first simulated slope failure "
+        "minus first alert (level 2)"
+    )
+    verified = sum(d.verified for d in sink.deliveries)
+    kinds = Counter(str(d.body.get("type", "?")) for d in sink.deliveries)
+    print(
+        f"\nWebhooks: {len(sink.deliveries)} received at the emergency team's endpoint, "
+        f"{verified} with a valid Standard Webhooks signature"
+    )
+    for kind, count in sorted(kinds.items()):
+        print(f"  {kind:24} {count}")
+
+
+def _offset(at: datetime | None, run: Run) -> str:
+    return "-" if at is None else _offset_ts(at.timestamp(), run)
+
+
+def _offset_ts(epoch: float | None, run: Run) -> str:
+    return "-" if epoch is None else f"{(epoch - run.start_ts) / 3600:.1f} h"
+
+
+def _why(evidence: object) -> str:
+    document = json.loads(evidence) if isinstance(evidence, str) else evidence
+    if not isinstance(document, dict):
+        return "-"
+    for item in document.get("criteria", []):
+        if isinstance(item, dict) and item.get("level", 0) > 0:
+            if item["criterion"] == "slope":  # the factor of safety falls to its threshold
+                return f"slope FS {item['value']:.2f} <= {item['threshold']:.2f}"
+            return (
+                f"{item['criterion']} {item['value']:.1f} >= {item['threshold']:.1f} "
+                f"{item.get('unit', '')}"
+            ).strip()[:34]
+    return "-"
 
 
 def run_demo(args: argparse.Namespace) -> int:
     """Entry point of ``encosta demo``."""
-    return asyncio.run(_demo(args.readings))
+    return asyncio.run(_demo(args))
