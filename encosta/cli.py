@@ -272,6 +272,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--seed", type=int, default=1, help="simulator seed (default 1)")
     demo.add_argument(
+        "--database",
+        default="encosta_demo",
+        help="database to (re)create for the replay (default encosta_demo; dropped first)",
+    )
+    demo.add_argument(
         "--speed",
         type=float,
         default=None,

@@ -41,16 +41,15 @@ from ingest.stations import load_registry
 from simulators import Run, generate, load_scenario, publish
 
 REGISTRY = stack.REPO / "deploy" / "stations" / "rio-de-janeiro.toml"
-DATABASE = "encosta_demo"
 LEVELS = ("normal", "attention", "alert", "crisis")
 STEP_S = 900.0  # the evaluator's step through simulated time
 
 
-async def _fresh_database(config: stack.StackConfig) -> str:
+async def _fresh_database(config: stack.StackConfig, name: str) -> str:
     pg = stack.Postgres(config)
-    await asyncio.to_thread(pg.psql, "postgres", f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-    await asyncio.to_thread(pg.psql, "postgres", f"CREATE DATABASE {DATABASE}")
-    dsn = config.dsn(DATABASE)
+    await asyncio.to_thread(pg.psql, "postgres", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await asyncio.to_thread(pg.psql, "postgres", f'CREATE DATABASE "{name}"')
+    dsn = config.dsn(name)
     await migrate(dsn)
     await import_registry(dsn, load_registry(REGISTRY))
     return dsn
@@ -117,7 +116,7 @@ async def _deliver(config: DispatchConfig, connection: asyncpg.Connection) -> No
 async def _demo(args: argparse.Namespace) -> int:
     config = stack.StackConfig.from_env(os.environ)
     await asyncio.to_thread(stack.up, config)
-    dsn = await _fresh_database(config)
+    dsn = await _fresh_database(config, args.database)
     registry = load_registry(REGISTRY)
     scenario = load_scenario(args.scenario)
     run = generate(scenario, registry, seed=args.seed)
@@ -160,7 +159,7 @@ async def _demo(args: argparse.Namespace) -> int:
             await _summary(connection, run, stored, sink)
     finally:
         await connection.close()
-    print(f"\nThe replay is in database {DATABASE!r}: psql {config.dsn(DATABASE)}")
+    print(f"\nThe replay is in database {args.database!r}: psql {config.dsn(args.database)}")
     return 0 if stored == run.manifest.total_expected_stored else 1
 
 
