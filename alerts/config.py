@@ -10,6 +10,7 @@
 | ``ENCOSTA_ALERTS_PARTITIONS`` | 4 | zone partitions of a network (one owner each) |
 | ``ENCOSTA_ALERTS_HEARTBEAT_S`` | 300 | heartbeat period to opted-in subscriptions (0: off) |
 | ``ENCOSTA_ALERTS_FALLBACK_MIN`` | 15 | unacknowledged minutes before fallback subscriptions hear |
+| ``ENCOSTA_ALERTS_METRICS_PORT`` | 9102 | /metrics and /healthz port of the process (0: off) |
 | ``ENCOSTA_ALERTS_DISPATCH_INTERVAL_S`` | 0.5 | seconds between outbox scans when idle |
 | ``ENCOSTA_ALERTS_BATCH`` | 100 | outbox rows claimed per scan |
 | ``ENCOSTA_ALERTS_TIMEOUT_S`` | 10 | HTTP timeout of one delivery |
@@ -65,6 +66,8 @@ class EvaluatorConfig:
     partitions: int = 4
     heartbeat_s: float = 300.0
     fallback_min: float = 15.0
+    # /metrics and /healthz; 0 (off) here so that in-process users opt in, 9102 from the env
+    metrics_port: int = 0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> EvaluatorConfig:
@@ -78,6 +81,7 @@ class EvaluatorConfig:
             partitions=int(_number(environ, "ENCOSTA_ALERTS_PARTITIONS", 4, 1, 1024)),
             heartbeat_s=_number(environ, "ENCOSTA_ALERTS_HEARTBEAT_S", 300.0, 0, 86400),
             fallback_min=_number(environ, "ENCOSTA_ALERTS_FALLBACK_MIN", 15.0, 0, 7 * 1440),
+            metrics_port=int(_number(environ, "ENCOSTA_ALERTS_METRICS_PORT", 9102, 0, 65535)),
         )
 
 

@@ -23,6 +23,8 @@ import httpx
 from alerts import signing
 from alerts.backoff import delay_s, retry_after_s, retryable_status
 from alerts.errors import AlertsError, DeliveryError
+from alerts.listener import ChannelListener
+from alerts.metrics import AlertsMetrics
 from alerts.store import OUTBOX_CHANNEL
 
 if TYPE_CHECKING:
@@ -54,6 +56,9 @@ RETURNING o.id, o.message_id, o.subscription_id, o.payload, o.content_type, o.at
 """
 
 
+_OUTCOME = {"delivered": "delivered", "pending": "retry", "dead": "dead"}  # metric label
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """Result of one delivery attempt of one outbox row."""
@@ -62,27 +67,33 @@ class Outcome:
     status: str  # delivered | pending | dead
     error: str | None = None
     retry_in_s: float = 0.0
+    latency_s: float = 0.0  # delivered: seconds from the outbox commit to the 2xx answer
 
 
 class WebhookDispatcher:
     """Delivers the outbox; an async context manager owning a pool and an HTTP client."""
 
     def __init__(
-        self, config: DispatchConfig, transport: httpx.AsyncBaseTransport | None = None
+        self,
+        config: DispatchConfig,
+        transport: httpx.AsyncBaseTransport | None = None,
+        metrics: AlertsMetrics | None = None,
     ) -> None:
         self.config = config
+        self.metrics = metrics or AlertsMetrics(config.interval_s)
         self._transport = transport
         self._stop = asyncio.Event()
         self._wake = asyncio.Event()
         self._pool: asyncpg.Pool | None = None
-        self._listener: asyncpg.Connection | None = None
+        self._listener: ChannelListener | None = None
         self._http: httpx.AsyncClient | None = None
 
     async def __aenter__(self) -> Self:
         self._pool = await asyncpg.create_pool(self.config.dsn, min_size=1, max_size=4)
         # A commit that queues messages NOTIFYs: deliver at once rather than at the next poll.
-        self._listener = await asyncpg.connect(self.config.dsn)
-        await self._listener.add_listener(OUTBOX_CHANNEL, self._on_outbox)
+        self._listener = await ChannelListener(
+            self.config.dsn, OUTBOX_CHANNEL, self._wake.set, "encosta-outbox-listener"
+        ).__aenter__()
         self._http = httpx.AsyncClient(
             timeout=self.config.timeout_s,
             transport=self._transport,
@@ -101,7 +112,7 @@ class WebhookDispatcher:
             if self._http is not None:
                 await self._http.aclose()
             if self._listener is not None:
-                await self._listener.close()
+                await self._listener.__aexit__(exc_type, exc, tb)
             if self._pool is not None:
                 await self._pool.close()
 
@@ -109,12 +120,20 @@ class WebhookDispatcher:
         """Stop claiming rows; deliveries in flight finish (bounded by the HTTP timeout)."""
         self._stop.set()
         self._wake.set()
-
-    def _on_outbox(self, _conn: object, _pid: int, _channel: str, _payload: str) -> None:
-        self._wake.set()
+        if self._listener is not None:
+            self._listener.stop()
 
     async def run(self) -> None:
-        """Deliver until :meth:`stop`; when nothing is due, wait for a NOTIFY or the interval."""
+        """Deliver until :meth:`stop`; when nothing is due, wait for a NOTIFY or the interval.
+
+        The LISTEN session is kept alive alongside (reconnected when lost).
+        """
+        assert self._listener is not None, "use WebhookDispatcher as an async context manager"
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(self._listener.run(), name="dispatcher-listener")
+            await self._deliver()
+
+    async def _deliver(self) -> None:
         while not self._stop.is_set():
             self._wake.clear()
             try:
@@ -142,6 +161,10 @@ class WebhookDispatcher:
                 for row in rows
             ]
         outcomes = [t.result() for t in tasks]
+        for outcome in outcomes:
+            self.metrics.attempts.labels(_OUTCOME[outcome.status]).inc()
+            if outcome.status == "delivered":
+                self.metrics.delivery.observe(outcome.latency_s)
         subscription = {row["id"]: row["subscription_id"] for row in rows}
         async with self._pool.acquire() as connection, connection.transaction():
             for outcome in outcomes:
@@ -150,6 +173,7 @@ class WebhookDispatcher:
 
     async def _attempt(self, row: asyncpg.Record) -> Outcome:
         body = row["payload"].encode()
+        started = time.monotonic()
         try:
             await self.post(row["url"], row["secret"], row["message_id"], body, row["content_type"])
         except DeliveryError as exc:
@@ -170,7 +194,9 @@ class WebhookDispatcher:
             return Outcome(row["id"], "pending", str(exc), wait)
         except AlertsError as exc:  # a malformed secret: retrying will not help
             return Outcome(row["id"], "dead", str(exc))
-        return Outcome(row["id"], "delivered")
+        return Outcome(
+            row["id"], "delivered", latency_s=float(row["age_s"]) + time.monotonic() - started
+        )
 
     async def post(
         self, url: str, secret: str, message_id: str, body: bytes, content_type: str

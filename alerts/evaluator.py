@@ -22,6 +22,7 @@ import asyncpg
 import numpy as np
 
 from alerts import fallback, heartbeat
+from alerts.metrics import AlertsMetrics
 from alerts.observations import StationTable, load_grid, load_stations, stale_mask
 from alerts.partitions import PartitionLease, partition_of
 from alerts.store import Proposal, apply, open_states
@@ -113,8 +114,9 @@ def data_proposals(
 class Evaluator:
     """Evaluation of one network's owned zones; an async context manager owning connections."""
 
-    def __init__(self, config: EvaluatorConfig) -> None:
+    def __init__(self, config: EvaluatorConfig, metrics: AlertsMetrics | None = None) -> None:
         self.config = config
+        self.metrics = metrics or AlertsMetrics(config.interval_s)
         self.model = load_preset(config.preset)
         self.hold = timedelta(minutes=self.model.hysteresis.hold_minutes)
         self._stop = asyncio.Event()
@@ -207,6 +209,7 @@ class Evaluator:
                     continue
                 if step.transition is not None:
                     changes.append((proposal, step))
+                    self.metrics.transition(proposal.kind, step)
                     log.info(
                         "alert transition",
                         extra={
@@ -238,9 +241,11 @@ class Evaluator:
                 if time.monotonic() >= next_rebalance:
                     next_rebalance = time.monotonic() + self.config.interval_s
                     await self._lease.reconnect()
-                    await self._lease.rebalance()
+                    self.metrics.owned.set(len(await self._lease.rebalance()))
                 if self._lease.owned:
-                    await self.evaluate_once(partitions=self._lease.owned)
+                    with self.metrics.evaluation.time():
+                        await self.evaluate_once(partitions=self._lease.owned)
+                self.metrics.evaluated()
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
                 # The database is away: ownership goes with the session; retry next tick.
                 log.exception("evaluation failed; retrying")

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import TYPE_CHECKING
 
 from alerts.dispatcher import WebhookDispatcher
+from alerts.errors import ConfigError
 from alerts.evaluator import Evaluator
+from alerts.metrics import AlertsMetrics
+from ingest.probe import ProbeServer
 
 if TYPE_CHECKING:
     from alerts.config import DispatchConfig, EvaluatorConfig
@@ -20,12 +24,14 @@ class AlertsService:
 
     On stop both loops stop taking new work and finish what is in progress; whatever is still
     running after the dispatcher's ``drain_s`` is cancelled (an interrupted delivery stays
-    leased in the outbox and is retried, so nothing is lost).
+    leased in the outbox and is retried, so nothing is lost). ``/metrics`` and ``/healthz``
+    are served on ``metrics_port`` (:mod:`alerts.metrics`).
     """
 
     def __init__(self, evaluator: EvaluatorConfig, dispatch: DispatchConfig) -> None:
         self.evaluator_config = evaluator
         self.dispatch_config = dispatch
+        self.metrics = AlertsMetrics(evaluator.interval_s)
         self._stopping = asyncio.Event()
         self._loops: list[Evaluator | WebhookDispatcher] = []
 
@@ -35,12 +41,28 @@ class AlertsService:
         for loop in self._loops:
             loop.stop()
 
+    def _probe(self) -> ProbeServer:
+        return ProbeServer(
+            self.evaluator_config.metrics_port, self.metrics.registry, self.metrics.healthy
+        )
+
     async def run(self) -> None:
         """Evaluate and dispatch until stopped."""
-        async with (
-            Evaluator(self.evaluator_config) as evaluator,
-            WebhookDispatcher(self.dispatch_config) as dispatcher,
-        ):
+        async with contextlib.AsyncExitStack() as stack:
+            try:
+                await stack.enter_async_context(self._probe())
+            except OSError as exc:
+                raise ConfigError(
+                    f"cannot listen on port {self.evaluator_config.metrics_port} "
+                    f"({exc.strerror}): set a free port or 0 (off)",
+                    variable="ENCOSTA_ALERTS_METRICS_PORT",
+                ) from exc
+            evaluator = await stack.enter_async_context(
+                Evaluator(self.evaluator_config, self.metrics)
+            )
+            dispatcher = await stack.enter_async_context(
+                WebhookDispatcher(self.dispatch_config, metrics=self.metrics)
+            )
             self._loops = [evaluator, dispatcher]
             if self._stopping.is_set():
                 return
@@ -49,6 +71,10 @@ class AlertsService:
                     tg.create_task(evaluator.run(), name="alerts-evaluator"),
                     tg.create_task(dispatcher.run(), name="alerts-dispatcher"),
                 ]
+                tg.create_task(
+                    self.metrics.watch(self.evaluator_config.dsn, self._stopping),
+                    name="alerts-metrics-watch",
+                )
                 tg.create_task(self._deadline(loops), name="alerts-drain-deadline")
 
     async def _deadline(self, loops: list[asyncio.Task[None]]) -> None:

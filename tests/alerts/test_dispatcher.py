@@ -145,3 +145,52 @@ async def test_message_older_than_max_age_goes_dead(database: Database) -> None:
             database, fast(database, max_age_s=3600), "SELECT status FROM outbox", "dead"
         )
     assert len(receiver.received) == 1
+
+
+async def listener_pid(db: Database) -> int | None:
+    """The backend pid of the dispatcher's LISTEN session, if one is connected."""
+    pid: int | None = await db.fetchval(
+        "SELECT pid FROM pg_stat_activity WHERE application_name = 'encosta-outbox-listener'"
+        " AND datname = current_database()"
+    )
+    return pid
+
+
+@pytest.mark.timeout(60)
+async def test_listener_reconnects_after_its_backend_is_terminated(database: Database) -> None:
+    """A terminated LISTEN session is replaced, and a NOTIFY still wakes delivery at once."""
+    async with Receiver() as receiver:
+        sub_url = receiver.url + "/hook"
+        await queue(database, sub_url, new_secret(), 0)
+        config = fast(database, interval_s=30.0)  # polling alone would take 30 s
+        async with WebhookDispatcher(config) as dispatcher, asyncio.TaskGroup() as tg:
+            tg.create_task(dispatcher.run(), name="dispatcher-under-test")
+            try:
+                first = await listener_pid(database)
+                assert first is not None
+                await asyncio.sleep(0.2)  # the dispatcher is idle, waiting for a NOTIFY
+                await database.fetchval("SELECT pg_terminate_backend($1)", first)
+                async with asyncio.timeout(10):
+                    while (second := await listener_pid(database)) in {None, first}:  # noqa: ASYNC110  state is in the DB
+                        await asyncio.sleep(0.05)
+                await asyncio.sleep(0.5)  # the wake-up after reconnecting has been spent
+                sub = await database.fetchval("SELECT id FROM webhook_subscriptions")
+                alert = await database.fetchval("SELECT id FROM alerts")
+                started = asyncio.get_running_loop().time()
+                await database.fetchval(
+                    "INSERT INTO outbox (message_id, subscription_id, alert_id, seq, zone_id,"
+                    " content_type, payload) VALUES ('msg_after', $1, $2, 1, 'rocinha',"
+                    " 'application/json', '{}')",
+                    sub,
+                    alert,
+                )
+                await database.fetchval("NOTIFY encosta_outbox")
+                async with asyncio.timeout(5):
+                    while not receiver.received:  # noqa: ASYNC110  the receiver records requests
+                        await asyncio.sleep(0.02)
+                elapsed = asyncio.get_running_loop().time() - started
+            finally:
+                dispatcher.stop()
+    assert second != first
+    assert elapsed < 5
+    assert [m.headers["webhook-id"] for m in receiver.received] == ["msg_after"]

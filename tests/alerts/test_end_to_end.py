@@ -35,7 +35,9 @@ async def test_threshold_crossing_reaches_the_receiver(database: Database) -> No
         )
         await fill(database, "rocinha", now)
         service = AlertsService(
-            EvaluatorConfig(dsn=database.dsn, network=database.network, interval_s=0.1),
+            EvaluatorConfig(
+                dsn=database.dsn, network=database.network, interval_s=0.1, metrics_port=0
+            ),
             DispatchConfig(dsn=database.dsn, interval_s=0.05, drain_s=5),
         )
         async with asyncio.TaskGroup() as tg:

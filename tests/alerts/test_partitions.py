@@ -62,6 +62,7 @@ def start(db: Database, log: Path) -> subprocess.Popen[bytes]:
                 "ENCOSTA_ALERTS_PARTITIONS": "4",
                 "ENCOSTA_ALERTS_DISPATCH_INTERVAL_S": "0.2",
                 "ENCOSTA_ALERTS_HEARTBEAT_S": "0",
+                "ENCOSTA_ALERTS_METRICS_PORT": "0",  # two processes: no shared default port
             },
         )
 

@@ -31,6 +31,7 @@ async def test_sigterm_drains_and_exits_zero(database: Database) -> None:
             "ENCOSTA_NETWORK": database.network,
             "ENCOSTA_ALERTS_INTERVAL_S": "0.2",
             "ENCOSTA_ALERTS_DRAIN_S": "3",
+            "ENCOSTA_ALERTS_METRICS_PORT": "0",
         },
     )
     assert process.stdout is not None
