@@ -44,7 +44,9 @@ lint: venv
 
 bench: bootstrap
 	$(BIN)/python -m bench.ingest
-	$(BIN)/python bench/model.py
+	$(BIN)/python -m bench.model
+	$(BIN)/python -m bench.simulator
+	$(BIN)/python -m bench.alerts
 
 down:
 	-$(BIN)/encosta services down
