@@ -119,7 +119,11 @@ async def test_metrics_and_healthz_of_a_running_service(database: Database, tmp_
                 text = await wait_for(
                     client,
                     "/metrics",
-                    lambda r: total(r.text, "encosta_alerts_delivery_seconds_count") > 0,
+                    lambda r: (
+                        total(r.text, "encosta_alerts_delivery_seconds_count") > 0
+                        # observed when the evaluation that raised the alerts has returned
+                        and total(r.text, "encosta_alerts_evaluation_seconds_count") > 0
+                    ),
                     limit_s=30,
                 )
                 assert total(text, "encosta_alerts_transitions_total", kind="data") > 0
