@@ -12,7 +12,9 @@ class IngestMetrics:
         self.registry = CollectorRegistry()
         r = self.registry
         self.messages = Counter(
-            "encosta_ingest_messages_received", "MQTT messages received", registry=r
+            "encosta_ingest_messages_received",
+            "MQTT messages received (counted when their batch commits)",
+            registry=r,
         )
         self.readings_received = Counter(
             "encosta_ingest_readings_received", "Readings decoded from messages", registry=r
@@ -42,7 +44,7 @@ class IngestMetrics:
         )
         self.lag_seconds = Histogram(
             "encosta_ingest_lag_seconds",
-            "Commit time minus the newest reading time of a message",
+            "Commit time minus the newest reading time of a committed batch",
             registry=r,
             buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 60, 300, 900, 3600, 86400),
         )
