@@ -136,7 +136,13 @@ def finalize(  # noqa: PLR0915  one pass through the criteria, kept together on 
     ) | ~trusted
 
     vwc = np.where(quality.vwc_trusted, summary.vwc_last, np.nan)
-    fs = station_factor_of_safety(vwc, static.params, config.slope.water_unit_weight_knm3)
+    slope = config.slope
+    fs = station_factor_of_safety(
+        vwc,
+        static.params,
+        slope.water_unit_weight_knm3,
+        suction_cohesion_kpa=slope.suction_cohesion_kpa,
+    )
     levels[Criterion.SLOPE] = _falling(fs, config.slope.fs_levels)
     own_levels[Criterion.SLOPE] = levels[Criterion.SLOPE]
     has_soil = summary.vwc_seen if static.has_soil_sensor is None else static.has_soil_sensor

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
     from models.inputs import BoolArray, FloatArray, IntArray
 
-MODEL_VERSION = "encosta-risk 1.0.0"
+MODEL_VERSION = "encosta-risk 1.1.0"
 """Version of the equations and level logic; alerts copy it into every alert's evidence."""
 
 

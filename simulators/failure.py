@@ -2,9 +2,12 @@
 
 The risk model sees registry parameters and probe readings. The truth uses what it cannot:
 
-* the slope's *true* strength: cohesion = registry value x a lognormal factor (``cohesion_cv``)
-  plus root cohesion and an apparent (suction) cohesion lost as the profile wets up, and a
-  friction angle perturbed by ``friction_sd_deg``;
+* the slope's *true* strength: cohesion = registry value (c' with roots) x a lognormal factor
+  (``cohesion_cv``), plus any extra root cohesion (default 0: the registry holds the roots),
+  plus an apparent (suction) cohesion ``c_s (1 - Se) (1 - h/z)`` lost as the matrix wets up
+  and as the perched water table h rises over the failure plane (where suction is zero;
+  Fredlund et al. 1978, Lu & Godt 2013), and a friction angle perturbed by
+  ``friction_sd_deg``;
 * the simulated perched water table (not a wetness inferred from probe readings);
 * a critical factor of safety drawn per slope around 1 (``threshold_sd``): real slopes fail
   a little above or below FS = 1 because of what no model holds (Hammond et al. 1992 and
@@ -108,10 +111,13 @@ def ground_truth(  # noqa: PLR0913, PLR0917  every argument is a distinct input 
     cohesion_factor = rng.lognormal(-(sigma**2) / 2.0, sigma, n) if sigma > 0 else np.ones(n)
     friction = slopes.friction_deg + rng.normal(0.0, failure.friction_sd_deg, n)
     threshold = 1.0 + failure.threshold_sd * rng.standard_normal(n)
-    cohesion = (slopes.cohesion_kpa * cohesion_factor + soil.root_cohesion_kpa)[
-        :, None
-    ] + soil.suction_cohesion_kpa * (1.0 - wetness.astype(np.float64))
-    fs = factor_of_safety(slopes, cohesion, friction, water_table_m.astype(np.float64))
+    table = water_table_m.astype(np.float64)
+    saturated = np.clip(table / slopes.soil_depth_m[:, None], 0.0, 1.0)
+    # Suction acts at the failure plane: the matrix's dryness keeps it, and a perched water
+    # table over the plane removes it (positive pore pressure there), hence both factors.
+    suction = soil.suction_cohesion_kpa * (1.0 - wetness.astype(np.float64)) * (1.0 - saturated)
+    cohesion = (slopes.cohesion_kpa * cohesion_factor + soil.root_cohesion_kpa)[:, None] + suction
+    fs = factor_of_safety(slopes, cohesion, friction, table)
     threshold = np.minimum(threshold, fs[:, 0] - _SURVIVAL_MARGIN)
     below = fs < threshold[:, None]
     failed = np.asarray(below.any(axis=1), dtype=np.bool_)

@@ -44,15 +44,15 @@ class Soil:
     """Layered-bucket soil parameters (``docs/simulator.md``, "Soil")."""
 
     antecedent_wetness: float = 0.35  # effective saturation of every layer at the start
-    ks_mm_h: float = 30.0  # saturated hydraulic conductivity
+    ks_mm_h: float = 45.0  # saturated hydraulic conductivity (1.25e-5 m/s, colluvium)
     drainage_exponent: float = 3.0  # q = ks * Se**n (unit-gradient drainage)
     macropore_share: float = 0.25  # infiltration that bypasses the matrix to the water table
     et_mm_day: float = 3.0  # evapotranspiration from the top layer, daylight hours only
     drainable_porosity: float = 0.12  # water-table rise per unit of water reaching the base
-    lateral_drain_h: float = 24.0  # e-folding time of the perched water table
+    lateral_drain_h: float = 12.0  # e-folding time of the perched water table
     antecedent_water_table: float = 0.0  # share of the soil depth saturated at the start
     suction_cohesion_kpa: float = 4.0  # apparent cohesion of the dry profile, lost on wetting
-    root_cohesion_kpa: float = 1.5
+    root_cohesion_kpa: float = 0.0  # on top of the registry value, which already holds roots
     probe_noise: float = 0.004  # m3/m3, standard deviation of a probe reading
 
 
@@ -111,15 +111,15 @@ def _reporting(s: Section, step_s: float) -> Reporting:
 def _soil(s: Section) -> Soil:
     out = Soil(
         antecedent_wetness=s.number("antecedent_wetness", 0.0, 1.0, 0.35),
-        ks_mm_h=s.number("ks_mm_h", 0.1, 500.0, 30.0),
+        ks_mm_h=s.number("ks_mm_h", 0.1, 500.0, 45.0),
         drainage_exponent=s.number("drainage_exponent", 1.0, 20.0, 3.0),
         macropore_share=s.number("macropore_share", 0.0, 0.9, 0.25),
         et_mm_day=s.number("et_mm_day", 0.0, 15.0, 3.0),
         drainable_porosity=s.number("drainable_porosity", 0.02, 0.4, 0.12),
-        lateral_drain_h=s.number("lateral_drain_h", 0.5, 2000.0, 24.0),
+        lateral_drain_h=s.number("lateral_drain_h", 0.5, 2000.0, 12.0),
         antecedent_water_table=s.number("antecedent_water_table", 0.0, 1.0, 0.0),
         suction_cohesion_kpa=s.number("suction_cohesion_kpa", 0.0, 50.0, 4.0),
-        root_cohesion_kpa=s.number("root_cohesion_kpa", 0.0, 50.0, 1.5),
+        root_cohesion_kpa=s.number("root_cohesion_kpa", 0.0, 50.0, 0.0),
         probe_noise=s.number("probe_noise", 0.0, 0.05, 0.004),
     )
     s.finish()

@@ -66,6 +66,7 @@ class Slope:
     vwc_residual: float
     vwc_saturated: float
     water_unit_weight_knm3: float
+    suction_cohesion_kpa: float  # apparent cohesion at residual water content, every station
     fs_levels: Triple
 
 
@@ -277,6 +278,7 @@ class _Parser:
             vwc_residual=residual,
             vwc_saturated=saturated,
             water_unit_weight_knm3=self.number(s, "water_unit_weight_knm3", 9.0, 10.5),
+            suction_cohesion_kpa=self.number(s, "suction_cohesion_kpa", 0.0, 50.0),
             fs_levels=self.triple(s, "fs_levels", 0.1, 10.0, rising=False),
         )
 

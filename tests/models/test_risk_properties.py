@@ -72,14 +72,28 @@ def reference_station(row: npt.NDArray[Any], config: ModelConfig) -> dict[str, A
     return out
 
 
+def reference_fs(vwc: float, config: ModelConfig) -> float:
+    """The infinite slope with suction cohesion, written out for the config's default slope."""
+    s = config.slope
+    m = min(1.0, max(0.0, (vwc - s.vwc_residual) / (s.vwc_saturated - s.vwc_residual)))
+    beta, phi = math.radians(s.slope_deg), math.radians(s.friction_deg)
+    z, gamma = s.soil_depth_m, s.unit_weight_knm3
+    cohesion = s.cohesion_kpa + s.suction_cohesion_kpa * (1.0 - m)
+    normal = (gamma - m * s.water_unit_weight_knm3) * z * math.cos(beta) ** 2
+    return (cohesion + normal * math.tan(phi)) / (gamma * z * math.sin(beta) * math.cos(beta))
+
+
 @FAST
 @given(SEEDS)
 def test_vectorised_equals_reference(seed: int) -> None:
     """Accumulations, gaps, API, events and table levels match the per-station loops."""
     rain = random_rain(seed)
-    result = evaluate(build_inputs(rain), RIO)
+    vwc = np.random.default_rng(seed).uniform(0.05, 0.5, rain.shape)
+    result = evaluate(build_inputs(rain, vwc), RIO)
     for i, row in enumerate(rain):
         ref = reference_station(row, RIO)
+        if result.quality[i] == 0:  # a trusted probe: its last reading gives the FS
+            assert math.isclose(result.factor_of_safety[i], reference_fs(vwc[i, -1], RIO))
         if ref["stuck"]:
             continue
         got = (result.acc_1h_mm[i], result.acc_24h_mm[i], result.acc_96h_mm[i])
@@ -144,13 +158,23 @@ def test_missing_data_never_lowers_a_level_silently(seed: int) -> None:
     st.floats(0.2, 5.0),
     st.floats(0.0, 20.0),
     st.floats(20.0, 40.0),
+    st.floats(0.0, 50.0),
 )
 def test_wetter_soil_never_raises_the_factor_of_safety(  # noqa: PLR0917  array-in/array-out physics signature
-    vwc_a: float, vwc_b: float, slope: float, depth: float, cohesion: float, phi: float
+    vwc_a: float,
+    vwc_b: float,
+    slope: float,
+    depth: float,
+    cohesion: float,
+    phi: float,
+    suction: float,
 ) -> None:
-    """FS is non-increasing in volumetric water content for any slope and soil."""
+    """FS is non-increasing in volumetric water content for any slope, soil and suction."""
     low, high = sorted((vwc_a, vwc_b))
     one = np.ones(1)
     m = wetness(np.array([low, high]), 0.05 * one, 0.45 * one)
-    fs = factor_of_safety(m, slope * one, depth * one, cohesion * one, phi * one, 18 * one, 9.81)
+    fs = factor_of_safety(
+        m, slope * one, depth * one, cohesion * one, phi * one, 18 * one, 9.81,
+        suction_cohesion_kpa=suction,
+    )  # fmt: skip
     assert fs[1] <= fs[0] + 1e-12

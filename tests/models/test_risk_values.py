@@ -23,13 +23,14 @@ def test_caine_curve_at_several_durations(duration_h: float, expected_mm_h: floa
     assert value == pytest.approx(expected_mm_h, rel=1e-4)
 
 
-def _fs_by_hand(m: float) -> float:
+def _fs_by_hand(m: float, suction_kpa: float = 0.0) -> float:
     """Infinite slope written out for beta 30 deg, z 2 m, c' 5 kPa, phi' 33 deg, gamma 18."""
     beta, phi = math.radians(30.0), math.radians(33.0)
     gamma, gamma_w, z, c = 18.0, 9.81, 2.0, 5.0
     normal_stress = (gamma - m * gamma_w) * z * math.cos(beta) ** 2
     shear_stress = gamma * z * math.sin(beta) * math.cos(beta)
-    return (c + normal_stress * math.tan(phi)) / shear_stress
+    apparent_cohesion = suction_kpa * (1.0 - m)
+    return (c + apparent_cohesion + normal_stress * math.tan(phi)) / shear_stress
 
 
 @pytest.mark.parametrize(("m", "expected"), [(0.0, 1.4456), (1.0, 0.8325)])
@@ -39,6 +40,49 @@ def test_factor_of_safety_dry_and_saturated(m: float, expected: float) -> None:
     fs = factor_of_safety(np.array([m]), 30 * one, 2 * one, 5 * one, 33 * one, 18 * one, 9.81)
     assert fs[0] == pytest.approx(_fs_by_hand(m), rel=1e-12)
     assert fs[0] == pytest.approx(expected, abs=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("m", "expected"),
+    # By hand: shear stress 18*2*sin30*cos30 = 15.5885 kPa; normal stress (18 - 9.81 m)*2*0.75;
+    # m=0: (5 + 8 + 27 tan33) / 15.5885; m=0.5: (5 + 4 + 19.643 tan33) / 15.5885; m=1: no suction.
+    [(0.0, 1.9588), (0.5, 1.3956), (1.0, 0.8325)],
+)
+def test_factor_of_safety_with_suction_cohesion(m: float, expected: float) -> None:
+    """Suction adds c_s (1 - m) to the cohesion: full when dry, none when saturated."""
+    one = np.array([1.0])
+    fs = factor_of_safety(
+        np.array([m]),
+        30 * one,
+        2 * one,
+        5 * one,
+        33 * one,
+        18 * one,
+        9.81,
+        suction_cohesion_kpa=8.0,
+    )
+    assert fs[0] == pytest.approx(_fs_by_hand(m, 8.0), rel=1e-12)
+    assert fs[0] == pytest.approx(expected, abs=1e-4)
+
+
+def test_suction_term_defaults_to_zero() -> None:
+    """Without the keyword the FS is the suction-free (saturated-strength) expression."""
+    one = np.array([1.0])
+    args = (np.array([0.3]), 30 * one, 2 * one, 5 * one, 33 * one, 18 * one, 9.81)
+    explicit = factor_of_safety(*args, suction_cohesion_kpa=0.0)
+    assert factor_of_safety(*args)[0] == explicit[0] == pytest.approx(_fs_by_hand(0.3))
+
+
+def test_evaluation_uses_the_configured_suction_cohesion() -> None:
+    """The evaluated FS of a station carries the config's suction term at its wetness."""
+    rain = np.zeros((1, 384), dtype=np.float32)
+    # A live probe (it moves, so it is not flat-lined) whose last reading is 0.25:
+    # m = (0.25 - 0.05) / (0.45 - 0.05) = 0.5 on the preset's default slope (the case above).
+    vwc = (0.25 + 0.002 * ((np.arange(384) + 1) % 2))[None, :].astype(np.float32)
+    result = evaluate(build_inputs(rain, vwc), RIO)
+    assert RIO.slope.suction_cohesion_kpa == 8.0
+    assert result.factor_of_safety[0] == pytest.approx(1.3956, abs=1e-4)
+    assert result.criterion_level[0, Criterion.SLOPE] == 0
 
 
 def test_flat_ground_is_stable() -> None:
