@@ -126,50 +126,67 @@ class WebhookDispatcher:
     async def run(self) -> None:
         """Deliver until :meth:`stop`; when nothing is due, wait for a NOTIFY or the interval.
 
-        The LISTEN session is kept alive alongside (reconnected when lost).
+        Each delivery is recorded as soon as it finishes and the next head of its queue is
+        claimed at once, while other deliveries are still in flight: a receiver that hangs
+        until the HTTP timeout, or keeps failing, never holds back the others. At most
+        ``batch`` deliveries are in flight. The LISTEN session is kept alive alongside.
         """
         assert self._listener is not None, "use WebhookDispatcher as an async context manager"
         async with asyncio.TaskGroup() as tg:
             tg.create_task(self._listener.run(), name="dispatcher-listener")
-            await self._deliver()
+            await self._deliver(tg)
 
-    async def _deliver(self) -> None:
+    async def _deliver(self, tg: asyncio.TaskGroup) -> None:
+        in_flight: set[asyncio.Task[None]] = set()
         while not self._stop.is_set():
             self._wake.clear()
+            capacity = self.config.batch - len(in_flight)
             try:
-                handled = await self.deliver_due()
+                rows = await self._claim(capacity) if capacity > 0 else []
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
                 log.exception("outbox scan failed; retrying")
-                handled = 0
-            if handled:
+                rows = []
+            for row in rows:
+                task = tg.create_task(self._deliver_one(row), name=f"deliver-{row['message_id']}")
+                in_flight.add(task)
+                task.add_done_callback(in_flight.discard)
+            if rows:
                 continue
             try:
                 async with asyncio.timeout(self.config.interval_s):
                     await self._wake.wait()
             except TimeoutError:
                 pass
+        # Deliveries in flight finish inside the task group (bounded by the HTTP timeout).
 
     async def deliver_due(self) -> int:
         """Claim the due heads of the queues, deliver them concurrently; return how many."""
-        assert self._pool is not None, "use WebhookDispatcher as an async context manager"
-        rows = await self._pool.fetch(_CLAIM, self.config.batch, self.config.lease_s)
-        if not rows:
-            return 0
-        async with asyncio.TaskGroup() as tg:
-            tasks = [
-                tg.create_task(self._attempt(row), name=f"deliver-{row['message_id']}")
-                for row in rows
-            ]
-        outcomes = [t.result() for t in tasks]
-        for outcome in outcomes:
-            self.metrics.attempts.labels(_OUTCOME[outcome.status]).inc()
-            if outcome.status == "delivered":
-                self.metrics.delivery.observe(outcome.latency_s)
-        subscription = {row["id"]: row["subscription_id"] for row in rows}
-        async with self._pool.acquire() as connection, connection.transaction():
-            for outcome in outcomes:
-                await self._record(connection, outcome, subscription[outcome.row_id])
+        rows = await self._claim(self.config.batch)
+        if rows:
+            async with asyncio.TaskGroup() as tg:
+                for row in rows:
+                    tg.create_task(self._deliver_one(row), name=f"deliver-{row['message_id']}")
         return len(rows)
+
+    async def _claim(self, limit: int) -> list[asyncpg.Record]:
+        assert self._pool is not None, "use WebhookDispatcher as an async context manager"
+        return list(await self._pool.fetch(_CLAIM, limit, self.config.lease_s))
+
+    async def _deliver_one(self, row: asyncpg.Record) -> None:
+        """Attempt one row and record the outcome in its own transaction."""
+        assert self._pool is not None, "use WebhookDispatcher as an async context manager"
+        outcome = await self._attempt(row)
+        self.metrics.attempts.labels(_OUTCOME[outcome.status]).inc()
+        if outcome.status == "delivered":
+            self.metrics.delivery.observe(outcome.latency_s)
+        try:
+            async with self._pool.acquire() as connection, connection.transaction():
+                await self._record(connection, outcome, row["subscription_id"])
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            # The row stays leased; when the lease runs out it is attempted again (at least
+            # once: the receiver deduplicates by webhook-id).
+            log.exception("could not record a delivery outcome", extra={"id": row["id"]})
+        self._wake.set()  # the next message of this queue may now be due
 
     async def _attempt(self, row: asyncpg.Record) -> Outcome:
         body = row["payload"].encode()

@@ -194,3 +194,36 @@ async def test_listener_reconnects_after_its_backend_is_terminated(database: Dat
     assert second != first
     assert elapsed < 5
     assert [m.headers["webhook-id"] for m in receiver.received] == ["msg_after"]
+
+
+async def test_slow_and_dead_receivers_do_not_delay_the_others(database: Database) -> None:
+    """A receiver that hangs and one that refuses connections leave a healthy one unaffected."""
+
+    async def hang(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(30)  # accepts, never answers: the dispatcher's timeout must fire
+        writer.close()
+
+    slow = await asyncio.start_server(hang, "127.0.0.1", 0)
+    slow_url = f"http://127.0.0.1:{slow.sockets[0].getsockname()[1]}/hook"
+    dead_url = Receiver().url + "/hook"  # nothing listens there
+    try:
+        async with Receiver() as healthy:
+            await queue(database, slow_url, new_secret(), 3, zone="vidigal")
+            await queue(database, dead_url, new_secret(), 3, zone="borel")
+            ids = await queue(database, healthy.url + "/hook", new_secret(), 3)
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            config = fast(database, timeout_s=10.0)
+            async with WebhookDispatcher(config) as dispatcher, asyncio.TaskGroup() as tg:
+                tg.create_task(dispatcher.run(), name="dispatcher-under-test")
+                try:
+                    async with asyncio.timeout(5):
+                        while len(healthy.received) < 3:  # noqa: ASYNC110  receiver state
+                            await asyncio.sleep(0.02)
+                    elapsed = loop.time() - started
+                finally:
+                    dispatcher.stop()
+    finally:
+        slow.close()
+    assert [m.headers["webhook-id"] for m in healthy.received] == ids
+    assert elapsed < 2.0, f"the healthy receiver waited {elapsed:.1f} s behind the others"
