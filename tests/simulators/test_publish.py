@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import aiomqtt
 import pytest
 
+from encosta.stack import Mosquitto
 from simulators import generate, load_scenario, publish
 from tests.simulators.conftest import ANCHOR
 
@@ -105,3 +106,59 @@ async def test_stop_ends_a_slow_publication_cleanly(
         )
     assert stats.interrupted
     assert stats.acked < len(run.messages)
+
+
+async def test_publisher_rides_out_a_broker_restart(
+    stack_config: StackConfig, rio: Registry
+) -> None:
+    """Mosquitto restarted mid-publication: gateways reconnect and every message arrives."""
+    network = f"s{uuid.uuid4().hex[:10]}"
+    scenario = replace(load_scenario("summer-cells"), duration_h=6)
+    run = generate(scenario, replace(rio, network=network), seed=11, anchor=ANCHOR)
+    broker = Mosquitto(stack_config)
+    seen: set[bytes] = set()
+
+    async def subscribe(ready: asyncio.Event, done: asyncio.Event) -> None:
+        while not done.is_set():
+            try:
+                async with aiomqtt.Client(
+                    "127.0.0.1",
+                    stack_config.mqtt_port,
+                    identifier=f"sub-{network}",
+                    clean_session=False,
+                ) as client:
+                    await client.subscribe(f"encosta/{network}/#", qos=1)
+                    ready.set()
+                    async for message in client.messages:
+                        seen.add(bytes(message.payload))
+                        if len(seen) >= len({m.payload for m in run.messages}):
+                            done.set()
+                            return
+            except aiomqtt.MqttError:
+                await asyncio.sleep(0.2)
+
+    async def restart_midway() -> None:
+        await asyncio.sleep(1.0)
+        await asyncio.to_thread(broker.stop)
+        await asyncio.sleep(1.0)
+        await asyncio.to_thread(broker.start)
+
+    try:
+        ready, done = asyncio.Event(), asyncio.Event()
+        async with asyncio.timeout(120), asyncio.TaskGroup() as tg:
+            tg.create_task(subscribe(ready, done))
+            await ready.wait()
+            tg.create_task(restart_midway())
+            # Paced so that the restart lands in the middle of the publication.
+            stats = await publish(
+                run.messages,
+                "127.0.0.1",
+                stack_config.mqtt_port,
+                (run.end_ts - run.start_ts) / 4.0,  # six simulated hours in about 4 s
+                client_prefix=network,
+            )
+            await asyncio.wait_for(done.wait(), 60)
+    finally:
+        await asyncio.to_thread(broker.start)
+    assert stats.acked == len(run.messages)
+    assert seen == {m.payload for m in run.messages}
