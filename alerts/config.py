@@ -31,9 +31,8 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 
-def _number(
-    environ: Mapping[str, str], name: str, default: float, low: float, high: float
-) -> float:
+def number(environ: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    """``environ[name]`` as a number in ``[low, high]``, ``default`` when unset or empty."""
     raw = environ.get(name, "")
     if raw == "":
         return default
@@ -76,12 +75,12 @@ class EvaluatorConfig:
             dsn=default_dsn(environ),
             network=environ.get("ENCOSTA_NETWORK") or "rio",
             preset=environ.get("ENCOSTA_ALERTS_PRESET") or "rio",
-            interval_s=_number(environ, "ENCOSTA_ALERTS_INTERVAL_S", 5.0, 0.05, 3600),
-            stale_intervals=int(_number(environ, "ENCOSTA_ALERTS_STALE_INTERVALS", 4, 1, 1000)),
-            partitions=int(_number(environ, "ENCOSTA_ALERTS_PARTITIONS", 4, 1, 1024)),
-            heartbeat_s=_number(environ, "ENCOSTA_ALERTS_HEARTBEAT_S", 300.0, 0, 86400),
-            fallback_min=_number(environ, "ENCOSTA_ALERTS_FALLBACK_MIN", 15.0, 0, 7 * 1440),
-            metrics_port=int(_number(environ, "ENCOSTA_ALERTS_METRICS_PORT", 9102, 0, 65535)),
+            interval_s=number(environ, "ENCOSTA_ALERTS_INTERVAL_S", 5.0, 0.05, 3600),
+            stale_intervals=int(number(environ, "ENCOSTA_ALERTS_STALE_INTERVALS", 4, 1, 1000)),
+            partitions=int(number(environ, "ENCOSTA_ALERTS_PARTITIONS", 4, 1, 1024)),
+            heartbeat_s=number(environ, "ENCOSTA_ALERTS_HEARTBEAT_S", 300.0, 0, 86400),
+            fallback_min=number(environ, "ENCOSTA_ALERTS_FALLBACK_MIN", 15.0, 0, 7 * 1440),
+            metrics_port=int(number(environ, "ENCOSTA_ALERTS_METRICS_PORT", 9102, 0, 65535)),
         )
 
 
@@ -102,16 +101,16 @@ class DispatchConfig:
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> DispatchConfig:
         """Read ``ENCOSTA_*`` variables; raise :class:`ConfigError` naming a bad one."""
-        timeout = _number(environ, "ENCOSTA_ALERTS_TIMEOUT_S", 10.0, 0.1, 300)
+        timeout = number(environ, "ENCOSTA_ALERTS_TIMEOUT_S", 10.0, 0.1, 300)
         return cls(
             dsn=default_dsn(environ),
-            interval_s=_number(environ, "ENCOSTA_ALERTS_DISPATCH_INTERVAL_S", 0.5, 0.01, 60),
-            batch=int(_number(environ, "ENCOSTA_ALERTS_BATCH", 100, 1, 10000)),
+            interval_s=number(environ, "ENCOSTA_ALERTS_DISPATCH_INTERVAL_S", 0.5, 0.01, 60),
+            batch=int(number(environ, "ENCOSTA_ALERTS_BATCH", 100, 1, 10000)),
             timeout_s=timeout,
-            backoff_base_s=_number(environ, "ENCOSTA_ALERTS_BACKOFF_BASE_S", 2.0, 0.01, 3600),
-            backoff_max_s=_number(environ, "ENCOSTA_ALERTS_BACKOFF_MAX_S", 600.0, 0.01, 86400),
-            max_age_s=_number(environ, "ENCOSTA_ALERTS_MAX_AGE_S", 86400.0, 1, 30 * 86400),
+            backoff_base_s=number(environ, "ENCOSTA_ALERTS_BACKOFF_BASE_S", 2.0, 0.01, 3600),
+            backoff_max_s=number(environ, "ENCOSTA_ALERTS_BACKOFF_MAX_S", 600.0, 0.01, 86400),
+            max_age_s=number(environ, "ENCOSTA_ALERTS_MAX_AGE_S", 86400.0, 1, 30 * 86400),
             # A claimed row is hidden this long; a dispatcher that dies mid-delivery is retried.
             lease_s=max(60.0, 3 * timeout),
-            drain_s=_number(environ, "ENCOSTA_ALERTS_DRAIN_S", 10.0, 0, 600),
+            drain_s=number(environ, "ENCOSTA_ALERTS_DRAIN_S", 10.0, 0, 600),
         )

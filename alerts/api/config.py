@@ -16,26 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from alerts.config import default_dsn
-from alerts.errors import ConfigError
+from alerts.config import default_dsn, number
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
-
-
-def _number(
-    environ: Mapping[str, str], name: str, default: float, low: float, high: float
-) -> float:
-    raw = environ.get(name, "")
-    if raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{raw!r} is not a number", variable=name) from None
-    if not low <= value <= high:
-        raise ConfigError(f"{value} is outside {low}..{high}", variable=name)
-    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,8 +43,8 @@ class ApiConfig:
             dsn=default_dsn(environ),
             network=environ.get("ENCOSTA_NETWORK") or "rio",
             host=environ.get("ENCOSTA_API_HOST") or "127.0.0.1",
-            port=int(_number(environ, "ENCOSTA_API_PORT", 8080, 0, 65535)),
+            port=int(number(environ, "ENCOSTA_API_PORT", 8080, 0, 65535)),
             token=environ.get("ENCOSTA_API_TOKEN") or None,
-            stale_intervals=int(_number(environ, "ENCOSTA_ALERTS_STALE_INTERVALS", 4, 1, 1000)),
-            webhook_timeout_s=_number(environ, "ENCOSTA_ALERTS_TIMEOUT_S", 10.0, 0.1, 300),
+            stale_intervals=int(number(environ, "ENCOSTA_ALERTS_STALE_INTERVALS", 4, 1, 1000)),
+            webhook_timeout_s=number(environ, "ENCOSTA_ALERTS_TIMEOUT_S", 10.0, 0.1, 300),
         )
