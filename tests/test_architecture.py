@@ -1,0 +1,55 @@
+"""Dependencies point one way (STYLE.md): checked on the import statements with ``ast``."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+PACKAGES = ("encosta", "ingest", "models", "alerts", "simulators")
+
+# What each package may import from the others (module prefixes). encosta wires everything.
+ALLOWED: dict[str, tuple[str, ...]] = {
+    "models": (),
+    "ingest": (),
+    "simulators": (
+        "ingest.topic",
+        "ingest.payload",
+        "ingest.quantity",
+        "ingest.stations",
+        "ingest.errors",
+        "ingest.reasons",
+    ),
+    "alerts": ("models", "ingest.probe"),
+}
+
+
+def imports(package: str) -> set[tuple[str, str]]:
+    """(file, imported module) for every import of a project package inside ``package``."""
+    found = set()
+    for path in (REPO / package).rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        for node in ast.walk(tree):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            for name in names:
+                if name.split(".")[0] in PACKAGES and name.split(".")[0] != package:
+                    found.add((str(path.relative_to(REPO)), name))
+    return found
+
+
+@pytest.mark.parametrize("package", sorted(ALLOWED))
+def test_imports_point_one_way(package: str) -> None:
+    """A package imports only what the layering allows (models is a leaf)."""
+    allowed = ALLOWED[package]
+    wrong = sorted(
+        (path, name)
+        for path, name in imports(package)
+        if not any(name == a or name.startswith(a + ".") for a in allowed)
+    )
+    assert wrong == []
