@@ -160,6 +160,7 @@ class FaultInjector:
         for e in self._station_events("spike"):
             part = self._rows(rows, self.index[e.target], e.start_h, e.start_h + e.duration_h)
             spike[part, table.column(e.quantity or "rain_mm")] = True
+        spike &= ~np.isnan(values)  # a station without that probe has nothing to corrupt
         outside = spike & (self.rng.random(values.shape) < self.rates.spike_out_of_range)
         for q, name in enumerate(table.quantities):
             inside = spike[:, q] & ~outside[:, q]

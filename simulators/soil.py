@@ -111,7 +111,10 @@ def simulate_soil(
         theta[:, 0] -= np.where(daylight, et * se_top, 0.0) / h[:, 0]
         table -= table * lateral
         level = np.minimum(table / soil.drainable_porosity, z)
-        saturated = probes[None, :] >= (z - level)[:, None]
+        # Only a probe between the table and the failure plane sits in the perched water; one
+        # below the plane (shallow soils) reads its own layer, never the perched table.
+        above_plane = probes[None, :] <= z[:, None]
+        saturated = above_plane & (probes[None, :] >= (z - level)[:, None]) & (level > 0)[:, None]
         vwc_out[:, :, k] = np.where(saturated, ts, theta)
         table_out[:, k] = level
         wet_out[:, k] = np.clip((theta - tr) / (ts - tr), 0.0, 1.0).mean(axis=1)
