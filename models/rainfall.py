@@ -61,10 +61,16 @@ def _long_weights(n_steps: int, win: StepWindows, dtype: npt.DTypeLike) -> npt.N
     return weights
 
 
-ROW_BLOCK = 64
-"""Rows per chunk of :func:`row_pass`: the chunk (~0.3 MB at 96 h of 5-minute float32 steps)
-stays in the core's cache while it is read three times, and its [64, steps] x [steps, 2]
-product stays below OpenBLAS's threading threshold (threads only add jitter here)."""
+CHUNK_BYTES = 1 << 20
+"""Bytes of rain per chunk of :func:`row_pass` (256 rows at 96 h of 5-minute float32 steps):
+the chunk stays in the core's cache while it is read three times, its [rows, steps] x
+[steps, 2] product stays below OpenBLAS's threading threshold (threads only add jitter here),
+and the Python cost per chunk (a handful of calls) stays small against the reads."""
+
+
+def _chunk_rows(n_steps: int, itemsize: int) -> int:
+    """Rows per chunk of :func:`row_pass` for rows of ``n_steps`` values of ``itemsize`` bytes."""
+    return max(8, CHUNK_BYTES // max(1, n_steps * itemsize))
 
 
 def row_pass(
@@ -74,20 +80,33 @@ def row_pass(
 
     Returns ``(dirty[rows], long[rows, 2], hourly[rows, blocks])``: :func:`dirty_rows`, the
     raw 96 h sum and API dot products (exact only for clean rows), and :func:`block_sums` of
-    ``w1h`` steps. Works in chunks of :data:`ROW_BLOCK` rows so that the three reductions
-    read each chunk from cache rather than the array three times from memory.
+    ``w1h`` steps. Works in chunks of about :data:`CHUNK_BYTES` so that the three reductions
+    read each chunk from cache rather than the array three times from memory; every result is
+    written in place (``out=``) into arrays allocated once per call.
     """
-    n = rain.shape[0]
-    weights = np.ascontiguousarray(_long_weights(rain.shape[1], win, rain.dtype).T)
-    dirty = np.empty(n, dtype=np.bool_)
+    n, n_steps = rain.shape
+    weights = np.ascontiguousarray(_long_weights(n_steps, win, rain.dtype).T)
+    uint = np.uint32 if rain.dtype == np.float32 else np.uint64
+    limit = np.array(win.rain_max_mm, dtype=rain.dtype).view(uint)
+    bits = rain.view(uint)
+    top = np.empty(n, dtype=uint)
     long = np.empty((n, 2), dtype=rain.dtype)
     hourly = np.empty((n, blocks), dtype=rain.dtype)
-    for low in range(0, n, ROW_BLOCK):
-        chunk = rain[low : low + ROW_BLOCK]
-        dirty[low : low + ROW_BLOCK] = dirty_rows(chunk, win.rain_max_mm)
-        np.matmul(chunk, weights, out=long[low : low + ROW_BLOCK])
-        if blocks:
-            hourly[low : low + ROW_BLOCK] = block_sums(chunk, win.w1h, blocks)
+    size = win.w1h
+    ones = np.ones(size, dtype=rain.dtype)
+    tail = n_steps - blocks * size
+    step = _chunk_rows(n_steps, rain.dtype.itemsize)
+    # inf or huge values make NaN or overflow in the products of their (dirty) rows only.
+    with np.errstate(invalid="ignore", over="ignore"):
+        for low in range(0, n, step):
+            high = min(n, low + step)
+            chunk = rain[low:high]
+            np.matmul(chunk, weights, out=long[low:high])
+            np.max(bits[low:high], axis=1, out=top[low:high])
+            if blocks:
+                hours = chunk[:, tail:].reshape(high - low, blocks, size)
+                np.matmul(hours, ones, out=hourly[low:high])
+    dirty: npt.NDArray[np.bool_] = np.greater(top, limit)
     return dirty, long, hourly
 
 
