@@ -171,6 +171,12 @@ class Postgres:
     def start(self) -> None:
         """Start the cluster and create the ``encosta`` database with TimescaleDB."""
         self.init()
+        if self.running() and not (self.config.pg_dir / "postmaster.pid").exists():
+            raise StackError(
+                f"port {self.config.pg_port} is in use by a server that is not this stack's "
+                f"PostgreSQL (no postmaster.pid under {self.config.pg_dir}): stop it, or set "
+                "ENCOSTA_PG_PORT to a free port"
+            )
         if not self.running():
             options = (
                 f"-p {self.config.pg_port} -k {self.config.pg_socket_dir} "
@@ -265,6 +271,12 @@ class Mosquitto:
         if not Path(binary).exists():
             raise StackError("mosquitto not found: run scripts/install-system.sh")
         if self.running():
+            if self._owned_pid() is None:
+                raise StackError(
+                    f"port {self.config.mqtt_port} is in use by a process that is not this "
+                    f"stack's Mosquitto (no live pid in {self.pidfile}): stop it, or set "
+                    "ENCOSTA_MQTT_PORT to a free port"
+                )
             return
         self.config.mqtt_dir.mkdir(parents=True, exist_ok=True)
         _open_path(self.config.state_dir)
@@ -279,6 +291,15 @@ class Mosquitto:
         _chown_tree(self.config.mqtt_dir, user)
         subprocess.run([binary, "-c", str(self.conf), "-d"], check=True)  # noqa: S603
         _wait_port(self.config.mqtt_port, "Mosquitto", self.log)
+
+    def _owned_pid(self) -> int | None:
+        """The pid of this stack's broker, if its pid file names a live process."""
+        try:
+            pid = int(self.pidfile.read_text().strip())
+            os.kill(pid, 0)
+        except (OSError, ValueError):
+            return None
+        return pid
 
     def stop(self) -> None:
         """Stop the broker (it saves its persistence file on SIGTERM)."""
