@@ -170,13 +170,13 @@ class Postgres:
 
     def start(self) -> None:
         """Start the cluster and create the ``encosta`` database with TimescaleDB."""
-        self.init()
         if self.running() and not (self.config.pg_dir / "postmaster.pid").exists():
             raise StackError(
                 f"port {self.config.pg_port} is in use by a server that is not this stack's "
                 f"PostgreSQL (no postmaster.pid under {self.config.pg_dir}): stop it, or set "
                 "ENCOSTA_PG_PORT to a free port"
             )
+        self.init()
         if not self.running():
             options = (
                 f"-p {self.config.pg_port} -k {self.config.pg_socket_dir} "
