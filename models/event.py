@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
+from numpy.lib.stride_tricks import sliding_window_view
 
 from models.rainfall import block_sums
 
@@ -212,7 +213,9 @@ def _block_scan(  # noqa: PLR0913, PLR0917  the scan fills the caller's output a
     least = (spell - size + 1) // size
     n_blocks = min(n_steps // size, _WORD)
     cols = np.arange(size)
-    flat = rain_mm.reshape(-1) if rain_mm.flags.c_contiguous else None
+    # Every run of ``size`` consecutive values of the flat array, as rows of a strided view:
+    # fancy indexing it with one start per row copies each block with one small memcpy.
+    runs = sliding_window_view(rain_mm.reshape(-1), size) if rain_mm.flags.c_contiguous else None
     blocks = first_blocks(n_steps, win)
     left: list[IntArray] = []
     while rows.size:
@@ -233,10 +236,10 @@ def _block_scan(  # noqa: PLR0913, PLR0917  the scan fills the caller's output a
             b_first = b_sure[ok]
             first = low + size * b_first  # first step of the block holding the start
             last = low + size * _top_bit(rainy[ok]) + size - 1  # last step of the end's block
-            if flat is not None:
+            if runs is not None:
                 row_at = done * n_steps
-                head = flat.take((row_at + first)[:, None] + cols)
-                tail = flat.take((row_at + last)[:, None] - cols)  # newest step first
+                head = runs[row_at + first]
+                tail = runs[row_at + last - (size - 1)][:, ::-1]  # newest step first
             else:
                 head = rain_mm[done[:, None], first[:, None] + cols]
                 tail = rain_mm[done[:, None], last[:, None] - cols]
@@ -287,7 +290,10 @@ def current_event(
     if blocky and clean is not None:
         # Clean rows: all values in [0, high], so the trailing spell is dry iff its sum is 0.
         if hourly is not None and spell % size == 0 and hourly.shape[1] * size >= spell:
-            recent = hourly[:, -(spell // size) :].sum(axis=1)
+            # Only ``!= 0`` is read, and a sum of values >= 0 is 0 in any order: one BLAS call.
+            # (Rows that are not clean may hold inf and -inf; their sums are not used.)
+            with np.errstate(invalid="ignore", over="ignore"):
+                recent = hourly[:, -(spell // size) :] @ np.ones(spell // size, hourly.dtype)
         else:
             recent = np.vecdot(rain_mm[:, n_steps - spell :], np.ones(spell, dtype=rain_mm.dtype))
         fast = np.flatnonzero(clean & (recent != 0.0))

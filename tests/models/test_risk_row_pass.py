@@ -7,11 +7,15 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from models import StepWindows
 from models.antecedent import api_weights
+from models.event import current_event, first_blocks
 from models.rainfall import _chunk_rows, block_sums, dirty_rows, row_pass
 from tests.models.helpers_risk import RIO
+from tests.models.test_risk_event import clean_rain
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -38,3 +42,20 @@ def test_row_pass_across_chunks(dtype: type, step: int, steps: int) -> None:
     np.testing.assert_array_equal(long[clean, 0], rain[clean, -win.w96h :].sum(axis=1))
     expected = rain[clean].astype(np.float64) @ api_weights(steps, win.k_step)
     np.testing.assert_allclose(long[clean, 1], expected, rtol=1e-5)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.sampled_from([5, 15]), st.integers(200, 1200))
+def test_event_scan_with_row_pass_hourly_equals_step_scan(seed: int, step: int, steps: int) -> None:
+    """The block scan fed the row pass's hourly sums (gaps and bad values too) = the step scan."""
+    win = StepWindows.build(step, RIO)
+    rain = clean_rain(seed, 40, steps, win.dry_spell)
+    rng = np.random.default_rng(seed)
+    for value, rate in ((np.nan, 0.002), (-1.0, 0.0005), (-0.0, 0.002), (np.inf, 0.0005)):
+        rain[rng.random(rain.shape) < rate * rng.uniform(0, 2)] = value
+    blocks = min(steps // win.w1h, max(first_blocks(steps, win), win.w24h // win.w1h))
+    dirty, _, hourly = row_pass(rain, win, blocks)
+    fast = current_event(rain, win, 0.0, ~dirty, hourly if blocks else None)
+    slow = current_event(rain, win, 0.0)
+    for name in ("active", "steps", "total_mm", "missing", "truncated", "end"):
+        np.testing.assert_array_equal(getattr(fast, name), getattr(slow, name), err_msg=name)
