@@ -249,9 +249,12 @@ def _block_scan(  # noqa: PLR0913, PLR0917  the scan fills the caller's output a
             bounds = np.empty(2 * done.size - 1, dtype=np.int64)
             bounds[0::2] = np.arange(done.size) * blocks + b_first
             bounds[1::2] = np.arange(1, done.size) * blocks
-            total[done] = np.add.reduceat(sums[ok].reshape(-1), bounds, dtype=np.float64)[0::2]
+            every = done.size == rows.size  # the usual case in a storm: no copy of the sums
+            picked = sums if every else sums[ok]
+            total[done] = np.add.reduceat(picked.reshape(-1), bounds, dtype=np.float64)[0::2]
             if gaps is not None:
-                missing[done] = np.logical_or.reduceat(gaps[ok].reshape(-1), bounds)[0::2]
+                flags = gaps if every else gaps[ok]
+                missing[done] = np.logical_or.reduceat(flags.reshape(-1), bounds)[0::2]
         rows = pending
         blocks = min(n_blocks, 2 * blocks)
     return np.concatenate(left) if left else rows
