@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from models import StepWindows
 from models.antecedent import api_weights
 from models.event import current_event, first_blocks
-from models.rainfall import _chunk_rows, block_sums, dirty_rows, row_pass
+from models.rainfall import ROW_BLOCK, block_sums, dirty_rows, row_pass
 from tests.models.helpers_risk import RIO
 from tests.models.test_risk_event import clean_rain
 
@@ -23,7 +23,7 @@ from tests.models.test_risk_event import clean_rain
 def test_row_pass_across_chunks(dtype: type, step: int, steps: int) -> None:
     """Many chunks, a partial last chunk, bad values and gaps: same as the unchunked answers."""
     win = StepWindows.build(step, RIO)
-    n = 3 * _chunk_rows(steps, np.dtype(dtype).itemsize) + 7
+    n = 3 * ROW_BLOCK + 7
     rng = np.random.default_rng(steps)
     rain: npt.NDArray[Any] = (
         rng.integers(0, 40, (n, steps)) * (rng.random((n, steps)) < 0.3) * 0.25
