@@ -215,7 +215,11 @@ def _block_scan(  # noqa: PLR0913, PLR0917  the scan fills the caller's output a
     cols = np.arange(size)
     # Every run of ``size`` consecutive values of the flat array, as rows of a strided view:
     # fancy indexing it with one start per row copies each block with one small memcpy.
-    runs = sliding_window_view(rain_mm.reshape(-1), size) if rain_mm.flags.c_contiguous else None
+    runs = (
+        sliding_window_view(rain_mm.reshape(-1), size)
+        if rain_mm.flags.c_contiguous and rain_mm.size >= size
+        else None
+    )
     blocks = first_blocks(n_steps, win)
     left: list[IntArray] = []
     while rows.size:

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models import StepWindows
+from models import ModelInputs, StationParams, StepWindows, evaluate
 from models.antecedent import api_weights
 from models.event import current_event, first_blocks
 from models.rainfall import ROW_BLOCK, block_sums, dirty_rows, row_pass
@@ -59,3 +59,13 @@ def test_event_scan_with_row_pass_hourly_equals_step_scan(seed: int, step: int, 
     slow = current_event(rain, win, 0.0)
     for name in ("active", "steps", "total_mm", "missing", "truncated", "end"):
         np.testing.assert_array_equal(getattr(fast, name), getattr(slow, name), err_msg=name)
+
+
+def test_no_stations() -> None:
+    """An empty network evaluates to empty arrays (the event scan builds no window view)."""
+    rain = np.zeros((0, 1152), dtype=np.float32)
+    params = StationParams.defaults(0, RIO)
+    inputs = ModelInputs.build(rain, rain, 5, np.zeros(0, dtype=np.int64), [], [], params, 1)
+    result = evaluate(inputs, RIO)
+    assert result.station_level.shape == (0,)
+    assert result.zone_level.shape == (1,)
