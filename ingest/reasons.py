@@ -23,3 +23,4 @@ class Reason(StrEnum):
     UNKNOWN_STATION = "unknown_station"
     STATION_MISMATCH = "station_mismatch"
     NETWORK_MISMATCH = "network_mismatch"
+    STORAGE_ERROR = "storage_error"  # valid on the wire, refused by the database (writer)

@@ -15,7 +15,7 @@ import logging
 import random
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Self
@@ -24,6 +24,7 @@ import asyncpg
 
 from ingest.metrics import IngestMetrics
 from ingest.payload import Reading, Rejected
+from ingest.reasons import Reason
 
 log = logging.getLogger("encosta.ingest.writer")
 
@@ -42,6 +43,9 @@ RETRYABLE: tuple[type[BaseException], ...] = (
     asyncpg.SerializationError,
     asyncpg.DeadlockDetectedError,
 )
+# The database refuses the data itself (e.g. a character PostgreSQL text cannot hold):
+# retrying the same batch would fail forever.
+_DATA_ERRORS = (asyncpg.DataError,)
 _STAGE = "ingest_stage"
 _COLUMNS = ("station_id", "quantity", "ts", "value", "received_at")
 
@@ -141,13 +145,25 @@ class BatchWriter:
                 self._pool.terminate()
 
     async def write(self, messages: Sequence[Message]) -> int:
-        """Commit ``messages``; retry until it succeeds; return the new readings stored."""
+        """Commit ``messages``; retry until it succeeds; return the new readings stored.
+
+        A batch the database refuses for its *data* (a value it cannot store) is committed
+        message by message, and a message that still fails goes to ``rejects`` with reason
+        ``storage_error``: one poison message never stalls the flow. Any other error is
+        retried, since dropping readings because of, say, a missing table would lose data.
+        """
         attempt = 0
         while True:
             started = time.perf_counter()
             try:
                 stored = await self._commit(messages)
-            except RETRYABLE as exc:
+            except _DATA_ERRORS as exc:
+                log.exception(
+                    "batch refused for its data; isolating the message at fault",
+                    extra={"error": repr(exc), "messages": len(messages)},
+                )
+                return await self._isolate(messages)
+            except (*RETRYABLE, asyncpg.PostgresError) as exc:
                 self.healthy = False
                 self.metrics.db_up.set(0)
                 self.metrics.db_retries.inc()
@@ -169,6 +185,42 @@ class BatchWriter:
             self.metrics.db_up.set(1)
             self.metrics.batch_seconds.observe(time.perf_counter() - started)
             return stored
+
+    async def _isolate(self, messages: Sequence[Message]) -> int:
+        stored = 0
+        for message in messages:
+            try:
+                stored += await self.write_one(message)
+            except _DATA_ERRORS as exc:
+                log.exception(
+                    "message refused by the database; kept in rejects",
+                    extra={"topic": message.topic, "error": repr(exc)},
+                )
+                refused = Rejected(Reason.STORAGE_ERROR, str(exc)[:500], message.payload)
+                topic = message.topic.replace("\x00", "\ufffd")
+                try:
+                    await self.write_one(
+                        replace(message, readings=[], rejects=[refused], topic=topic)
+                    )
+                except _DATA_ERRORS:
+                    # Last resort, never expected: even the reject row is refused. Logged whole
+                    # so that an operator can recover it; the service goes on.
+                    log.critical(
+                        "message could not be stored even as a reject",
+                        extra={"topic": topic, "payload_hex": message.payload.hex()},
+                    )
+        return stored
+
+    async def write_one(self, message: Message) -> int:
+        """Commit one message on its own (retrying like :meth:`write` when the server is away)."""
+        attempt = 0
+        while True:
+            try:
+                return await self._commit([message])
+            except RETRYABLE:
+                await self._reset_connections()
+                await asyncio.sleep(backoff(attempt))
+                attempt += 1
 
     async def _reset_connections(self) -> None:
         """Drop pooled connections after a failure: the next attempt starts on fresh ones."""

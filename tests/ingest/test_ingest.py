@@ -6,11 +6,15 @@ import asyncio
 import json
 import socket
 import time
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 
+from ingest.metrics import IngestMetrics
+from ingest.payload import Reading
 from ingest.reasons import Reason
+from ingest.writer import BatchWriter, Message
 from tests.conftest import Database, ingest_config, running_ingest
 from tests.ingest.streams import batched_lines, stream_lines
 from tests.ingest.test_payload import REASON_CASES
@@ -76,7 +80,7 @@ async def test_every_reject_reason_produces_its_row(database: Database) -> None:
         ),
         (station, json.dumps({"records": [{"ts": now - 5, "rain_mm": 1.25}]}).encode()),
     ]
-    expected = {r.value for r in Reason} - {"bad_topic", "network_mismatch"}
+    expected = {r.value for r in Reason} - {"bad_topic", "network_mismatch", "storage_error"}
     async with running_ingest(ingest_config(database)):
         await publish(database.stack.mqtt_port, messages)
         await database.wait_for_count("SELECT count(DISTINCT reason) FROM rejects", len(expected))
@@ -153,3 +157,39 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+async def test_a_value_the_database_refuses_goes_to_rejects_alone(database: Database) -> None:
+    """A poison message goes to rejects as storage_error; its batch neighbours are stored."""
+    now = datetime.now(UTC)
+    good = Message(
+        "encosta/x/rocinha-01/readings",
+        b"good",
+        [Reading("rocinha-01", "rain_mm", now, 1.5)],
+        [],
+        "rocinha-01",
+    )
+    bad = Message(
+        "encosta/x/rocinha-02/readings",
+        b"bad",
+        [Reading("rocinha-02", "rain_mm\x00", now, 2.0)],
+        [],
+        "rocinha-02",
+    )
+    later = Message(
+        "encosta/x/rocinha-03/readings",
+        b"later",
+        [Reading("rocinha-03", "rain_mm", now, 3.5)],
+        [],
+        "rocinha-03",
+    )
+    async with BatchWriter(database.dsn, IngestMetrics()) as writer:
+        stored = await writer.write([good, bad, later])
+    assert stored == 2
+    rows = await database.fetch("SELECT station_id, value FROM readings ORDER BY station_id")
+    assert [(r["station_id"], r["value"]) for r in rows] == [
+        ("rocinha-01", 1.5),
+        ("rocinha-03", 3.5),
+    ]
+    rejects = await database.fetch("SELECT reason, raw, topic FROM rejects")
+    assert [(r["reason"], bytes(r["raw"])) for r in rejects] == [("storage_error", b"bad")]
