@@ -1,0 +1,1 @@
+"""Tests of deploy/: Grafana provisioning and dashboards, the compose file."""
