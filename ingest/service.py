@@ -80,7 +80,16 @@ class IngestService:
             ProbeServer(self.config.metrics_port, self.metrics.registry, self.healthy),
         ):
             self._writer = writer
-            self._stations = await writer.known_stations(self.config.network)
+            # The registry read retries while the database is down: SIGTERM must still end it.
+            registry_read = asyncio.create_task(writer.known_stations(self.config.network))
+            stopping = asyncio.create_task(self._stopping.wait())
+            await asyncio.wait([registry_read, stopping], return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            if not registry_read.done():
+                registry_read.cancel()
+                log.info("ingest stopped before the station registry could be read")
+                return
+            self._stations = registry_read.result()
             log.info(
                 "ingest starting",
                 extra={"stations": len(self._stations), "client_id": self.config.client_id},

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from encosta import stack
+from ingest.service import IngestService
 from tests.conftest import Database, IngestProcess, ingest_config, running_ingest
 from tests.ingest.streams import stream_lines
 from tests.mqtt import mosquitto_pub
@@ -153,3 +154,15 @@ async def test_broker_restart_mid_stream_loses_nothing(database: Database) -> No
     finally:
         await asyncio.to_thread(broker.start)
     assert stored == 6000
+
+
+async def test_sigterm_while_the_database_is_down_at_start_exits(database: Database) -> None:
+    """Started while PostgreSQL is unreachable, ingest waits; stop() still ends it promptly."""
+    config = replace(ingest_config(database), dsn="postgresql://postgres@127.0.0.1:9/nowhere")
+    service = IngestService(config)
+    task = asyncio.create_task(service.run())
+    await asyncio.sleep(1.0)
+    assert not task.done()  # still trying to read the registry
+    service.stop()
+    async with asyncio.timeout(5):
+        await task
