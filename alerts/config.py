@@ -11,6 +11,7 @@
 | ``ENCOSTA_ALERTS_HEARTBEAT_S`` | 300 | heartbeat period to opted-in subscriptions (0: off) |
 | ``ENCOSTA_ALERTS_FALLBACK_MIN`` | 15 | unacknowledged minutes before fallback subscriptions hear |
 | ``ENCOSTA_ALERTS_METRICS_PORT`` | 9102 | /metrics and /healthz port of the process (0: off) |
+| ``ENCOSTA_ALERTS_METRICS_HOST`` | 127.0.0.1 | address they listen on (0.0.0.0 in a container) |
 | ``ENCOSTA_ALERTS_DISPATCH_INTERVAL_S`` | 0.5 | seconds between outbox scans when idle |
 | ``ENCOSTA_ALERTS_BATCH`` | 100 | outbox rows claimed per scan |
 | ``ENCOSTA_ALERTS_TIMEOUT_S`` | 10 | HTTP timeout of one delivery |
@@ -67,6 +68,7 @@ class EvaluatorConfig:
     fallback_min: float = 15.0
     # /metrics and /healthz; 0 (off) here so that in-process users opt in, 9102 from the env
     metrics_port: int = 0
+    metrics_host: str = "127.0.0.1"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> EvaluatorConfig:
@@ -81,6 +83,7 @@ class EvaluatorConfig:
             heartbeat_s=number(environ, "ENCOSTA_ALERTS_HEARTBEAT_S", 300.0, 0, 86400),
             fallback_min=number(environ, "ENCOSTA_ALERTS_FALLBACK_MIN", 15.0, 0, 7 * 1440),
             metrics_port=int(number(environ, "ENCOSTA_ALERTS_METRICS_PORT", 9102, 0, 65535)),
+            metrics_host=environ.get("ENCOSTA_ALERTS_METRICS_HOST") or "127.0.0.1",
         )
 
 

@@ -43,7 +43,10 @@ class AlertsService:
 
     def _probe(self) -> ProbeServer:
         return ProbeServer(
-            self.evaluator_config.metrics_port, self.metrics.registry, self.metrics.healthy
+            self.evaluator_config.metrics_port,
+            self.metrics.registry,
+            self.metrics.healthy,
+            host=self.evaluator_config.metrics_host,
         )
 
     async def run(self) -> None:

@@ -47,6 +47,15 @@ def _migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _retention(args: argparse.Namespace) -> int:
+    from encosta.retention import apply_retention  # noqa: PLC0415
+    from ingest.config import default_dsn  # noqa: PLC0415
+
+    dropped = asyncio.run(apply_retention(args.dsn or default_dsn(os.environ), args.keep_days))
+    print(f"dropped {dropped} readings chunk(s) older than {args.keep_days} days")
+    return 0
+
+
 def _stations(args: argparse.Namespace) -> int:
     from encosta.registry import import_registry  # noqa: PLC0415
     from ingest.config import default_dsn  # noqa: PLC0415
@@ -177,12 +186,8 @@ def _demo(args: argparse.Namespace) -> int:
     return run_demo(args)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of every subcommand."""
-    parser = argparse.ArgumentParser(prog="encosta", description=__doc__.splitlines()[0])
-    parser.add_argument("--log-level", default=os.environ.get("ENCOSTA_LOG_LEVEL", "INFO"))
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def _add_database_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``services``, ``migrate``, ``retention`` and ``stations``: the stack and the schema."""
     services = sub.add_parser(
         "services",
         help="start, stop or report the local TimescaleDB "
@@ -195,12 +200,32 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.add_argument("--dsn", help="database DSN (default: ENCOSTA_PG_DSN or local stack)")
     migrate.set_defaults(func=_migrate)
 
+    retention = sub.add_parser(
+        "retention",
+        help="drop readings chunks older than --keep-days (run daily where the Apache edition "
+        "has no retention policy)",
+    )
+    retention.add_argument(
+        "--keep-days", type=int, default=400, help="days of readings to keep (default 400)"
+    )
+    retention.add_argument("--dsn", help="database DSN (default: ENCOSTA_PG_DSN or local stack)")
+    retention.set_defaults(func=_retention)
+
     stations = sub.add_parser("stations", help="manage the station registry")
     stations_sub = stations.add_subparsers(dest="stations_command", required=True)
     imp = stations_sub.add_parser("import", help="load a registry file (TOML) into the database")
     imp.add_argument("file", nargs="?", default=str(DEFAULT_REGISTRY))
     imp.add_argument("--dsn", help="database DSN (default: ENCOSTA_PG_DSN or local stack)")
     imp.set_defaults(func=_stations)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = argparse.ArgumentParser(prog="encosta", description=__doc__.splitlines()[0])
+    parser.add_argument("--log-level", default=os.environ.get("ENCOSTA_LOG_LEVEL", "INFO"))
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    _add_database_commands(sub)
 
     ingest = sub.add_parser(
         "ingest",

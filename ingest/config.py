@@ -14,6 +14,7 @@
 | ``ENCOSTA_INGEST_SESSION_EXPIRY_S`` | 604800 | broker keeps our session this long offline |
 | ``ENCOSTA_INGEST_DRAIN_S`` | 10 | on SIGTERM, time to commit what is held |
 | ``ENCOSTA_INGEST_METRICS_PORT`` | 9101 | /metrics and /healthz port (0 = off) |
+| ``ENCOSTA_INGEST_METRICS_HOST`` | 127.0.0.1 | address they listen on (0.0.0.0 in a container) |
 | ``ENCOSTA_INGEST_MAX_PAYLOAD_BYTES`` | 262144 | larger payloads: oversize_payload |
 | ``ENCOSTA_INGEST_MAX_RECORDS`` | 1000 | more records in a message: too_many_records |
 | ``ENCOSTA_INGEST_MAX_FUTURE_S`` | 300 | readings further ahead: ts_future |
@@ -64,6 +65,7 @@ class IngestConfig:
     session_expiry_s: int = 7 * 86400
     drain_s: float = 10.0
     metrics_port: int = 9101
+    metrics_host: str = "127.0.0.1"
     limits: Limits = field(default_factory=Limits)
 
     @classmethod
@@ -93,5 +95,6 @@ class IngestConfig:
             ),
             drain_s=float(_int(environ, "ENCOSTA_INGEST_DRAIN_S", 10, 0, 3600)),
             metrics_port=_int(environ, "ENCOSTA_INGEST_METRICS_PORT", 9101, 0, 65535),
+            metrics_host=environ.get("ENCOSTA_INGEST_METRICS_HOST") or "127.0.0.1",
             limits=limits,
         )

@@ -18,16 +18,21 @@ class ProbeServer:
     """Serves ``/metrics`` from ``registry`` and ``/healthz`` from ``healthy()``."""
 
     def __init__(
-        self, port: int, registry: CollectorRegistry, healthy: Callable[[], tuple[bool, str]]
+        self,
+        port: int,
+        registry: CollectorRegistry,
+        healthy: Callable[[], tuple[bool, str]],
+        host: str = "127.0.0.1",
     ) -> None:
         self.port = port
+        self.host = host
         self.registry = registry
         self.healthy = healthy
         self._server: asyncio.Server | None = None
 
     async def __aenter__(self) -> Self:
         if self.port:
-            self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
+            self._server = await asyncio.start_server(self._handle, self.host, self.port)
         return self
 
     async def __aexit__(

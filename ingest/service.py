@@ -77,7 +77,12 @@ class IngestService:
         """Run until stopped; then drain, acknowledge and disconnect."""
         async with (
             BatchWriter(self.config.dsn, self.metrics) as writer,
-            ProbeServer(self.config.metrics_port, self.metrics.registry, self.healthy),
+            ProbeServer(
+                self.config.metrics_port,
+                self.metrics.registry,
+                self.healthy,
+                host=self.config.metrics_host,
+            ),
         ):
             self._writer = writer
             # The registry read retries while the database is down: SIGTERM must still end it.

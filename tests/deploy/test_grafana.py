@@ -17,7 +17,7 @@ from typing import Any
 
 import asyncpg
 import pytest
-import yaml  # type: ignore[import-untyped]  # no types-PyYAML in the dev extra
+import yaml
 
 from tests.conftest import REPO, Database
 from tests.deploy.grafana_macros import MacroError, Request

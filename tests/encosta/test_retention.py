@@ -1,0 +1,33 @@
+"""``encosta retention`` drops old readings chunks and keeps recent ones."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+import pytest
+
+from encosta.cli import main
+
+if TYPE_CHECKING:
+    from tests.conftest import Database
+
+pytestmark = pytest.mark.services
+
+
+async def test_retention_drops_only_chunks_older_than_the_cutoff(
+    database: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Readings 60 days old go, readings from yesterday stay; zero days is refused."""
+    await database.fetchval(
+        "INSERT INTO readings (station_id, quantity, ts, value) VALUES"
+        " ('rocinha-01', 'rain_mm', now() - interval '60 days', 1),"
+        " ('rocinha-01', 'rain_mm', now() - interval '1 day', 2)"
+    )
+    code = await asyncio.to_thread(main, ["retention", "--keep-days", "30", "--dsn", database.dsn])
+    assert code == 0
+    assert "dropped 1 readings chunk(s)" in capsys.readouterr().out
+    assert await database.fetchval("SELECT array_agg(value) FROM readings") == [2.0]
+    assert (
+        await asyncio.to_thread(main, ["retention", "--keep-days", "0", "--dsn", database.dsn]) == 2
+    )
