@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
 from typing import TYPE_CHECKING
 
 import asyncpg
@@ -13,32 +10,13 @@ import pytest
 from alerts import deadletter
 from alerts.signing import new_secret
 from tests.alerts.receiver import Receiver
+from tests.alerts.test_cli import encosta
 from tests.alerts.test_dispatcher import fast, queue, run_dispatcher
 
 if TYPE_CHECKING:
     from tests.conftest import Database
 
 pytestmark = [pytest.mark.services, pytest.mark.timeout(60)]
-
-
-async def encosta(db: Database, *args: str) -> tuple[int, str]:
-    """Run ``encosta webhooks --dsn DSN ARGS`` in a child process; return (code, output)."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "encosta",
-        "webhooks",
-        "--dsn",
-        db.dsn,
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-        env={**os.environ, "ENCOSTA_LOG_LEVEL": "WARNING"},
-    )
-    async with asyncio.timeout(20):
-        out, _ = await process.communicate()
-    assert process.returncode is not None
-    return process.returncode, out.decode()
 
 
 async def test_gone_receiver_fixed_then_replayed_gets_the_message_once(
