@@ -112,7 +112,7 @@ async def test_two_processes_share_partitions_and_survive_kill(
             new_secret(),
         )
         processes += [start(database, tmp_path / f"alerts-{i}.log") for i in range(2)]
-        async with asyncio.timeout(20):
+        async with asyncio.timeout(60):  # patience for a loaded machine, not a requirement
             while True:
                 held = await owners(database)
                 if holders(held) == 2:
@@ -122,7 +122,7 @@ async def test_two_processes_share_partitions_and_survive_kill(
 
         await rain(database, 3.0, now - timedelta(hours=1))  # ~12 mm/h: raise below crisis
         raised = "SELECT count(*) FROM alert_events WHERE transition = 'raised'"
-        await until(raised, database, len(zones), 20)
+        await until(raised, database, len(zones), 60)
 
         processes[0].send_signal(signal.SIGKILL)
         processes[0].wait(timeout=10)
@@ -142,9 +142,9 @@ async def test_two_processes_share_partitions_and_survive_kill(
             "SELECT count(*) FROM alerts WHERE kind = 'risk' AND level = 3",
             database,
             len(zones),
-            20,
+            60,
         )
-        await until("SELECT count(*) FROM outbox WHERE status <> 'delivered'", database, 0, 20)
+        await until("SELECT count(*) FROM outbox WHERE status <> 'delivered'", database, 0, 60)
     events = await database.fetch(
         "SELECT a.zone_id, e.transition FROM alert_events e JOIN alerts a ON a.id = e.alert_id"
         " WHERE a.kind = 'risk'"
