@@ -152,17 +152,24 @@ class BatchWriter:
         ``storage_error``: one poison message never stalls the flow. Any other error is
         retried, since dropping readings because of, say, a missing table would lose data.
         """
+        try:
+            return await self._commit_retrying(messages)
+        except _DATA_ERRORS as exc:
+            log.exception(
+                "batch refused for its data; isolating the message at fault",
+                extra={"error": repr(exc), "messages": len(messages)},
+            )
+            return await self._isolate(messages)
+
+    async def _commit_retrying(self, messages: Sequence[Message]) -> int:
+        """Commit, retrying every error but a data error (which the caller handles)."""
         attempt = 0
         while True:
             started = time.perf_counter()
             try:
                 stored = await self._commit(messages)
-            except _DATA_ERRORS as exc:
-                log.exception(
-                    "batch refused for its data; isolating the message at fault",
-                    extra={"error": repr(exc), "messages": len(messages)},
-                )
-                return await self._isolate(messages)
+            except _DATA_ERRORS:
+                raise
             except (*RETRYABLE, asyncpg.PostgresError) as exc:
                 self.healthy = False
                 self.metrics.db_up.set(0)
@@ -190,7 +197,7 @@ class BatchWriter:
         stored = 0
         for message in messages:
             try:
-                stored += await self.write_one(message)
+                stored += await self._commit_retrying([message])
             except _DATA_ERRORS as exc:
                 log.exception(
                     "message refused by the database; kept in rejects",
@@ -199,8 +206,8 @@ class BatchWriter:
                 refused = Rejected(Reason.STORAGE_ERROR, str(exc)[:500], message.payload)
                 topic = message.topic.replace("\x00", "\ufffd")
                 try:
-                    await self.write_one(
-                        replace(message, readings=[], rejects=[refused], topic=topic)
+                    await self._commit_retrying(
+                        [replace(message, readings=[], rejects=[refused], topic=topic)]
                     )
                 except _DATA_ERRORS:
                     # Last resort, never expected: even the reject row is refused. Logged whole
@@ -210,17 +217,6 @@ class BatchWriter:
                         extra={"topic": topic, "payload_hex": message.payload.hex()},
                     )
         return stored
-
-    async def write_one(self, message: Message) -> int:
-        """Commit one message on its own (retrying like :meth:`write` when the server is away)."""
-        attempt = 0
-        while True:
-            try:
-                return await self._commit([message])
-            except RETRYABLE:
-                await self._reset_connections()
-                await asyncio.sleep(backoff(attempt))
-                attempt += 1
 
     async def _reset_connections(self) -> None:
         """Drop pooled connections after a failure: the next attempt starts on fresh ones."""
