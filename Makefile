@@ -28,6 +28,7 @@ services: venv
 	$(BIN)/encosta services up
 	$(BIN)/encosta migrate
 	$(BIN)/encosta stations import $(REGISTRY)
+	$(BIN)/encosta broker sync $(REGISTRY)
 
 bootstrap: services
 

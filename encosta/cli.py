@@ -1,7 +1,8 @@
 """``encosta``: the command line of the landslide early-warning backend.
 
-Subcommands: ``services up|down|status``, ``migrate``, ``stations import FILE``, ``ingest``,
-``alerts``, ``api``, ``webhooks add|list|remove|test|dead|replay``, ``simulate`` and ``demo``.
+Subcommands: ``services up|down|status``, ``migrate``, ``stations import FILE``,
+``broker sync``, ``ingest``, ``alerts``, ``api``, ``webhooks add|list|remove|test|dead|replay``,
+``simulate`` and ``demo``.
 Configuration comes from environment variables (README, docs/).
 """
 
@@ -17,6 +18,7 @@ from pathlib import Path
 from alerts.errors import AlertsError
 from encosta import logs, stack
 from encosta.errors import EncostaError
+from ingest.accounts import DEFAULT_INGEST_CLIENTS
 from ingest.errors import IngestError
 from simulators import cli as simulators_cli
 
@@ -65,6 +67,34 @@ def _stations(args: argparse.Namespace) -> int:
     count = asyncio.run(import_registry(args.dsn or default_dsn(os.environ), registry))
     print(
         f"imported {count} stations in {len(registry.zones)} zones of network {registry.network!r}"
+    )
+    return 0
+
+
+def _broker(args: argparse.Namespace) -> int:
+    from encosta import dynsec  # noqa: PLC0415
+    from ingest.stations import load_registry  # noqa: PLC0415
+
+    registry = load_registry(Path(args.file))
+    store = Path(os.environ["ENCOSTA_MQTT_CREDENTIALS"])
+    ingest_ids = [c.strip() for c in args.ingest_clients.split(",") if c.strip()]
+    fixed = {}
+    if password := os.environ.get("ENCOSTA_MQTT_INGEST_PASSWORD"):
+        fixed = dict.fromkeys(ingest_ids, password)
+    report = asyncio.run(
+        dynsec.sync_network(
+            os.environ.get("ENCOSTA_MQTT_HOST", "127.0.0.1"),
+            int(os.environ.get("ENCOSTA_MQTT_PORT", "18830")),
+            dynsec.admin_login(os.environ, store),
+            registry,
+            ingest_client_ids=ingest_ids,
+            store=store,
+            fixed=fixed,
+        )
+    )
+    print(
+        f"broker accounts of network {registry.network!r}: {len(report.created)} created, "
+        f"{len(report.updated)} updated, {len(report.deleted)} deleted; passwords in {store}"
     )
     return 0
 
@@ -218,6 +248,27 @@ def _add_database_commands(sub: argparse._SubParsersAction[argparse.ArgumentPars
     imp.add_argument("--dsn", help="database DSN (default: ENCOSTA_PG_DSN or local stack)")
     imp.set_defaults(func=_stations)
 
+    broker = sub.add_parser(
+        "broker",
+        help="manage the broker's accounts (Mosquitto dynamic security, docs/reliability.md)",
+    )
+    broker_sub = broker.add_subparsers(dest="broker_command", required=True)
+    sync = broker_sub.add_parser(
+        "sync",
+        help="create, update or delete the MQTT accounts of a registry's network: one per "
+        "station and gateway, one per ingest replica; new passwords go to "
+        "ENCOSTA_MQTT_CREDENTIALS (default: the local stack's store)",
+    )
+    sync.add_argument("file", nargs="?", default=str(DEFAULT_REGISTRY))
+    sync.add_argument(
+        "--ingest-clients",
+        default=os.environ.get("ENCOSTA_BROKER_INGEST_CLIENTS", DEFAULT_INGEST_CLIENTS),
+        help="comma-separated client ids of the ingest replicas, each its own account "
+        "(default ENCOSTA_BROKER_INGEST_CLIENTS or encosta-ingest-1,encosta-ingest-2); "
+        "ENCOSTA_MQTT_INGEST_PASSWORD, if set, is their password",
+    )
+    sync.set_defaults(func=_broker)
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
@@ -314,9 +365,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _local_defaults() -> None:
+    """Point the MQTT clients at the local stack's credentials store unless told otherwise."""
+    if not os.environ.get("ENCOSTA_MQTT_CREDENTIALS"):
+        store = stack.StackConfig.from_env(os.environ).credentials_file
+        os.environ["ENCOSTA_MQTT_CREDENTIALS"] = str(store)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``encosta`` command."""
     args = build_parser().parse_args(argv)
+    _local_defaults()
     logs.configure(args.log_level)
     try:
         result: int = args.func(args)

@@ -22,6 +22,7 @@ import json
 import os
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -31,18 +32,21 @@ from alerts import subscriptions
 from alerts.config import DispatchConfig, EvaluatorConfig
 from alerts.dispatcher import WebhookDispatcher
 from alerts.evaluator import Evaluator
-from encosta import stack
+from encosta import credentials, dynsec, stack
 from encosta.migrate import migrate
 from encosta.registry import import_registry
 from encosta.webhook_sink import WebhookSink
+from ingest.accounts import DEFAULT_INGEST_CLIENTS, ingest_account
+from ingest.broker import BrokerLogin
 from ingest.config import IngestConfig
 from ingest.service import IngestService
-from ingest.stations import load_registry
+from ingest.stations import Registry, load_registry
 from simulators import Run, generate, load_scenario, publish
 
 REGISTRY = stack.REPO / "deploy" / "stations" / "rio-de-janeiro.toml"
 LEVELS = ("normal", "attention", "alert", "crisis")
 STEP_S = 900.0  # the evaluator's step through simulated time
+DEMO_INGEST = "encosta-demo-ingest"  # its own broker account: never the live ingest's session
 
 
 async def _fresh_database(config: stack.StackConfig, name: str) -> str:
@@ -53,6 +57,27 @@ async def _fresh_database(config: stack.StackConfig, name: str) -> str:
     await migrate(dsn)
     await import_registry(dsn, load_registry(REGISTRY))
     return dsn
+
+
+async def _broker_accounts(config: stack.StackConfig, registry: Registry) -> dict[str, str]:
+    """The network's broker accounts, and the demo's own ingest account; their passwords."""
+    store = config.credentials_file
+    admin = dynsec.admin_login(os.environ, store)
+    host = os.environ.get("ENCOSTA_MQTT_HOST", "127.0.0.1")
+    ingest_ids = os.environ.get("ENCOSTA_BROKER_INGEST_CLIENTS", DEFAULT_INGEST_CLIENTS)
+    await dynsec.sync_network(
+        host,
+        config.mqtt_port,
+        admin,
+        registry,
+        ingest_client_ids=ingest_ids.split(","),
+        store=store,
+    )
+    demo = [ingest_account(registry.network, DEMO_INGEST)]
+    passwords = credentials.ensure(store, [DEMO_INGEST])
+    async with dynsec.DynsecAdmin(host, config.mqtt_port, admin) as connection:
+        await dynsec.sync(connection, "demo", demo, passwords)
+    return passwords
 
 
 async def _wait_stored(connection: asyncpg.Connection, expected: int, limit_s: float) -> int:
@@ -71,7 +96,7 @@ async def _replay(
     config: IngestConfig,
     speed: float | None,
     connection: asyncpg.Connection,
-    stamp: int,
+    passwords: Mapping[str, str],
 ) -> int:
     """Publish the run over MQTT with the ingest service running; return readings stored."""
     ingest = IngestService(config)
@@ -84,7 +109,8 @@ async def _replay(
             config.mqtt_host,
             config.mqtt_port,
             speed,
-            client_prefix=f"encosta-demo-{stamp}",
+            login=config.login,
+            passwords=passwords,
         )
         print(
             f"  published {sum(stats.delivered)} messages over MQTT (QoS 1) in "
@@ -126,19 +152,21 @@ async def _demo(args: argparse.Namespace) -> int:
         f"{len(registry.stations)} stations; simulated time "
         f"{_when(run.start_ts)} to {_when(run.end_ts)}"
     )
-    stamp = int(time.time())
+    passwords = await _broker_accounts(config, registry)
+    base = IngestConfig.from_env(os.environ)
     ingest_config = replace(
-        IngestConfig.from_env(os.environ),
+        base,
         dsn=dsn,
         network=registry.network,
-        client_id=f"encosta-demo-ingest-{stamp}",
+        client_id=DEMO_INGEST,
         share_group=None,
         session_expiry_s=120,
         metrics_port=0,
+        login=BrokerLogin(DEMO_INGEST, passwords[DEMO_INGEST], base.login.ca_file),
     )
     connection = await asyncpg.connect(dsn)
     try:
-        stored = await _replay(run, ingest_config, args.speed, connection, stamp)
+        stored = await _replay(run, ingest_config, args.speed, connection, passwords)
         async with WebhookSink() as sink:
             subscription = await subscriptions.add(dsn, sink.url, min_level=1, fmt="json")
             sink.secret = subscription.secret

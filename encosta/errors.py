@@ -4,7 +4,8 @@ The tree::
 
     EncostaError             root
     ├── StackError           a local service cannot be installed, started or reached
-    └── MigrationError       a migration file is malformed or failed (``.version``)
+    ├── MigrationError       a migration file is malformed or failed (``.version``)
+    └── BrokerAuthError      the broker's accounts cannot be read or changed
 """
 
 from __future__ import annotations
@@ -24,3 +25,7 @@ class MigrationError(EncostaError):
     def __init__(self, message: str, *, version: int | None = None) -> None:
         super().__init__(message)
         self.version = version
+
+
+class BrokerAuthError(EncostaError):
+    """The broker's dynamic-security accounts cannot be read or changed."""

@@ -31,12 +31,13 @@ class StackConfig:
 
     Environment variables and their defaults:
     ``ENCOSTA_STATE_DIR`` (``<repo>/.state``), ``ENCOSTA_PG_PORT`` (55432),
-    ``ENCOSTA_MQTT_PORT`` (18830).
+    ``ENCOSTA_MQTT_PORT`` (18830), ``ENCOSTA_MQTT_TLS_PORT`` (unset: no TLS listener).
     """
 
     state_dir: Path
     pg_port: int
     mqtt_port: int
+    mqtt_tls_port: int = 0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> StackConfig:
@@ -45,7 +46,23 @@ class StackConfig:
             state_dir=Path(environ.get("ENCOSTA_STATE_DIR", str(REPO / ".state"))).resolve(),
             pg_port=int(environ.get("ENCOSTA_PG_PORT", "55432")),
             mqtt_port=int(environ.get("ENCOSTA_MQTT_PORT", "18830")),
+            mqtt_tls_port=int(environ.get("ENCOSTA_MQTT_TLS_PORT") or "0"),
         )
+
+    @property
+    def credentials_file(self) -> Path:
+        """The broker credentials store (``{username: password}``, mode 0600)."""
+        return self.state_dir / "secrets" / "mqtt-credentials.json"
+
+    @property
+    def tls_dir(self) -> Path:
+        """The TLS listener's CA and server certificate, generated on first start."""
+        return self.mqtt_dir / "tls"
+
+    @property
+    def ca_file(self) -> Path:
+        """The CA certificate clients verify the TLS listener against."""
+        return self.tls_dir / "ca.crt"
 
     @property
     def pg_dir(self) -> Path:
@@ -266,31 +283,85 @@ class Mosquitto:
         return port_open(self.config.mqtt_port)
 
     def start(self) -> None:
-        """Write the config and start the broker, daemonised."""
+        """Write the config and start the broker, daemonised; restart it if the config changed."""
         binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         if not Path(binary).exists():
             raise StackError("mosquitto not found: run scripts/install-system.sh")
-        if self.running():
-            if self._owned_pid() is None:
-                raise StackError(
-                    f"port {self.config.mqtt_port} is in use by a process that is not this "
-                    f"stack's Mosquitto (no live pid in {self.pidfile}): stop it, or set "
-                    "ENCOSTA_MQTT_PORT to a free port"
-                )
-            return
+        if self.running() and self._owned_pid() is None:
+            raise StackError(
+                f"port {self.config.mqtt_port} is in use by a process that is not this "
+                f"stack's Mosquitto (no live pid in {self.pidfile}): stop it, or set "
+                "ENCOSTA_MQTT_PORT to a free port"
+            )
         self.config.mqtt_dir.mkdir(parents=True, exist_ok=True)
         _open_path(self.config.state_dir)
         user = "mosquitto" if os.geteuid() == 0 else pwd.getpwuid(os.geteuid()).pw_name
-        template = (REPO / "deploy" / "mosquitto" / "mosquitto.conf.in").read_text()
-        text = (
-            template.replace("@PORT@", str(self.config.mqtt_port))
-            .replace("@STATE@", str(self.config.mqtt_dir))
-            .replace("@USER@", user)
-        )
-        self.conf.write_text(text + f"pid_file {self.pidfile}\n")
+        self._security_file()
+        text = self.config_text(user)
+        if self.running():
+            if self.conf.exists() and self.conf.read_text() == text:
+                return
+            self.stop()  # an older configuration (e.g. before authentication): apply this one
+        self.conf.write_text(text)
         _chown_tree(self.config.mqtt_dir, user)
         subprocess.run([binary, "-c", str(self.conf), "-d"], check=True)  # noqa: S603
         _wait_port(self.config.mqtt_port, "Mosquitto", self.log)
+        if self.config.mqtt_tls_port:
+            _wait_port(self.config.mqtt_tls_port, "Mosquitto (TLS)", self.log)
+
+    def config_text(self, user: str) -> str:
+        """The broker's configuration file for this stack."""
+        template = (REPO / "deploy" / "mosquitto" / "mosquitto.conf.in").read_text()
+        tls = ""
+        if self.config.mqtt_tls_port:
+            self._certificates()
+            d = self.config.tls_dir
+            tls = (
+                f"listener {self.config.mqtt_tls_port} 127.0.0.1\n"
+                f"cafile {d / 'ca.crt'}\ncertfile {d / 'server.crt'}\nkeyfile {d / 'server.key'}\n"
+                "tls_version tlsv1.2"
+            )
+        text = (
+            template.replace("@PORT@", str(self.config.mqtt_port))
+            .replace("@TLS_LISTENER@", tls)
+            .replace("@DYNSEC_PLUGIN@", str(dynsec_plugin()))
+            .replace("@STATE@", str(self.config.mqtt_dir))
+            .replace("@USER@", user)
+        )
+        return text + f"pid_file {self.pidfile}\n"
+
+    def _security_file(self) -> None:
+        """Create the dynamic-security file with the admin account, once."""
+        from encosta import credentials, dynsec  # noqa: PLC0415  keeps the stack light
+
+        store = credentials.ensure(self.config.credentials_file, [dynsec.ADMIN_USERNAME])
+        path = self.config.mqtt_dir / "dynamic-security.json"
+        if not path.exists():
+            path.write_text(dynsec.initial_config_text(store[dynsec.ADMIN_USERNAME]))
+            path.chmod(0o600)
+
+    def _certificates(self) -> None:
+        """A private CA and a server certificate for 127.0.0.1/localhost (never committed)."""
+        d = self.config.tls_dir
+        if (d / "server.crt").exists():
+            return
+        d.mkdir(parents=True, exist_ok=True)
+        openssl = shutil.which("openssl")
+        if openssl is None:
+            raise StackError("openssl not found: run scripts/install-system.sh")
+
+        def run(*args: str) -> None:
+            subprocess.run([openssl, *args], check=True, capture_output=True, cwd=d)  # noqa: S603
+
+        run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30", "-subj",
+            "/CN=Encosta local CA", "-keyout", "ca.key", "-out", "ca.crt")  # fmt: skip
+        run("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
+            "-keyout", "server.key", "-out", "server.csr")  # fmt: skip
+        (d / "san.ext").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+        run("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+            "-CAcreateserial", "-days", "30", "-extfile", "san.ext",
+            "-out", "server.crt")  # fmt: skip
+        (d / "ca.key").unlink()
 
     def _owned_pid(self) -> int | None:
         """The pid of this stack's broker, if its pid file names a live process."""
@@ -316,6 +387,15 @@ class Mosquitto:
                     break
                 time.sleep(0.1)
         self.pidfile.unlink(missing_ok=True)
+
+
+def dynsec_plugin() -> Path:
+    """Mosquitto's dynamic-security plugin, wherever this machine's package put it."""
+    found = sorted(Path("/usr/lib").glob("*/mosquitto_dynamic_security.so"))
+    found += sorted(Path("/usr/lib").glob("mosquitto_dynamic_security.so"))
+    if not found:
+        raise StackError("mosquitto_dynamic_security.so not found: run scripts/install-system.sh")
+    return found[0]
 
 
 def up(config: StackConfig) -> None:

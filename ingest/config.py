@@ -19,6 +19,10 @@
 | ``ENCOSTA_INGEST_MAX_RECORDS`` | 1000 | more records in a message: too_many_records |
 | ``ENCOSTA_INGEST_MAX_FUTURE_S`` | 300 | readings further ahead: ts_future |
 | ``ENCOSTA_INGEST_MAX_PAST_S`` | 2592000 | readings older (30 days): ts_past |
+
+The broker login (``ENCOSTA_MQTT_USERNAME``, ``_PASSWORD``, ``_PASSWORD_FILE``,
+``_CREDENTIALS``, ``_CA_FILE``) is read by :class:`ingest.broker.BrokerLogin`; the username
+defaults to the client id, the account the broker binds to it (:mod:`ingest.accounts`).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from ingest.broker import BrokerLogin
 from ingest.errors import ConfigError
 from ingest.payload import Limits
 
@@ -67,6 +72,7 @@ class IngestConfig:
     metrics_port: int = 9101
     metrics_host: str = "127.0.0.1"
     limits: Limits = field(default_factory=Limits)
+    login: BrokerLogin = field(default_factory=BrokerLogin)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> IngestConfig:
@@ -80,12 +86,13 @@ class IngestConfig:
             max_past_s=_int(environ, "ENCOSTA_INGEST_MAX_PAST_S", 30 * 86400, 60, 3650 * 86400),
         )
         group = environ.get("ENCOSTA_INGEST_SHARE_GROUP", "encosta-ingest")
+        client_id = environ.get("ENCOSTA_INGEST_CLIENT_ID", "encosta-ingest-1")
         return cls(
             dsn=default_dsn(environ),
             mqtt_host=environ.get("ENCOSTA_MQTT_HOST", "127.0.0.1"),
             mqtt_port=_int(environ, "ENCOSTA_MQTT_PORT", 18830, 1, 65535),
             network=environ.get("ENCOSTA_NETWORK", "rio"),
-            client_id=environ.get("ENCOSTA_INGEST_CLIENT_ID", "encosta-ingest-1"),
+            client_id=client_id,
             share_group=group or None,
             batch_readings=_int(environ, "ENCOSTA_INGEST_BATCH_READINGS", 5000, 1, 1_000_000),
             linger_s=_int(environ, "ENCOSTA_INGEST_LINGER_MS", 5, 0, 10000) / 1000.0,
@@ -97,4 +104,5 @@ class IngestConfig:
             metrics_port=_int(environ, "ENCOSTA_INGEST_METRICS_PORT", 9101, 0, 65535),
             metrics_host=environ.get("ENCOSTA_INGEST_METRICS_HOST") or "127.0.0.1",
             limits=limits,
+            login=BrokerLogin.from_env(environ, client_id),
         )

@@ -21,7 +21,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import aiomqtt
 import paho.mqtt.client as paho
@@ -38,6 +38,20 @@ from ingest.writer import BatchWriter, Message
 log = logging.getLogger("encosta.ingest")
 _STOP = None
 _REGISTRY_REFRESH_S = 60.0
+
+
+def _check_granted(topic_filter: str, granted: Sequence[object]) -> None:
+    """Raise when the broker refused the subscription (an ACL that does not grant it).
+
+    Otherwise ingest would run connected and healthy-looking while receiving nothing.
+    """
+    codes = [int(getattr(code, "value", code)) for code in granted]  # type: ignore[call-overload]
+    if any(code >= 0x80 for code in codes):
+        raise aiomqtt.MqttError(
+            f"the broker refused the subscription to {topic_filter} (reason code "
+            f"{codes[0]:#x}): the account needs the ingest role of this network and share "
+            "group (encosta broker sync)"
+        )
 
 
 class IngestService:
@@ -134,6 +148,7 @@ class IngestService:
             properties=connect,
             keepalive=30,
             timeout=10,
+            **self.config.login.client_options(),
         )
         # Before connecting: the broker may send queued messages right after CONNACK, and
         # paho must not acknowledge any of them before they are committed.
@@ -151,7 +166,10 @@ class IngestService:
                     self.metrics.mqtt_connects.inc()
                     self.metrics.mqtt_connected.set(1)
                     self._fast_path(client, self._generation)
-                    await client.subscribe(topic_filter, options=SubscribeOptions(qos=1))
+                    granted = await client.subscribe(
+                        topic_filter, options=SubscribeOptions(qos=1)
+                    )
+                    _check_granted(topic_filter, granted)
                     log.info("subscribed", extra={"filter": topic_filter})
                     self.ready.set()
                     attempt = 0

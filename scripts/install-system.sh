@@ -37,7 +37,7 @@ if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
   apt_install python3 python3-venv python3-pip
 fi
 
-apt_install "postgresql-$PGV" "postgresql-client-$PGV" mosquitto mosquitto-clients ca-certificates
+apt_install "postgresql-$PGV" "postgresql-client-$PGV" mosquitto mosquitto-clients ca-certificates openssl
 
 pkglibdir=$(/usr/lib/postgresql/$PGV/bin/pg_config --pkglibdir 2>/dev/null || true)
 if [ -n "$pkglibdir" ] && [ -f "$pkglibdir/timescaledb.so" ]; then

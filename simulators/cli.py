@@ -16,6 +16,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from ingest.broker import BrokerLogin, load_credentials
 from ingest.errors import IngestError
 from ingest.stations import load_registry
 from simulators.errors import SimulatorError
@@ -95,9 +96,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="one MQTT client per zone gateway (default) or per station",
     )
     parser.add_argument(
-        "--client-prefix",
-        default="encosta-sim",
-        help="client id prefix; ids are <prefix>-<network>-<zone|station>",
+        "--credentials",
+        type=Path,
+        help="JSON file of the gateways' and stations' broker passwords, {username: password} "
+        "(env ENCOSTA_MQTT_CREDENTIALS; default: the local stack's store). Clients log in as "
+        "gateway.<network>.<zone> or station.<network>.<id>; ENCOSTA_MQTT_CA_FILE turns on TLS",
     )
 
 
@@ -125,6 +128,8 @@ async def _publish(run_: Run, args: argparse.Namespace) -> PublishStats:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     progress = Progress(sys.stderr, tty=sys.stderr.isatty())
+    store = args.credentials or os.environ.get("ENCOSTA_MQTT_CREDENTIALS")
+    passwords = load_credentials(Path(store)) if store else {}
     try:
         return await publish(
             run_.messages,
@@ -132,7 +137,8 @@ async def _publish(run_: Run, args: argparse.Namespace) -> PublishStats:
             args.port,
             args.speed,
             clients=args.clients,
-            client_prefix=args.client_prefix,
+            login=BrokerLogin(ca_file=os.environ.get("ENCOSTA_MQTT_CA_FILE") or None),
+            passwords=passwords,
             stop=stop,
             on_progress=progress,
         )

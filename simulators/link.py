@@ -1,6 +1,7 @@
 """One gateway's MQTT connection: QoS 1 publishing that survives a broker going away.
 
-Field-gateway conventions: a fixed client id per gateway and a persistent session
+Field-gateway conventions: a fixed client id per gateway (its broker account, bound to that
+id: :mod:`ingest.accounts`) and a persistent session
 (``clean_session=False``), so the broker keeps the session across reconnects. A failed
 publish reconnects with capped, jittered exponential backoff (``uniform(0, 1.5**attempt)``,
 as aiomqtt's own examples do) and publishes again: delivery is at least once, as a real
@@ -16,6 +17,8 @@ import secrets
 from typing import TYPE_CHECKING
 
 import aiomqtt
+
+from ingest.broker import BrokerLogin
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -34,11 +37,13 @@ class GatewayLink:
         client_id: str,
         *,
         abort: asyncio.Event,
+        login: BrokerLogin | None = None,
         qos: int = 1,
         ack_timeout_s: float = 10.0,
         max_backoff_s: float = 30.0,
     ) -> None:
         self.host = host
+        self.login = login or BrokerLogin()
         self.port = port
         self.client_id = client_id
         self.qos = qos
@@ -87,6 +92,7 @@ class GatewayLink:
                     clean_session=False,
                     keepalive=60,
                     timeout=self.ack_timeout_s,
+                    **self.login.client_options(),
                 )
                 # Many concurrent QoS 1 publishes are the point: no "pending calls" warnings.
                 client.pending_calls_threshold = 1 << 16

@@ -16,10 +16,12 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ingest.accounts import gateway_username, station_username
+from ingest.broker import BrokerLogin
 from simulators.link import GatewayLink
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
     from simulators.gateway import Message
 
@@ -46,6 +48,11 @@ class PublishStats:
         return self.acked / max(time.monotonic() - self.started, 1e-9)
 
 
+def _login(base: BrokerLogin | None, passwords: Mapping[str, str] | None, name: str) -> BrokerLogin:
+    base = base or BrokerLogin()
+    return BrokerLogin(name, (passwords or {}).get(name), base.ca_file)
+
+
 class _AbortedError(Exception):
     """The drain deadline passed after a stop."""
 
@@ -65,7 +72,8 @@ async def publish(  # noqa: C901, PLR0913, PLR0915  the publication's settings, 
     speed: float | None = None,
     *,
     clients: str = "zone",
-    client_prefix: str = "encosta-sim",
+    login: BrokerLogin | None = None,
+    passwords: Mapping[str, str] | None = None,
     window: int = 16,
     queue_size: int = 1000,
     stop: asyncio.Event | None = None,
@@ -73,7 +81,11 @@ async def publish(  # noqa: C901, PLR0913, PLR0915  the publication's settings, 
     on_progress: Callable[[PublishStats], None] | None = None,
     progress_every_s: float = 1.0,
 ) -> PublishStats:
-    """Publish ``messages`` (in ``send_ts`` order) with QoS 1; return what was acknowledged."""
+    """Publish ``messages`` (in ``send_ts`` order) with QoS 1; return what was acknowledged.
+
+    Each client logs in as its gateway's or station's account (:mod:`ingest.accounts`), with
+    the transport of ``login`` and its password from ``passwords`` (username -> password).
+    """
     if clients not in CLIENT_MODES:
         raise ValueError(f"clients must be one of {CLIENT_MODES}, not {clients!r}")
     stop = stop or asyncio.Event()
@@ -85,6 +97,7 @@ async def publish(  # noqa: C901, PLR0913, PLR0915  the publication's settings, 
         k: asyncio.Queue(maxsize=queue_size) for k in keys
     }
     network = messages[0].topic.split("/")[1] if messages else "none"
+    account = gateway_username if clients == "zone" else station_username
 
     async def dispatch() -> None:
         loop = asyncio.get_running_loop()
@@ -138,9 +151,10 @@ async def publish(  # noqa: C901, PLR0913, PLR0915  the publication's settings, 
     async with contextlib.AsyncExitStack() as stack:
         links = {
             k: await stack.enter_async_context(
-                GatewayLink(host, port, f"{client_prefix}-{network}-{k}", abort=abort)
+                GatewayLink(host, port, name, abort=abort, login=_login(login, passwords, name))
             )
             for k in keys
+            for name in (account(network, k),)
         }
 
         async def workers() -> None:

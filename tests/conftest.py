@@ -31,6 +31,7 @@ from encosta.registry import import_registry
 from ingest.config import IngestConfig
 from ingest.service import IngestService
 from ingest.stations import Registry, load_registry
+from tests.mqtt import Endpoint, NetworkAccounts, provisioned
 
 REPO = Path(__file__).resolve().parent.parent
 REGISTRY_FILE = REPO / "deploy" / "stations" / "rio-de-janeiro.toml"
@@ -46,6 +47,12 @@ class Database:
     network: str
     registry: Registry
     stack: stack.StackConfig
+    broker: NetworkAccounts
+
+    @property
+    def publisher(self) -> Endpoint:
+        """The broker account that may publish for every station of this network."""
+        return self.broker.publisher
 
     async def fetchval(self, sql: str, *args: object) -> Any:
         """Run one query on a short-lived connection and return its first value."""
@@ -156,7 +163,9 @@ async def database(
         await connection.execute("UPDATE stations SET network = $1", network)
     finally:
         await connection.close()
-    yield Database(dsn, name, network, replace(registry, network=network), stack_config)
+    moved = replace(registry, network=network)
+    async with provisioned(stack_config, moved) as broker:
+        yield Database(dsn, name, network, moved, stack_config, broker)
     admin = await asyncpg.connect(stack_config.dsn("postgres"))
     try:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -176,6 +185,7 @@ def ingest_config(db: Database, **overrides: object) -> IngestConfig:
         share_group=None,
         session_expiry_s=600,
         metrics_port=0,
+        login=db.broker.ingest_login,
     )
     return replace(base, **overrides)  # type: ignore[arg-type]
 
@@ -220,6 +230,8 @@ class IngestProcess:
             "ENCOSTA_INGEST_SHARE_GROUP": c.share_group or "",
             "ENCOSTA_INGEST_SESSION_EXPIRY_S": str(c.session_expiry_s),
             "ENCOSTA_INGEST_METRICS_PORT": str(c.metrics_port),
+            "ENCOSTA_MQTT_USERNAME": c.login.username or "",
+            "ENCOSTA_MQTT_PASSWORD": c.login.password or "",
         }
 
     def start(self) -> None:

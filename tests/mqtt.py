@@ -1,18 +1,114 @@
-"""Publishing helpers for tests: aiomqtt (our client) and mosquitto_pub (a third-party one)."""
+"""MQTT for tests: broker accounts per test network, aiomqtt (ours) and mosquitto_pub (theirs).
+
+The broker refuses anonymous clients, so every test network gets its accounts from the same
+code a deployment uses (``encosta.dynsec.sync``, :mod:`ingest.accounts`), plus two accounts
+that only tests have: a *publisher* allowed to publish for every station of the network (a
+gateway of all zones) and a *reader* allowed to subscribe to the network's topics.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import shutil
-from collections.abc import Iterable
+import uuid
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import aiomqtt
 
+from encosta import dynsec
+from ingest.accounts import Account, Acl, AclType, ingest_account, network_accounts
+from ingest.broker import BrokerLogin
 
-async def publish(port: int, messages: Iterable[tuple[str, bytes]], *, qos: int = 1) -> int:
+if TYPE_CHECKING:
+    from encosta.stack import StackConfig
+    from ingest.stations import Registry
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """Where and as whom a test client connects."""
+
+    port: int
+    login: BrokerLogin
+    host: str = "127.0.0.1"
+
+    def client(self, **options: Any) -> aiomqtt.Client:
+        """An aiomqtt client logged in as this endpoint's account."""
+        options.setdefault("identifier", f"test-{uuid.uuid4().hex[:10]}")
+        return aiomqtt.Client(self.host, self.port, **self.login.client_options(), **options)
+
+    def cli_options(self) -> list[str]:
+        """The ``mosquitto_pub``/``mosquitto_sub`` options for this account."""
+        assert self.login.username
+        assert self.login.password
+        return ["-h", self.host, "-p", str(self.port), "-u", self.login.username,
+                "-P", self.login.password]  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkAccounts:
+    """A network's broker accounts, provisioned for one test and deleted after it."""
+
+    registry: Registry
+    port: int
+    passwords: dict[str, str] = field(repr=False)
+
+    def endpoint(self, username: str) -> Endpoint:
+        """An endpoint logged in as ``username`` (any account of the network)."""
+        return Endpoint(self.port, BrokerLogin(username, self.passwords[username]))
+
+    @property
+    def publisher(self) -> Endpoint:
+        """The test publisher: may publish for every station of the network."""
+        return self.endpoint(f"publisher.{self.registry.network}")
+
+    @property
+    def reader(self) -> Endpoint:
+        """The test reader: may subscribe to every topic of the network."""
+        return self.endpoint(f"reader.{self.registry.network}")
+
+    @property
+    def ingest_login(self) -> BrokerLogin:
+        """The ingest account of the tests, not bound to a client id (replicas use several)."""
+        name = f"ingest-{self.registry.network}"
+        return BrokerLogin(name, self.passwords[name])
+
+
+def own_accounts(network: str) -> list[Account]:
+    """The tests' own accounts of ``network``: an unbound ingest, a publisher, a reader."""
+    topics = f"encosta/{network}/#"
+    return [
+        ingest_account(network, f"ingest-{network}", bound=False),
+        Account(f"publisher.{network}", "", (Acl(AclType.PUBLISH_SEND, topics),), "test publisher"),
+        Account(
+            f"reader.{network}",
+            "",
+            (Acl(AclType.SUBSCRIBE, topics), Acl(AclType.PUBLISH_RECEIVE, topics)),
+            "test reader",
+        ),
+    ]
+
+
+@asynccontextmanager
+async def provisioned(stack: StackConfig, registry: Registry) -> AsyncIterator[NetworkAccounts]:
+    """The accounts of ``registry``'s network on the local broker, for the test's duration."""
+    accounts = network_accounts(registry, []) + own_accounts(registry.network)
+    admin = dynsec.admin_login({}, stack.credentials_file)
+    async with dynsec.temporary(
+        "127.0.0.1", stack.mqtt_port, admin, registry.network, accounts
+    ) as passwords:
+        yield NetworkAccounts(registry, stack.mqtt_port, passwords)
+
+
+async def publish(
+    endpoint: Endpoint, messages: Iterable[tuple[str, bytes]], *, qos: int = 1
+) -> int:
     """Publish ``(topic, payload)`` pairs with one client at QoS ``qos``; return the count."""
     count = 0
-    async with aiomqtt.Client("127.0.0.1", port, max_inflight_messages=1000) as client:
+    async with endpoint.client(max_inflight_messages=1000) as client:
         pending: set[asyncio.Task[None]] = set()
         for topic, payload in messages:
             pending.add(asyncio.create_task(client.publish(topic, payload, qos=qos)))
@@ -28,16 +124,15 @@ async def publish(port: int, messages: Iterable[tuple[str, bytes]], *, qos: int 
     return count
 
 
-async def mosquitto_pub(port: int, topic: str, lines: Iterable[bytes], *, qos: int = 1) -> None:
+async def mosquitto_pub(
+    endpoint: Endpoint, topic: str, lines: Iterable[bytes], *, qos: int = 1
+) -> None:
     """Publish one message per line on ``topic`` with Mosquitto's own ``mosquitto_pub -l``."""
     binary = shutil.which("mosquitto_pub")
     assert binary, "mosquitto_pub is installed by scripts/install-system.sh"
     process = await asyncio.create_subprocess_exec(
         binary,
-        "-h",
-        "127.0.0.1",
-        "-p",
-        str(port),
+        *endpoint.cli_options(),
         "-q",
         str(qos),
         "-t",

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from encosta import stack
+from ingest.accounts import SHARE_GROUP
 from ingest.service import IngestService
 from tests.conftest import Database, IngestProcess, ingest_config, running_ingest
 from tests.ingest.streams import stream_lines
@@ -29,7 +30,7 @@ async def test_kill_9_mid_stream_loses_and_duplicates_nothing(
     await process.wait_subscribed()
     lines = stream_lines(STREAM)
     publisher = asyncio.create_task(
-        mosquitto_pub(database.stack.mqtt_port, database.topic("rocinha-02"), lines)
+        mosquitto_pub(database.publisher, database.topic("rocinha-02"), lines)
     )
     # Kill once part of the stream is committed, while the rest is still arriving.
     await database.wait_for_count(
@@ -56,7 +57,7 @@ async def test_sigterm_drains_and_restart_resumes(
     await process.wait_subscribed()
     lines = stream_lines(5000)
     publisher = asyncio.create_task(
-        mosquitto_pub(database.stack.mqtt_port, database.topic("borel-02"), lines)
+        mosquitto_pub(database.publisher, database.topic("borel-02"), lines)
     )
     await database.wait_for_count("SELECT count(*) FROM readings", 500, limit_s=60, settle_s=0)
     process.kill(signal.SIGTERM)
@@ -75,7 +76,7 @@ async def test_database_outage_mid_stream_loses_nothing(database: Database) -> N
     lines = stream_lines(STREAM)
     first, during, after = lines[:5000], lines[5000:15000], lines[15000:]
     topic = database.topic("vidigal-03")
-    port = database.stack.mqtt_port
+    port = database.publisher
     try:
         async with running_ingest(config) as service:
             await mosquitto_pub(port, topic, first)
@@ -100,7 +101,7 @@ async def test_two_replicas_on_a_shared_subscription_store_each_reading_once(
     database: Database, tmp_path: Path, ingest_processes: list[IngestProcess]
 ) -> None:
     """Two ingest processes on one shared subscription store every reading exactly once."""
-    group = f"g-{database.network}"
+    group = SHARE_GROUP  # the deployment's: only ingest accounts may join it
     for index in (1, 2):
         config = replace(
             ingest_config(database),
@@ -114,8 +115,8 @@ async def test_two_replicas_on_a_shared_subscription_store_each_reading_once(
         await process.wait_subscribed()
     lines = stream_lines(10_000)
     await asyncio.gather(
-        mosquitto_pub(database.stack.mqtt_port, database.topic("babilonia-01"), lines[::2]),
-        mosquitto_pub(database.stack.mqtt_port, database.topic("babilonia-02"), lines[1::2]),
+        mosquitto_pub(database.publisher, database.topic("babilonia-01"), lines[::2]),
+        mosquitto_pub(database.publisher, database.topic("babilonia-02"), lines[1::2]),
     )
     assert await database.wait_for_count("SELECT count(*) FROM readings", 10_000) == 10_000
     for process in ingest_processes:
@@ -137,7 +138,7 @@ async def test_broker_restart_mid_stream_loses_nothing(database: Database) -> No
     broker = stack.Mosquitto(database.stack)
     lines = stream_lines(6000)
     topic = database.topic("alemao-04")
-    port = database.stack.mqtt_port
+    port = database.publisher
     try:
         async with running_ingest(ingest_config(database)) as service:
             await mosquitto_pub(port, topic, lines[:3000])

@@ -32,7 +32,7 @@ async def test_readings_from_mosquitto_pub_are_stored(database: Database) -> Non
                 {"records": [{"ts": now - 60, "rain_mm": 2.5, "vwc": 0.33, "battery_v": 3.9}]}
             ).encode()
         ]
-        await mosquitto_pub(database.stack.mqtt_port, database.topic("rocinha-01"), lines)
+        await mosquitto_pub(database.publisher, database.topic("rocinha-01"), lines)
         assert await database.wait_for_count("SELECT count(*) FROM readings", 3) == 3
     rows = await database.fetch("SELECT quantity, value FROM readings ORDER BY quantity")
     assert [(r["quantity"], r["value"]) for r in rows] == [
@@ -49,7 +49,7 @@ async def test_duplicates_are_stored_once(database: Database) -> None:
     payload = json.dumps({"records": [record, record]}).encode()
     async with running_ingest(ingest_config(database)):
         await mosquitto_pub(
-            database.stack.mqtt_port, database.topic("vidigal-02"), [payload, payload, payload]
+            database.publisher, database.topic("vidigal-02"), [payload, payload, payload]
         )
         await database.wait_for_count("SELECT count(*) FROM readings", 1)
         await asyncio.sleep(1)
@@ -82,7 +82,7 @@ async def test_every_reject_reason_produces_its_row(database: Database) -> None:
     ]
     expected = {r.value for r in Reason} - {"bad_topic", "network_mismatch", "storage_error"}
     async with running_ingest(ingest_config(database)):
-        await publish(database.stack.mqtt_port, messages)
+        await publish(database.publisher, messages)
         await database.wait_for_count("SELECT count(DISTINCT reason) FROM rejects", len(expected))
         assert await database.wait_for_count("SELECT count(*) FROM readings", 1) == 1
     rows = await database.fetch("SELECT reason, topic, raw FROM rejects")
@@ -109,10 +109,8 @@ async def test_batched_gateway_messages_and_senml(database: Database) -> None:
         ).encode()
     ]
     async with running_ingest(ingest_config(database)):
-        await mosquitto_pub(database.stack.mqtt_port, database.topic("alemao-03"), lines)
-        await mosquitto_pub(
-            database.stack.mqtt_port, database.topic("prazeres-03", senml=True), senml
-        )
+        await mosquitto_pub(database.publisher, database.topic("alemao-03"), lines)
+        await mosquitto_pub(database.publisher, database.topic("prazeres-03", senml=True), senml)
         total = await database.wait_for_count("SELECT count(*) FROM readings", 50 * 100 * 2 + 2)
     assert total == 50 * 100 * 2 + 2
     assert await database.fetchval(
@@ -127,9 +125,7 @@ async def test_messages_published_while_ingest_is_down_are_delivered(
     config = ingest_config(database)
     async with running_ingest(config):
         pass  # creates the session and subscription, then disconnects without unsubscribing
-    await mosquitto_pub(
-        database.stack.mqtt_port, database.topic("santa-marta-01"), stream_lines(500)
-    )
+    await mosquitto_pub(database.publisher, database.topic("santa-marta-01"), stream_lines(500))
     async with running_ingest(config):
         assert await database.wait_for_count("SELECT count(*) FROM readings", 500) == 500
 
@@ -139,7 +135,7 @@ async def test_metrics_and_healthz_endpoints(database: Database) -> None:
     port = free_port()
     async with running_ingest(ingest_config(database, metrics_port=port)):
         lines = [*stream_lines(10), b"{not json"]
-        await mosquitto_pub(database.stack.mqtt_port, database.topic("rocinha-03"), lines)
+        await mosquitto_pub(database.publisher, database.topic("rocinha-03"), lines)
         await database.wait_for_count("SELECT count(*) FROM readings", 10)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
             health = await client.get("/healthz")

@@ -18,7 +18,7 @@ async def _replay(db: Database, run: Run) -> None:
     async with running_ingest(ingest_config(db)):
         async with asyncio.timeout(60):
             stats = await publish(
-                run.messages, "127.0.0.1", db.stack.mqtt_port, None, client_prefix=db.network
+                run.messages, "127.0.0.1", db.stack.mqtt_port, None, passwords=db.broker.passwords
             )
         assert stats.acked == len(run.messages)
         await db.wait_for_count("SELECT count(*) FROM readings", run.manifest.total_expected_stored)

@@ -12,6 +12,7 @@ import pytest
 
 from encosta.stack import Mosquitto
 from simulators import generate, load_scenario, publish
+from tests.mqtt import Endpoint, provisioned
 from tests.simulators.conftest import ANCHOR
 
 if TYPE_CHECKING:
@@ -21,11 +22,9 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.services
 
 
-async def _count(port: int, topic: str, expected: int, ready: asyncio.Event) -> int:
+async def _count(reader: Endpoint, topic: str, expected: int, ready: asyncio.Event) -> int:
     received = 0
-    async with aiomqtt.Client(
-        "127.0.0.1", port, identifier=f"count-{uuid.uuid4().hex[:8]}"
-    ) as client:
+    async with reader.client() as client:
         await client.subscribe(topic, qos=1)
         ready.set()
         async for _ in client.messages:
@@ -42,22 +41,26 @@ async def test_publish_delivers_every_message(
     """Every message of a short run reaches a subscriber, per-zone or per-station clients."""
     network = f"s{uuid.uuid4().hex[:10]}"
     scenario = replace(load_scenario("summer-cells"), duration_h=6)
-    run = generate(scenario, replace(rio, network=network), seed=9, anchor=ANCHOR)
+    registry = replace(rio, network=network)
+    run = generate(scenario, registry, seed=9, anchor=ANCHOR)
     ready = asyncio.Event()
-    async with asyncio.timeout(60):
-        async with asyncio.TaskGroup() as tg:
-            counter = tg.create_task(
-                _count(stack_config.mqtt_port, f"encosta/{network}/#", len(run.messages), ready)
-            )
-            await ready.wait()
-            stats = await publish(
-                run.messages,
-                "127.0.0.1",
-                stack_config.mqtt_port,
-                None,
-                clients=clients,
-                client_prefix=network,
-            )
+    async with (
+        provisioned(stack_config, registry) as broker,
+        asyncio.timeout(60),
+        asyncio.TaskGroup() as tg,
+    ):
+        counter = tg.create_task(
+            _count(broker.reader, f"encosta/{network}/#", len(run.messages), ready)
+        )
+        await ready.wait()
+        stats = await publish(
+            run.messages,
+            "127.0.0.1",
+            stack_config.mqtt_port,
+            None,
+            clients=clients,
+            passwords=broker.passwords,
+        )
     assert stats.acked == len(run.messages) == sum(stats.delivered)
     assert counter.result() == len(run.messages)
     assert not stats.interrupted
@@ -68,20 +71,18 @@ async def test_paced_publication_takes_simulated_time_over_speed(
 ) -> None:
     """At speed 7200 an hour of messages takes about half a second, no less."""
     network = f"s{uuid.uuid4().hex[:10]}"
+    registry = replace(rio, network=network)
     run = generate(
-        replace(load_scenario("summer-cells"), duration_h=1),
-        replace(rio, network=network),
-        seed=3,
-        anchor=ANCHOR,
+        replace(load_scenario("summer-cells"), duration_h=1), registry, seed=3, anchor=ANCHOR
     )
     span = run.messages[-1].send_ts - run.messages[0].send_ts
     loop = asyncio.get_running_loop()
-    started = loop.time()
-    async with asyncio.timeout(30):
+    async with provisioned(stack_config, registry) as broker, asyncio.timeout(30):
+        started = loop.time()
         stats = await publish(
-            run.messages, "127.0.0.1", stack_config.mqtt_port, 7200.0, client_prefix=network
+            run.messages, "127.0.0.1", broker.port, 7200.0, passwords=broker.passwords
         )
-    elapsed = loop.time() - started
+        elapsed = loop.time() - started
     assert stats.acked == len(run.messages)
     assert elapsed >= span / 7200.0 - 0.05
 
@@ -91,18 +92,16 @@ async def test_stop_ends_a_slow_publication_cleanly(
 ) -> None:
     """Setting stop interrupts a real-time replay promptly and reports it as interrupted."""
     network = f"s{uuid.uuid4().hex[:10]}"
+    registry = replace(rio, network=network)
     run = generate(
-        replace(load_scenario("summer-cells"), duration_h=6),
-        replace(rio, network=network),
-        seed=3,
-        anchor=ANCHOR,
+        replace(load_scenario("summer-cells"), duration_h=6), registry, seed=3, anchor=ANCHOR
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    loop.call_later(0.5, stop.set)
-    async with asyncio.timeout(15):
+    async with provisioned(stack_config, registry) as broker, asyncio.timeout(15):
+        loop.call_later(0.5, stop.set)
         stats = await publish(
-            run.messages, "127.0.0.1", stack_config.mqtt_port, 1.0, client_prefix=network, stop=stop
+            run.messages, "127.0.0.1", broker.port, 1.0, passwords=broker.passwords, stop=stop
         )
     assert stats.interrupted
     assert stats.acked < len(run.messages)
@@ -114,18 +113,16 @@ async def test_publisher_rides_out_a_broker_restart(
     """Mosquitto restarted mid-publication: gateways reconnect and every message arrives."""
     network = f"s{uuid.uuid4().hex[:10]}"
     scenario = replace(load_scenario("summer-cells"), duration_h=6)
-    run = generate(scenario, replace(rio, network=network), seed=11, anchor=ANCHOR)
+    registry = replace(rio, network=network)
+    run = generate(scenario, registry, seed=11, anchor=ANCHOR)
     broker = Mosquitto(stack_config)
     seen: set[bytes] = set()
 
-    async def subscribe(ready: asyncio.Event, done: asyncio.Event) -> None:
+    async def subscribe(reader: Endpoint, ready: asyncio.Event, done: asyncio.Event) -> None:
         while not done.is_set():
             try:
-                async with aiomqtt.Client(
-                    "127.0.0.1",
-                    stack_config.mqtt_port,
-                    identifier=f"sub-{network}",
-                    clean_session=False,
+                async with reader.client(
+                    identifier=f"sub-{network}", clean_session=False
                 ) as client:
                     await client.subscribe(f"encosta/{network}/#", qos=1)
                     ready.set()
@@ -145,8 +142,12 @@ async def test_publisher_rides_out_a_broker_restart(
 
     try:
         ready, done = asyncio.Event(), asyncio.Event()
-        async with asyncio.timeout(120), asyncio.TaskGroup() as tg:
-            tg.create_task(subscribe(ready, done))
+        async with (
+            provisioned(stack_config, registry) as accounts,
+            asyncio.timeout(120),
+            asyncio.TaskGroup() as tg,
+        ):
+            tg.create_task(subscribe(accounts.reader, ready, done))
             await ready.wait()
             tg.create_task(restart_midway())
             # Paced so that the restart lands in the middle of the publication.
@@ -155,7 +156,7 @@ async def test_publisher_rides_out_a_broker_restart(
                 "127.0.0.1",
                 stack_config.mqtt_port,
                 (run.end_ts - run.start_ts) / 4.0,  # six simulated hours in about 4 s
-                client_prefix=network,
+                passwords=accounts.passwords,
             )
             await asyncio.wait_for(done.wait(), 60)
     finally:
