@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import ssl
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NotRequired, TypedDict
@@ -77,6 +77,11 @@ class BrokerLogin:
         if password is None and store and username:
             password = load_credentials(Path(store)).get(username)
         return cls(username, password, environ.get("ENCOSTA_MQTT_CA_FILE") or None)
+
+
+def reason_codes(granted: Iterable[object]) -> list[int]:
+    """SUBACK results as integers, whether paho gave ints (MQTT 3.1.1) or ReasonCodes (5)."""
+    return [int(getattr(code, "value", code)) for code in granted]  # type: ignore[call-overload]
 
 
 def load_credentials(path: Path) -> dict[str, str]:

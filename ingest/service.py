@@ -27,6 +27,7 @@ import aiomqtt
 import paho.mqtt.client as paho
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from ingest.broker import reason_codes
 from ingest.config import IngestConfig
 from ingest.metrics import IngestMetrics
 from ingest.mqtt5 import connect_properties
@@ -45,7 +46,7 @@ def _check_granted(topic_filter: str, granted: Sequence[object]) -> None:
 
     Otherwise ingest would run connected and healthy-looking while receiving nothing.
     """
-    codes = [int(getattr(code, "value", code)) for code in granted]  # type: ignore[call-overload]
+    codes = reason_codes(granted)
     if any(code >= 0x80 for code in codes):
         raise aiomqtt.MqttError(
             f"the broker refused the subscription to {topic_filter} (reason code "
@@ -166,9 +167,7 @@ class IngestService:
                     self.metrics.mqtt_connects.inc()
                     self.metrics.mqtt_connected.set(1)
                     self._fast_path(client, self._generation)
-                    granted = await client.subscribe(
-                        topic_filter, options=SubscribeOptions(qos=1)
-                    )
+                    granted = await client.subscribe(topic_filter, options=SubscribeOptions(qos=1))
                     _check_granted(topic_filter, granted)
                     log.info("subscribed", extra={"filter": topic_filter})
                     self.ready.set()

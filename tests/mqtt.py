@@ -34,18 +34,20 @@ class Endpoint:
     port: int
     login: BrokerLogin
     host: str = "127.0.0.1"
+    client_id: str | None = None  # the id the account is bound to, if any
 
     def client(self, **options: Any) -> aiomqtt.Client:
         """An aiomqtt client logged in as this endpoint's account."""
-        options.setdefault("identifier", f"test-{uuid.uuid4().hex[:10]}")
+        options.setdefault("identifier", self.client_id or f"test-{uuid.uuid4().hex[:10]}")
         return aiomqtt.Client(self.host, self.port, **self.login.client_options(), **options)
 
     def cli_options(self) -> list[str]:
         """The ``mosquitto_pub``/``mosquitto_sub`` options for this account."""
         assert self.login.username
         assert self.login.password
-        return ["-h", self.host, "-p", str(self.port), "-u", self.login.username,
-                "-P", self.login.password]  # fmt: skip
+        options = ["-h", self.host, "-p", str(self.port), "-u", self.login.username,
+                   "-P", self.login.password]  # fmt: skip
+        return [*options, "-i", self.client_id] if self.client_id else options
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,10 +57,12 @@ class NetworkAccounts:
     registry: Registry
     port: int
     passwords: dict[str, str] = field(repr=False)
+    client_ids: dict[str, str] = field(default_factory=dict)  # bound accounts' ids
 
     def endpoint(self, username: str) -> Endpoint:
         """An endpoint logged in as ``username`` (any account of the network)."""
-        return Endpoint(self.port, BrokerLogin(username, self.passwords[username]))
+        login = BrokerLogin(username, self.passwords[username])
+        return Endpoint(self.port, login, client_id=self.client_ids.get(username))
 
     @property
     def publisher(self) -> Endpoint:
@@ -100,7 +104,8 @@ async def provisioned(stack: StackConfig, registry: Registry) -> AsyncIterator[N
     async with dynsec.temporary(
         "127.0.0.1", stack.mqtt_port, admin, registry.network, accounts
     ) as passwords:
-        yield NetworkAccounts(registry, stack.mqtt_port, passwords)
+        bound = {a.username: a.client_id for a in accounts if a.client_id}
+        yield NetworkAccounts(registry, stack.mqtt_port, passwords, bound)
 
 
 async def publish(
@@ -144,3 +149,28 @@ async def mosquitto_pub(
     body = b"".join(line.rstrip(b"\n") + b"\n" for line in lines)
     _, err = await asyncio.wait_for(process.communicate(body), timeout=120)
     assert process.returncode == 0, err.decode()
+
+
+async def mosquitto_cli(
+    tool: str, endpoint: Endpoint | None, *args: str, stdin: bytes = b"", port: int | None = None
+) -> tuple[int, str]:
+    """Run ``mosquitto_pub``/``mosquitto_sub`` (MQTT 5) as ``endpoint`` (None: anonymous).
+
+    Returns the exit code and everything it printed, for tests of what the broker refuses.
+    """
+    binary = shutil.which(tool)
+    assert binary, f"{tool} is installed by scripts/install-system.sh"
+    login = endpoint.cli_options() if endpoint else ["-h", "127.0.0.1", "-p", str(port)]
+    process = await asyncio.create_subprocess_exec(
+        binary,
+        *login,
+        "-V",
+        "5",
+        *args,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await asyncio.wait_for(process.communicate(stdin), timeout=60)
+    assert process.returncode is not None
+    return process.returncode, out.decode(errors="replace")
