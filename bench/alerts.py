@@ -30,9 +30,11 @@ import asyncpg
 from alerts.config import DispatchConfig, EvaluatorConfig
 from alerts.service import AlertsService
 from alerts.signing import new_secret
+from bench.accounts import bench_login
 from encosta import stack
 from encosta.migrate import migrate
 from encosta.registry import import_registry
+from ingest.broker import BrokerLogin
 from ingest.config import IngestConfig
 from ingest.service import IngestService
 from ingest.stations import load_registry
@@ -100,7 +102,9 @@ async def fresh_database(cfg: stack.StackConfig, name: str) -> str:
     return dsn
 
 
-async def round_latencies(cfg: stack.StackConfig, run: str, rain_mm: float) -> list[float]:
+async def round_latencies(
+    cfg: stack.StackConfig, login: BrokerLogin, run: str, rain_mm: float
+) -> list[float]:
     """One round on a fresh database: publish -> webhook latency (s) of each zone's raise."""
     dsn = await fresh_database(cfg, f"bench_alerts_{run}")
     zones: dict[str, list[str]] = {}
@@ -118,6 +122,7 @@ async def round_latencies(cfg: stack.StackConfig, run: str, rain_mm: float) -> l
             client_id=f"bench-alerts-{run}",
             metrics_port=0,
             session_expiry_s=60,
+            login=login,
         )
     )
     alerts = AlertsService(EvaluatorConfig(dsn=dsn, network=NETWORK), DispatchConfig(dsn=dsn))
@@ -134,7 +139,7 @@ async def round_latencies(cfg: stack.StackConfig, run: str, rain_mm: float) -> l
         tg.create_task(alerts.run(), name="bench-alerts")
         await asyncio.wait_for(ingest.ready.wait(), 20)
         await asyncio.sleep(1.0)  # the first evaluation: dry, nothing to raise
-        async with aiomqtt.Client("127.0.0.1", cfg.mqtt_port) as client:
+        async with aiomqtt.Client("127.0.0.1", cfg.mqtt_port, **login.client_options()) as client:
             for zone, stations in zones.items():
                 start = time.time()
                 payload = json.dumps(
@@ -166,10 +171,11 @@ async def main() -> int:
     stack.up(cfg)
     run = int(time.time())
     latencies: list[float] = []
-    for r in range(args.rounds):
-        got = await round_latencies(cfg, f"{run}_{r}", args.rain_mm)
-        print(f"round {r + 1}: " + " ".join(f"{x * 1000:.0f}" for x in got) + " ms", flush=True)
-        latencies += got
+    async with bench_login(NETWORK) as login:
+        for r in range(args.rounds):
+            got = await round_latencies(cfg, login, f"{run}_{r}", args.rain_mm)
+            print(f"round {r + 1}: " + " ".join(f"{x * 1000:.0f}" for x in got) + " ms", flush=True)
+            latencies += got
     ms = sorted(x * 1000 for x in latencies)
     q = statistics.quantiles(ms, n=100, method="inclusive")
     print(f"# bench/alerts.py rounds={args.rounds} raises={len(ms)}")

@@ -32,9 +32,11 @@ import asyncpg
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
+from bench.accounts import bench_login
 from encosta import stack
 from encosta.migrate import migrate
 from encosta.registry import import_registry
+from ingest.broker import BrokerLogin
 from ingest.config import IngestConfig
 from ingest.mqtt5 import connect_properties
 from ingest.service import IngestService
@@ -66,9 +68,17 @@ def lines_batched(messages: int, start: float) -> bytes:
     return b"".join(out)
 
 
-def queue_for(port: int, client_id: str, topic_filter: str, body: bytes) -> None:
-    """Create ``client_id``'s persistent session, then queue ``body``'s lines for it."""
+def _paho(login: BrokerLogin, client_id: str) -> paho.Client:
     client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5)
+    client.username_pw_set(login.username, login.password)
+    return client
+
+
+def queue_for(
+    port: int, login: BrokerLogin, client_id: str, topic_filter: str, body: bytes
+) -> None:
+    """Create ``client_id``'s persistent session, then queue ``body``'s lines for it."""
+    client = _paho(login, client_id)
     props = connect_properties(3600)
     client.connect("127.0.0.1", port, clean_start=True, properties=props)
     client.loop_start()
@@ -77,19 +87,32 @@ def queue_for(port: int, client_id: str, topic_filter: str, body: bytes) -> None
     client.disconnect()
     client.loop_stop()
     subprocess.run(  # noqa: S603  fixed argv, no shell
-        ["mosquitto_pub", "-p", str(port), "-q", "1", "-t", TOPIC, "-l"],  # noqa: S607
+        [  # noqa: S607  mosquitto_pub from PATH, as installed by scripts/install-system.sh
+            "mosquitto_pub",
+            "-p",
+            str(port),
+            "-u",
+            str(login.username),
+            "-P",
+            str(login.password),
+            "-q",
+            "1",
+            "-t",
+            TOPIC,
+            "-l",
+        ],
         input=body,
         check=True,
     )
 
 
-def forget_session(port: int, client_id: str) -> None:
+def forget_session(port: int, login: BrokerLogin, client_id: str) -> None:
     """End ``client_id``'s persistent session, so the broker stops queueing for it.
 
     Left behind, offline bench sessions pile up queued messages, and Mosquitto's periodic
     ``autosave`` of a large store stalls the whole broker for seconds.
     """
-    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5)
+    client = _paho(login, client_id)
     props = connect_properties(0)
     client.connect("127.0.0.1", port, clean_start=True, properties=props)
     client.loop_start()
@@ -98,7 +121,7 @@ def forget_session(port: int, client_id: str) -> None:
     client.loop_stop()
 
 
-async def bare_aiomqtt(port: int, client_id: str, count: int) -> float:
+async def bare_aiomqtt(port: int, login: BrokerLogin, client_id: str, count: int) -> float:
     """Messages/s an auto-acking aiomqtt subscriber drains from its queued session."""
     props = connect_properties(3600)
     received = 0
@@ -110,6 +133,7 @@ async def bare_aiomqtt(port: int, client_id: str, count: int) -> float:
         clean_start=False,
         protocol=aiomqtt.ProtocolVersion.V5,
         properties=props,
+        **login.client_options(),
     ) as client:
         async for _ in client.messages:
             received += 1
@@ -118,10 +142,10 @@ async def bare_aiomqtt(port: int, client_id: str, count: int) -> float:
     return count / (time.perf_counter() - start)
 
 
-def bare_paho(port: int, client_id: str, count: int) -> float:
+def bare_paho(port: int, login: BrokerLogin, client_id: str, count: int) -> float:
     """Messages/s an auto-acking paho subscriber (its own network loop) drains."""
     received = 0
-    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5)
+    client = _paho(login, client_id)
 
     def on_message(c: paho.Client, _u: object, _m: paho.MQTTMessage) -> None:
         nonlocal received
@@ -211,8 +235,9 @@ PUBLISHER = textwrap.dedent("""
     import paho.mqtt.client as paho
     from paho.mqtt.enums import CallbackAPIVersion
     port, rate, seconds = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
-    topic = sys.argv[4]
+    topic, username, password = sys.argv[4], sys.argv[5], sys.argv[6]
     c = paho.Client(CallbackAPIVersion.VERSION2, client_id="bench-latency-pub")
+    c.username_pw_set(username, password)
     c.max_inflight_messages_set(1000)
     c.connect("127.0.0.1", port); c.loop_start()
     n = int(rate * seconds); start = time.time()
@@ -243,6 +268,8 @@ async def latency(
         str(rate),
         str(seconds),
         TOPIC,
+        str(config.login.username),
+        str(config.login.password),
         stdout=asyncio.subprocess.PIPE,
     )
     out, _ = await publisher.communicate()
@@ -259,7 +286,7 @@ async def latency(
     return q[49], q[98], lat[-1], sent
 
 
-async def main(run_id: int) -> int:  # noqa: PLR0915  one linear script, read top to bottom
+async def main(run_id: int, login: BrokerLogin) -> int:  # noqa: PLR0915  one linear script, read top to bottom
     """Run the three parts and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=60_000, help="part 1 messages")
@@ -285,6 +312,7 @@ async def main(run_id: int) -> int:  # noqa: PLR0915  one linear script, read to
         client_id=f"bench-ingest-{run_id}",
         metrics_port=0,
         session_expiry_s=3600,
+        login=login,
     )
     topic_filter = f"encosta/{NETWORK}/+/readings/#"
     n = args.messages
@@ -302,14 +330,18 @@ async def main(run_id: int) -> int:  # noqa: PLR0915  one linear script, read to
     for r in range(args.rounds):
         base = time.time() - 86400 + r * 3 * n * 0.01
         body = lines_one_reading(n, base)
-        await asyncio.to_thread(queue_for, port, f"bench-aiomqtt-{run_id}", topic_filter, body)
-        results["aiomqtt"].append(await bare_aiomqtt(port, f"bench-aiomqtt-{run_id}", n))
-        await asyncio.to_thread(forget_session, port, f"bench-aiomqtt-{run_id}")
-        await asyncio.to_thread(queue_for, port, f"bench-paho-{run_id}", topic_filter, body)
-        results["paho"].append(await asyncio.to_thread(bare_paho, port, f"bench-paho-{run_id}", n))
-        await asyncio.to_thread(forget_session, port, f"bench-paho-{run_id}")
+        await asyncio.to_thread(
+            queue_for, port, login, f"bench-aiomqtt-{run_id}", topic_filter, body
+        )
+        results["aiomqtt"].append(await bare_aiomqtt(port, login, f"bench-aiomqtt-{run_id}", n))
+        await asyncio.to_thread(forget_session, port, login, f"bench-aiomqtt-{run_id}")
+        await asyncio.to_thread(queue_for, port, login, f"bench-paho-{run_id}", topic_filter, body)
+        results["paho"].append(
+            await asyncio.to_thread(bare_paho, port, login, f"bench-paho-{run_id}", n)
+        )
+        await asyncio.to_thread(forget_session, port, login, f"bench-paho-{run_id}")
         await truncate(dsn)
-        await asyncio.to_thread(queue_for, port, ingest.client_id, topic_filter, body)
+        await asyncio.to_thread(queue_for, port, login, ingest.client_id, topic_filter, body)
         rate, _ = await run_ingest_until(ingest, n, limit_s=300)
         stored = await count(dsn)
         assert stored == n, f"part 1: stored {stored} of {n}"
@@ -326,7 +358,7 @@ async def main(run_id: int) -> int:  # noqa: PLR0915  one linear script, read to
         results["copy"].append(await raw_copy(dsn, total, base))
         await truncate(dsn)
         body = lines_batched(args.batches, base)
-        await asyncio.to_thread(queue_for, port, ingest.client_id, topic_filter, body)
+        await asyncio.to_thread(queue_for, port, login, ingest.client_id, topic_filter, body)
         rate, _ = await run_ingest_until(ingest, total, limit_s=300)
         stored = await count(dsn)
         assert stored == total, f"part 2: stored {stored} of {total}"
@@ -386,12 +418,13 @@ async def main(run_id: int) -> int:  # noqa: PLR0915  one linear script, read to
 async def main_with_cleanup() -> int:
     """Run the benchmark, then end the MQTT sessions it created."""
     run_id = int(time.time())
-    try:
-        return await main(run_id)
-    finally:
-        port = stack.StackConfig.from_env(os.environ).mqtt_port
-        for name in ("aiomqtt", "paho", "ingest"):
-            await asyncio.to_thread(forget_session, port, f"bench-{name}-{run_id}")
+    async with bench_login(NETWORK) as login:
+        try:
+            return await main(run_id, login)
+        finally:
+            port = stack.StackConfig.from_env(os.environ).mqtt_port
+            for name in ("aiomqtt", "paho", "ingest"):
+                await asyncio.to_thread(forget_session, port, login, f"bench-{name}-{run_id}")
 
 
 if __name__ == "__main__":
