@@ -48,6 +48,7 @@ bench: bootstrap
 	$(BIN)/python -m bench.model
 	$(BIN)/python -m bench.simulator
 	$(BIN)/python -m bench.alerts
+	$(BIN)/python -m bench.broker_crash
 
 down:
 	-$(BIN)/encosta services down

@@ -75,6 +75,20 @@ def _broker(args: argparse.Namespace) -> int:
     from encosta import dynsec  # noqa: PLC0415
     from ingest.stations import load_registry  # noqa: PLC0415
 
+    if args.broker_command == "init":
+        target = Path(args.file)
+        if target.exists():
+            print(f"{target} exists: left as it is (accounts change with `encosta broker sync`)")
+            return 0
+        password = os.environ.get("ENCOSTA_MQTT_ADMIN_PASSWORD")
+        if not password:
+            raise EncostaError("ENCOSTA_MQTT_ADMIN_PASSWORD must be set for `broker init`")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(dynsec.initial_config_text(password))
+        target.chmod(0o600)
+        print(f"wrote {target}: the admin account {dynsec.ADMIN_USERNAME} only, all else denied")
+        return 0
+
     registry = load_registry(Path(args.file))
     store = Path(os.environ["ENCOSTA_MQTT_CREDENTIALS"])
     ingest_ids = [c.strip() for c in args.ingest_clients.split(",") if c.strip()]
@@ -268,6 +282,14 @@ def _add_database_commands(sub: argparse._SubParsersAction[argparse.ArgumentPars
         "ENCOSTA_MQTT_INGEST_PASSWORD, if set, is their password",
     )
     sync.set_defaults(func=_broker)
+    init = broker_sub.add_parser(
+        "init",
+        help="write the dynamic-security plugin's first file (the admin account, password from "
+        "ENCOSTA_MQTT_ADMIN_PASSWORD; everything else denied) unless it exists; for "
+        "deployments (the local stack writes its own)",
+    )
+    init.add_argument("file", help="path the broker reads (plugin_opt_config_file)")
+    init.set_defaults(func=_broker)
 
 
 def build_parser() -> argparse.ArgumentParser:

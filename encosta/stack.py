@@ -372,6 +372,17 @@ class Mosquitto:
             return None
         return pid
 
+    def kill(self) -> None:
+        """Kill the broker with SIGKILL, as a crash would: no final save of its state."""
+        pid = self._owned_pid()
+        if pid is None:
+            return
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and port_open(self.config.mqtt_port):
+            time.sleep(0.05)
+        self.pidfile.unlink(missing_ok=True)
+
     def stop(self) -> None:
         """Stop the broker (it saves its persistence file on SIGTERM)."""
         if not self.pidfile.exists():

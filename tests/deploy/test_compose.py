@@ -16,7 +16,7 @@ import yaml
 from tests.conftest import REPO
 
 DEPLOY = REPO / "deploy"
-ENCOSTA_SERVICES = {"migrate", "ingest", "alerts", "api"}
+ENCOSTA_SERVICES = {"migrate", "broker-init", "broker-sync", "ingest", "alerts", "api"}
 _REFERENCE = re.compile(r"\$\{(\w+)(?::?[-?][^}]*)?\}")
 
 
@@ -50,7 +50,7 @@ def test_services_and_healthchecks() -> None:
     assert "python:3.11-slim" in (DEPLOY / "Dockerfile").read_text()
     for name in ENCOSTA_SERVICES:
         assert services[name]["build"]["dockerfile"] == "deploy/Dockerfile", name
-    for name in set(services) - {"migrate"}:
+    for name in set(services) - {"migrate", "broker-init", "broker-sync"}:  # one-shots
         assert "test" in services[name]["healthcheck"], name
     for name in ("ingest", "api"):
         assert "/healthz" in " ".join(services[name]["healthcheck"]["test"]), name
@@ -58,7 +58,10 @@ def test_services_and_healthchecks() -> None:
         depends = services[name]["depends_on"]
         assert depends["migrate"]["condition"] == "service_completed_successfully", name
         assert depends["timescaledb"]["condition"] == "service_healthy", name
-    assert services["ingest"]["depends_on"]["mosquitto"]["condition"] == "service_healthy"
+    # ingest waits for its broker account (broker-sync waits for a healthy broker)
+    assert services["ingest"]["depends_on"]["broker-sync"]["condition"] == (
+        "service_completed_successfully"
+    )
     # the licensed edition: migration 0001 takes its continuous-aggregate path
     assert services["timescaledb"]["image"].startswith("timescale/timescaledb:")
     assert "-oss" not in services["timescaledb"]["image"]
@@ -111,5 +114,30 @@ def test_mosquitto_keeps_the_local_settings() -> None:
     compose = _directives(DEPLOY / "compose/mosquitto.conf")
     assert compose["listener"] == "1883"
     for key, value in template.items():
-        if "@" not in value:  # paths, port and user are the image's
+        if "@" not in key + value:  # paths, port, plugin and user are the image's
             assert compose.get(key) == value, key
+    assert compose["allow_anonymous"] == "false"
+    assert compose["plugin"].endswith("/mosquitto_dynamic_security.so")
+
+
+def test_broker_accounts_are_created_before_ingest_starts() -> None:
+    """broker-init writes the admin account, broker-sync the rest; ingest logs in after both."""
+    services = _compose()["services"]
+    assert services["broker-init"]["command"][:2] == ["broker", "init"]
+    assert services["mosquitto"]["depends_on"]["broker-init"]["condition"] == (
+        "service_completed_successfully"
+    )
+    assert services["broker-sync"]["command"][:2] == ["broker", "sync"]
+    assert services["broker-sync"]["depends_on"]["mosquitto"]["condition"] == "service_healthy"
+    ingest = services["ingest"]
+    assert ingest["depends_on"]["broker-sync"]["condition"] == "service_completed_successfully"
+    assert ingest["environment"]["ENCOSTA_MQTT_PASSWORD"].startswith(
+        "${ENCOSTA_MQTT_INGEST_PASSWORD"
+    )
+    assert ingest["environment"]["ENCOSTA_INGEST_CLIENT_ID"] in (
+        services["broker-sync"]["environment"]["ENCOSTA_BROKER_INGEST_CLIENTS"].split(",")
+    )
+    # the healthcheck logs in: anonymous clients are refused
+    assert "-u encosta-admin" in services["mosquitto"]["healthcheck"]["test"][1]
+    # not published on every interface by default
+    assert all(not str(p).startswith("1883") for p in services["mosquitto"]["ports"])
