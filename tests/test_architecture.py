@@ -21,6 +21,8 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "ingest.stations",
         "ingest.errors",
         "ingest.reasons",
+        "ingest.broker",  # how a client logs in: part of the wire contract
+        "ingest.accounts",  # which account a gateway or station publishes as
     ),
     "alerts": ("models", "ingest.probe"),
 }
