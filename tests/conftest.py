@@ -35,17 +35,31 @@ from ingest.stations import Registry, load_registry
 REPO = Path(__file__).resolve().parent.parent
 REGISTRY_FILE = REPO / "deploy" / "stations" / "rio-de-janeiro.toml"
 TEMPLATE = "encosta_test_template"
+# service -> its login (migration 0005); services under test connect as these
+ROLES = {
+    "ingest": "encosta_ingest",
+    "alerts": "encosta_alerts",
+    "api": "encosta_api",
+    "reader": "encosta_reader",
+}
 
 
 @dataclass(frozen=True, slots=True)
 class Database:
-    """A fresh, migrated database holding the station registry under a unique network."""
+    """A fresh, migrated database holding the station registry under a unique network.
+
+    ``dsn`` connects as the owner (for arranging and asserting); :meth:`dsn_for` as a service.
+    """
 
     dsn: str
     name: str
     network: str
     registry: Registry
     stack: stack.StackConfig
+
+    def dsn_for(self, service: str) -> str:
+        """The DSN of this database as ``service``'s role: ingest, alerts, api or reader."""
+        return self.stack.dsn(self.name, ROLES[service])
 
     async def fetchval(self, sql: str, *args: object) -> Any:
         """Run one query on a short-lived connection and return its first value."""
@@ -167,9 +181,9 @@ async def database(
 
 
 def ingest_config(db: Database, **overrides: object) -> IngestConfig:
-    """An ingest configuration for ``db`` with a unique client id and no metrics port."""
+    """An ingest configuration for ``db`` as ``encosta_ingest``, a unique client id, no metrics."""
     base = IngestConfig(
-        dsn=db.dsn,
+        dsn=db.dsn_for("ingest"),
         mqtt_port=db.stack.mqtt_port,
         network=db.network,
         client_id=f"ingest-{db.network}",
