@@ -48,8 +48,11 @@ def number(environ: Mapping[str, str], name: str, default: float, low: float, hi
 
 
 def default_dsn(environ: Mapping[str, str], service: Literal["alerts", "api"] = "alerts") -> str:
-    """The DSN of ``service``: ``ENCOSTA_<SERVICE>_PG_DSN``, ``ENCOSTA_PG_DSN``, or the local
-    stack as the service's role ``encosta_<service>`` (migration 0005)."""
+    """The DSN of ``service`` (``alerts`` or ``api``).
+
+    ``ENCOSTA_<SERVICE>_PG_DSN``, else ``ENCOSTA_PG_DSN``, else the local stack as the service's
+    role ``encosta_<service>`` (migration 0005).
+    """
     port = environ.get("ENCOSTA_PG_PORT", "55432")
     return (
         environ.get(f"ENCOSTA_{service.upper()}_PG_DSN")

@@ -28,6 +28,7 @@ import pytest
 from encosta import stack
 from encosta.migrate import migrate
 from encosta.registry import import_registry
+from encosta.roles import grant_database
 from ingest.config import IngestConfig
 from ingest.service import IngestService
 from ingest.stations import Registry, load_registry
@@ -168,6 +169,8 @@ async def database(
     try:
         await connection.execute("UPDATE zones SET network = $1", network)
         await connection.execute("UPDATE stations SET network = $1", network)
+        # as `encosta migrate` does: CREATE DATABASE ... TEMPLATE copies no database privileges
+        await grant_database(connection)
     finally:
         await connection.close()
     yield Database(dsn, name, network, replace(registry, network=network), stack_config)

@@ -43,17 +43,9 @@ BEGIN
 END
 $$;
 
--- Hygiene: nobody connects, creates schemas or temporary tables by default; the schema and its
--- functions are for the owner and the four roles only.
-DO $$
-BEGIN
-    EXECUTE format('REVOKE ALL ON DATABASE %I FROM PUBLIC', current_database());
-    EXECUTE format('GRANT CONNECT ON DATABASE %I TO encosta_ingest, encosta_alerts,'
-                   ' encosta_api, encosta_reader', current_database());
-    -- ingest stages a duplicate-bearing batch in a temporary table (ingest/writer.py).
-    EXECUTE format('GRANT TEMPORARY ON DATABASE %I TO encosta_ingest', current_database());
-END
-$$;
+-- Hygiene: the schema and its functions are for the owner and the four roles only. The
+-- database's own privileges (CONNECT, TEMPORARY) are set by `encosta migrate` on every run
+-- (encosta/roles.py grant_database): CREATE DATABASE ... TEMPLATE does not copy them.
 REVOKE ALL ON SCHEMA public FROM PUBLIC;
 GRANT USAGE ON SCHEMA public TO encosta_ingest, encosta_alerts, encosta_api, encosta_reader;
 REVOKE EXECUTE ON FUNCTION encosta_apply_retention(interval) FROM PUBLIC;

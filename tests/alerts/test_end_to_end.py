@@ -36,7 +36,10 @@ async def test_threshold_crossing_reaches_the_receiver(database: Database) -> No
         await fill(database, "rocinha", now)
         service = AlertsService(
             EvaluatorConfig(
-                dsn=database.dsn_for("alerts"), network=database.network, interval_s=0.1, metrics_port=0
+                dsn=database.dsn_for("alerts"),
+                network=database.network,
+                interval_s=0.1,
+                metrics_port=0,
             ),
             DispatchConfig(dsn=database.dsn_for("alerts"), interval_s=0.05, drain_s=5),
         )

@@ -1,4 +1,4 @@
-"""``encosta demo`` never drops a database it did not create (issue 8: it once dropped ``encosta``)."""
+"""``encosta demo`` never drops a database it did not create (it once dropped ``encosta``)."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ async def _exists(config: stack.StackConfig, name: str) -> bool:
 async def test_demo_refuses_a_database_not_named_like_a_demo(
     stack_config: stack.StackConfig, capsys: pytest.CaptureFixture[str], name: str
 ) -> None:
-    """A non-demo name (or one with quotes and semicolons) is refused in one line; ``encosta`` survives."""
+    """A non-demo name (quotes, semicolons too) is refused in one line; ``encosta`` survives."""
     assert await _exists(stack_config, "encosta")
     code = await asyncio.to_thread(main, ["demo", "--database", name])
     err = capsys.readouterr().err
@@ -69,7 +69,7 @@ async def test_demo_recreates_only_the_database_it_marked(stack_config: stack.St
     """The demo marks what it creates and drops it again next time: a row put there is gone."""
     name = f"encosta_demo_marked_{uuid.uuid4().hex[:8]}"
     try:
-        await demo._fresh_database(stack_config, name)  # noqa: SLF001
+        await demo._fresh_database(stack_config, name)
         connection = await asyncpg.connect(stack_config.dsn(name))
         try:
             mark = await connection.fetchval(
@@ -80,7 +80,7 @@ async def test_demo_recreates_only_the_database_it_marked(stack_config: stack.St
         finally:
             await connection.close()
         assert mark == demo.MARK
-        await demo._fresh_database(stack_config, name)  # noqa: SLF001
+        await demo._fresh_database(stack_config, name)
         connection = await asyncpg.connect(stack_config.dsn(name))
         try:
             assert await connection.fetchval("SELECT to_regclass('leftover')") is None
