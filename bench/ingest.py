@@ -278,7 +278,7 @@ async def main(run_id: int) -> int:  # noqa: PLR0915  one linear script, read to
     await import_registry(dsn, load_registry(stack.REPO / "deploy/stations/rio-de-janeiro.toml"))
     port = cfg.mqtt_port
     ingest = IngestConfig(
-        dsn=dsn,
+        dsn=cfg.dsn(DB, "encosta_ingest"),  # the service's role; setup and TRUNCATE as owner
         mqtt_port=port,
         network=NETWORK,
         share_group=None,
@@ -323,7 +323,8 @@ async def main(run_id: int) -> int:  # noqa: PLR0915  one linear script, read to
 
         total = args.batches * 200
         await truncate(dsn)
-        results["copy"].append(await raw_copy(dsn, total, base))
+        # the raw COPY baseline as the same role as the ingest service it is compared with
+        results["copy"].append(await raw_copy(cfg.dsn(DB, "encosta_ingest"), total, base))
         await truncate(dsn)
         body = lines_batched(args.batches, base)
         await asyncio.to_thread(queue_for, port, ingest.client_id, topic_filter, body)
