@@ -253,14 +253,14 @@ def build_parser() -> argparse.ArgumentParser:
     ingest = sub.add_parser(
         "ingest",
         help="run the MQTT -> TimescaleDB ingest service "
-        "(settings: ENCOSTA_MQTT_*, ENCOSTA_PG_DSN, ENCOSTA_INGEST_*)",
+        "(settings: ENCOSTA_MQTT_*, ENCOSTA_INGEST_PG_DSN or ENCOSTA_PG_DSN, ENCOSTA_INGEST_*)",
     )
     ingest.set_defaults(func=_ingest)
 
     alerts = sub.add_parser(
         "alerts",
         help="run the alert evaluator and webhook dispatcher "
-        "(settings: ENCOSTA_PG_DSN, ENCOSTA_NETWORK, ENCOSTA_ALERTS_*)",
+        "(settings: ENCOSTA_ALERTS_PG_DSN or ENCOSTA_PG_DSN, ENCOSTA_NETWORK, ENCOSTA_ALERTS_*)",
     )
     alerts.set_defaults(func=_alerts)
 
@@ -310,7 +310,8 @@ def build_parser() -> argparse.ArgumentParser:
     api = sub.add_parser(
         "api",
         help="serve the ops HTTP API "
-        "(settings: ENCOSTA_API_HOST/PORT/TOKEN, ENCOSTA_PG_DSN, ENCOSTA_NETWORK)",
+        "(settings: ENCOSTA_API_HOST/PORT/TOKEN, ENCOSTA_API_PG_DSN or ENCOSTA_PG_DSN, "
+        "ENCOSTA_NETWORK)",
     )
     api.set_defaults(func=_api)
 
