@@ -2,7 +2,8 @@
 
 | variable | default | meaning |
 | --- | --- | --- |
-| ``ENCOSTA_PG_DSN`` | local stack | TimescaleDB DSN |
+| ``ENCOSTA_ALERTS_PG_DSN`` | ``ENCOSTA_PG_DSN`` | this service's DSN (role ``encosta_alerts``) |
+| ``ENCOSTA_PG_DSN`` | local stack as ``encosta_alerts`` | TimescaleDB DSN |
 | ``ENCOSTA_NETWORK`` | rio | network this evaluator owns |
 | ``ENCOSTA_ALERTS_PRESET`` | rio | risk-model preset (``models.load_preset``) |
 | ``ENCOSTA_ALERTS_INTERVAL_S`` | 5 | seconds between evaluations |
@@ -24,7 +25,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from alerts.errors import ConfigError
 
@@ -46,10 +47,18 @@ def number(environ: Mapping[str, str], name: str, default: float, low: float, hi
     return value
 
 
-def default_dsn(environ: Mapping[str, str]) -> str:
-    """``ENCOSTA_PG_DSN``, or the local stack's database."""
+def default_dsn(environ: Mapping[str, str], service: Literal["alerts", "api"] = "alerts") -> str:
+    """The DSN of ``service`` (``alerts`` or ``api``).
+
+    ``ENCOSTA_<SERVICE>_PG_DSN``, else ``ENCOSTA_PG_DSN``, else the local stack as the service's
+    role ``encosta_<service>`` (migration 0005).
+    """
     port = environ.get("ENCOSTA_PG_PORT", "55432")
-    return environ.get("ENCOSTA_PG_DSN") or f"postgresql://postgres@127.0.0.1:{port}/encosta"
+    return (
+        environ.get(f"ENCOSTA_{service.upper()}_PG_DSN")
+        or environ.get("ENCOSTA_PG_DSN")
+        or f"postgresql://encosta_{service}@127.0.0.1:{port}/encosta"
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -115,7 +115,7 @@ async def round_latencies(
     await conn.close()
     ingest = IngestService(
         IngestConfig(
-            dsn=dsn,
+            dsn=cfg.dsn(f"bench_alerts_{run}", "encosta_ingest"),  # each service as its role
             mqtt_port=cfg.mqtt_port,
             network=NETWORK,
             share_group=None,
@@ -125,7 +125,10 @@ async def round_latencies(
             login=login,
         )
     )
-    alerts = AlertsService(EvaluatorConfig(dsn=dsn, network=NETWORK), DispatchConfig(dsn=dsn))
+    alerts_dsn = cfg.dsn(f"bench_alerts_{run}", "encosta_alerts")
+    alerts = AlertsService(
+        EvaluatorConfig(dsn=alerts_dsn, network=NETWORK), DispatchConfig(dsn=alerts_dsn)
+    )
     latencies = []
     async with Receiver() as receiver, asyncio.TaskGroup() as tg:
         conn = await asyncpg.connect(dsn)

@@ -305,7 +305,7 @@ async def main(run_id: int, login: BrokerLogin) -> int:  # noqa: PLR0915  one li
     await import_registry(dsn, load_registry(stack.REPO / "deploy/stations/rio-de-janeiro.toml"))
     port = cfg.mqtt_port
     ingest = IngestConfig(
-        dsn=dsn,
+        dsn=cfg.dsn(DB, "encosta_ingest"),  # the service's role; setup and TRUNCATE as owner
         mqtt_port=port,
         network=NETWORK,
         share_group=None,
@@ -355,7 +355,8 @@ async def main(run_id: int, login: BrokerLogin) -> int:  # noqa: PLR0915  one li
 
         total = args.batches * 200
         await truncate(dsn)
-        results["copy"].append(await raw_copy(dsn, total, base))
+        # the raw COPY baseline as the same role as the ingest service it is compared with
+        results["copy"].append(await raw_copy(cfg.dsn(DB, "encosta_ingest"), total, base))
         await truncate(dsn)
         body = lines_batched(args.batches, base)
         await asyncio.to_thread(queue_for, port, login, ingest.client_id, topic_filter, body)

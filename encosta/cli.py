@@ -23,6 +23,10 @@ from ingest.errors import IngestError
 from simulators import cli as simulators_cli
 
 DEFAULT_REGISTRY = stack.REPO / "deploy" / "stations" / "rio-de-janeiro.toml"
+_OWNER_DSN_HELP = (
+    "the schema owner's DSN (default: ENCOSTA_PG_OWNER_DSN, ENCOSTA_PG_DSN or the local stack's "
+    "superuser)"
+)
 
 
 def _services(args: argparse.Namespace) -> int:
@@ -38,33 +42,45 @@ def _services(args: argparse.Namespace) -> int:
 
 
 def _migrate(args: argparse.Namespace) -> int:
-    from encosta.migrate import migrate  # noqa: PLC0415  keeps `encosta --help` light
-    from ingest.config import default_dsn  # noqa: PLC0415
+    import asyncpg  # noqa: PLC0415  keeps `encosta --help` light
 
-    applied = asyncio.run(migrate(args.dsn or default_dsn(os.environ)))
+    from encosta.migrate import migrate  # noqa: PLC0415
+    from encosta.roles import set_passwords  # noqa: PLC0415
+
+    dsn = args.dsn or stack.owner_dsn(os.environ)
+
+    async def run() -> list[str]:
+        connection = await asyncpg.connect(dsn)
+        try:
+            return await set_passwords(connection, os.environ)
+        finally:
+            await connection.close()
+
+    applied = asyncio.run(migrate(dsn))
     for migration in applied:
         print(f"applied {migration.version:04d}_{migration.name}")
     if not applied:
         print("schema up to date")
+    for role in asyncio.run(run()):
+        print(f"password of {role} set")  # the role's name only, never the password
     return 0
 
 
 def _retention(args: argparse.Namespace) -> int:
     from encosta.retention import apply_retention  # noqa: PLC0415
-    from ingest.config import default_dsn  # noqa: PLC0415
 
-    dropped = asyncio.run(apply_retention(args.dsn or default_dsn(os.environ), args.keep_days))
+    dsn = args.dsn or stack.owner_dsn(os.environ)
+    dropped = asyncio.run(apply_retention(dsn, args.keep_days))
     print(f"dropped {dropped} readings chunk(s) older than {args.keep_days} days")
     return 0
 
 
 def _stations(args: argparse.Namespace) -> int:
     from encosta.registry import import_registry  # noqa: PLC0415
-    from ingest.config import default_dsn  # noqa: PLC0415
     from ingest.stations import load_registry  # noqa: PLC0415
 
     registry = load_registry(Path(args.file))
-    count = asyncio.run(import_registry(args.dsn or default_dsn(os.environ), registry))
+    count = asyncio.run(import_registry(args.dsn or stack.owner_dsn(os.environ), registry))
     print(
         f"imported {count} stations in {len(registry.zones)} zones of network {registry.network!r}"
     )
@@ -180,11 +196,14 @@ def _dead_letters(dsn: str, args: argparse.Namespace) -> int:
 
 
 def _webhooks(args: argparse.Namespace) -> int:
-    from alerts import subscriptions  # noqa: PLC0415
-    from alerts.config import DispatchConfig  # noqa: PLC0415
+    from dataclasses import replace  # noqa: PLC0415
 
-    config = DispatchConfig.from_env(
-        {**os.environ, **({"ENCOSTA_PG_DSN": args.dsn} if args.dsn else {})}
+    from alerts import subscriptions  # noqa: PLC0415
+    from alerts.config import DispatchConfig, default_dsn  # noqa: PLC0415
+
+    # The operator's webhook commands do what the ops API does, as its role.
+    config = replace(
+        DispatchConfig.from_env(os.environ), dsn=args.dsn or default_dsn(os.environ, "api")
     )
     if args.webhooks_command == "add":
         sub = asyncio.run(
@@ -241,7 +260,11 @@ def _add_database_commands(sub: argparse._SubParsersAction[argparse.ArgumentPars
     services.set_defaults(func=_services)
 
     migrate = sub.add_parser("migrate", help="apply the SQL migrations not yet applied")
-    migrate.add_argument("--dsn", help="database DSN (default: ENCOSTA_PG_DSN or local stack)")
+    migrate.add_argument(
+        "--dsn",
+        help="the schema owner's DSN (default: ENCOSTA_PG_OWNER_DSN, ENCOSTA_PG_DSN or the local "
+        "stack's superuser); sets the role passwords given in ENCOSTA_DB_PASSWORD_*",
+    )
     migrate.set_defaults(func=_migrate)
 
     retention = sub.add_parser(
@@ -252,14 +275,14 @@ def _add_database_commands(sub: argparse._SubParsersAction[argparse.ArgumentPars
     retention.add_argument(
         "--keep-days", type=int, default=400, help="days of readings to keep (default 400)"
     )
-    retention.add_argument("--dsn", help="database DSN (default: ENCOSTA_PG_DSN or local stack)")
+    retention.add_argument("--dsn", help=_OWNER_DSN_HELP)
     retention.set_defaults(func=_retention)
 
     stations = sub.add_parser("stations", help="manage the station registry")
     stations_sub = stations.add_subparsers(dest="stations_command", required=True)
     imp = stations_sub.add_parser("import", help="load a registry file (TOML) into the database")
     imp.add_argument("file", nargs="?", default=str(DEFAULT_REGISTRY))
-    imp.add_argument("--dsn", help="database DSN (default: ENCOSTA_PG_DSN or local stack)")
+    imp.add_argument("--dsn", help=_OWNER_DSN_HELP)
     imp.set_defaults(func=_stations)
 
     broker = sub.add_parser(
@@ -303,19 +326,23 @@ def build_parser() -> argparse.ArgumentParser:
     ingest = sub.add_parser(
         "ingest",
         help="run the MQTT -> TimescaleDB ingest service "
-        "(settings: ENCOSTA_MQTT_*, ENCOSTA_PG_DSN, ENCOSTA_INGEST_*)",
+        "(settings: ENCOSTA_MQTT_*, ENCOSTA_INGEST_PG_DSN or ENCOSTA_PG_DSN, ENCOSTA_INGEST_*)",
     )
     ingest.set_defaults(func=_ingest)
 
     alerts = sub.add_parser(
         "alerts",
         help="run the alert evaluator and webhook dispatcher "
-        "(settings: ENCOSTA_PG_DSN, ENCOSTA_NETWORK, ENCOSTA_ALERTS_*)",
+        "(settings: ENCOSTA_ALERTS_PG_DSN or ENCOSTA_PG_DSN, ENCOSTA_NETWORK, ENCOSTA_ALERTS_*)",
     )
     alerts.set_defaults(func=_alerts)
 
     webhooks = sub.add_parser("webhooks", help="manage webhook subscriptions")
-    webhooks.add_argument("--dsn", help="database DSN (default: ENCOSTA_PG_DSN or local stack)")
+    webhooks.add_argument(
+        "--dsn",
+        help="database DSN (default: ENCOSTA_API_PG_DSN, ENCOSTA_PG_DSN or the local stack "
+        "as encosta_api)",
+    )
     webhooks_sub = webhooks.add_subparsers(dest="webhooks_command", required=True)
     add = webhooks_sub.add_parser("add", help="subscribe a URL; prints the signing secret")
     add.add_argument("url")
@@ -356,7 +383,8 @@ def build_parser() -> argparse.ArgumentParser:
     api = sub.add_parser(
         "api",
         help="serve the ops HTTP API "
-        "(settings: ENCOSTA_API_HOST/PORT/TOKEN, ENCOSTA_PG_DSN, ENCOSTA_NETWORK)",
+        "(settings: ENCOSTA_API_HOST/PORT/TOKEN, ENCOSTA_API_PG_DSN or ENCOSTA_PG_DSN, "
+        "ENCOSTA_NETWORK)",
     )
     api.set_defaults(func=_api)
 
@@ -372,7 +400,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--database",
         default="encosta_demo",
-        help="database to (re)create for the replay (default encosta_demo; dropped first)",
+        help="database to (re)create for the replay: a name starting with encosta_demo "
+        "(default encosta_demo); dropped first only if an earlier demo created it",
     )
     demo.add_argument(
         "--speed",

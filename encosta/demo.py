@@ -1,7 +1,9 @@
 """``encosta demo``: replay a documented storm through the whole pipeline and score it.
 
 1. The stack comes up; a fresh ``encosta_demo`` database is migrated and loaded with the Rio
-   registry.
+   registry. Only a database named ``encosta_demo…`` that bears the demo's mark (a comment on
+   the database, set when the demo created it) is ever dropped: ``--database encosta`` is
+   refused, and so is any database the demo did not create.
 2. The simulator replays the scenario (by default Rio de Janeiro, 5-7 April 2010, ending now)
    over MQTT as the field gateways would, faults included; the ingest service stores it.
 3. The alert evaluator steps through the storm's simulated time every 15 minutes, as it would
@@ -20,6 +22,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import time
 from collections import Counter
 from collections.abc import Mapping
@@ -33,11 +36,13 @@ from alerts.config import DispatchConfig, EvaluatorConfig
 from alerts.dispatcher import WebhookDispatcher
 from alerts.evaluator import Evaluator
 from encosta import credentials, dynsec, stack
+from encosta.errors import EncostaError
 from encosta.migrate import migrate
 from encosta.registry import import_registry
 from encosta.webhook_sink import WebhookSink
 from ingest.accounts import DEFAULT_INGEST_CLIENTS, ingest_account
 from ingest.broker import BrokerLogin
+from ingest.config import ROLE as INGEST_ROLE
 from ingest.config import IngestConfig
 from ingest.service import IngestService
 from ingest.stations import Registry, load_registry
@@ -47,12 +52,50 @@ REGISTRY = stack.REPO / "deploy" / "stations" / "rio-de-janeiro.toml"
 LEVELS = ("normal", "attention", "alert", "crisis")
 STEP_S = 900.0  # the evaluator's step through simulated time
 DEMO_INGEST = "encosta-demo-ingest"  # its own broker account: never the live ingest's session
+DEMO_NAME = re.compile(r"encosta_demo[a-z0-9_]{0,40}")
+MARK = "encosta demo replay: created by `encosta demo`, which may drop and recreate it"
+
+
+def check_name(name: str) -> None:
+    """Refuse a ``--database`` that is not a demo database's name."""
+    if not DEMO_NAME.fullmatch(name):
+        raise EncostaError(
+            f"refusing --database {name!r}: encosta demo only (re)creates databases named "
+            "encosta_demo followed by up to 40 of [a-z0-9_], e.g. encosta_demo_2"
+        )
+
+
+async def _sql(admin: asyncpg.Connection, build: str, *args: str) -> None:
+    """Run the utility statement that the query ``build`` makes with the server's ``format()``.
+
+    Utility statements take no parameters: ``%I`` and ``%L`` quote the name and text instead.
+    """
+    await admin.execute(await admin.fetchval(build, *args))
 
 
 async def _fresh_database(config: stack.StackConfig, name: str) -> str:
-    pg = stack.Postgres(config)
-    await asyncio.to_thread(pg.psql, "postgres", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await asyncio.to_thread(pg.psql, "postgres", f'CREATE DATABASE "{name}"')
+    """Drop the demo database ``name`` if an earlier demo made it, create, mark and migrate it."""
+    check_name(name)
+    admin = await asyncpg.connect(config.dsn("postgres"))
+    try:
+        mark = await admin.fetchrow(
+            "SELECT shobj_description(oid, 'pg_database') AS mark FROM pg_database"
+            " WHERE datname = $1",
+            name,
+        )
+        if mark is not None:
+            if mark["mark"] != MARK:
+                raise EncostaError(
+                    f"refusing to drop database {name!r}: encosta demo did not create it (it "
+                    "lacks the demo's mark); choose another --database"
+                )
+            await _sql(admin, "SELECT format('DROP DATABASE %I WITH (FORCE)', $1::text)", name)
+        await _sql(admin, "SELECT format('CREATE DATABASE %I', $1::text)", name)
+        await _sql(
+            admin, "SELECT format('COMMENT ON DATABASE %I IS %L', $1::text, $2::text)", name, MARK
+        )
+    finally:
+        await admin.close()
     dsn = config.dsn(name)
     await migrate(dsn)
     await import_registry(dsn, load_registry(REGISTRY))
@@ -140,9 +183,12 @@ async def _deliver(config: DispatchConfig, connection: asyncpg.Connection) -> No
 
 
 async def _demo(args: argparse.Namespace) -> int:
+    check_name(args.database)  # before anything starts
     config = stack.StackConfig.from_env(os.environ)
     await asyncio.to_thread(stack.up, config)
-    dsn = await _fresh_database(config, args.database)
+    await _fresh_database(config, args.database)
+    # Each part of the pipeline connects as its own role (migration 0005), like in production.
+    dsn = config.dsn(args.database, "encosta_reader")
     registry = load_registry(REGISTRY)
     scenario = load_scenario(args.scenario)
     run = generate(scenario, registry, seed=args.seed)
@@ -156,7 +202,7 @@ async def _demo(args: argparse.Namespace) -> int:
     base = IngestConfig.from_env(os.environ)
     ingest_config = replace(
         base,
-        dsn=dsn,
+        dsn=config.dsn(args.database, INGEST_ROLE),
         network=registry.network,
         client_id=DEMO_INGEST,
         share_group=None,
@@ -168,10 +214,13 @@ async def _demo(args: argparse.Namespace) -> int:
     try:
         stored = await _replay(run, ingest_config, args.speed, connection, passwords)
         async with WebhookSink() as sink:
-            subscription = await subscriptions.add(dsn, sink.url, min_level=1, fmt="json")
+            subscription = await subscriptions.add(
+                config.dsn(args.database, "encosta_api"), sink.url, min_level=1, fmt="json"
+            )
             sink.secret = subscription.secret
+            alerts_dsn = config.dsn(args.database, "encosta_alerts")
             evaluator = EvaluatorConfig(
-                dsn=dsn, network=registry.network, heartbeat_s=0.0, fallback_min=0.0
+                dsn=alerts_dsn, network=registry.network, heartbeat_s=0.0, fallback_min=0.0
             )
             started = time.perf_counter()
             async with Evaluator(evaluator) as engine:
@@ -183,7 +232,7 @@ async def _demo(args: argparse.Namespace) -> int:
                 f"  evaluated the storm every 15 simulated minutes in "
                 f"{time.perf_counter() - started:.1f} s; delivering webhooks ..."
             )
-            await _deliver(DispatchConfig(dsn=dsn, interval_s=0.2), connection)
+            await _deliver(DispatchConfig(dsn=alerts_dsn, interval_s=0.2), connection)
             await _summary(connection, run, stored, sink)
     finally:
         await connection.close()

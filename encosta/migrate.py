@@ -13,10 +13,12 @@ from pathlib import Path
 import asyncpg
 
 from encosta.errors import MigrationError
+from encosta.roles import grant_database
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 _LOCK_KEY = 0x656E636F  # "enco": serialises concurrent `encosta migrate` runs
+_ROLES_VERSION = 5  # 0005_roles creates the roles that grant_database names
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +45,11 @@ def discover(directory: Path = MIGRATIONS) -> list[Migration]:
 
 
 async def migrate(dsn: str, directory: Path = MIGRATIONS) -> list[Migration]:
-    """Apply the migrations not yet applied; return the ones applied now."""
+    """Apply the migrations not yet applied; return the ones applied now.
+
+    Every run also (re)asserts the database-level privileges of the roles
+    (:func:`encosta.roles.grant_database`).
+    """
     connection = await asyncpg.connect(dsn)
     applied_now: list[Migration] = []
     try:
@@ -74,6 +80,8 @@ async def migrate(dsn: str, directory: Path = MIGRATIONS) -> list[Migration]:
                         f"migration {migration.path.name} failed: {exc}", version=migration.version
                     ) from exc
                 applied_now.append(migration)
+            if any(m.version >= _ROLES_VERSION for m in discover(directory)):
+                await grant_database(connection)
         finally:
             await connection.execute("SELECT pg_advisory_unlock($1)", _LOCK_KEY)
     finally:

@@ -23,6 +23,7 @@ from encosta.errors import StackError
 
 REPO = Path(__file__).resolve().parent.parent
 DATABASE = "encosta"
+OWNER = "postgres"  # the local cluster's superuser: owns the schema, runs migrate
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,9 +80,22 @@ class StackConfig:
         """Mosquitto's persistence, log and config directory."""
         return self.state_dir / "mosquitto"
 
-    def dsn(self, database: str = DATABASE) -> str:
-        """A libpq DSN for ``database`` on the local instance."""
-        return f"postgresql://postgres@127.0.0.1:{self.pg_port}/{database}"
+    def dsn(self, database: str = DATABASE, user: str = OWNER) -> str:
+        """A libpq DSN for ``database`` on the local instance, as ``user`` (trust auth)."""
+        return f"postgresql://{user}@127.0.0.1:{self.pg_port}/{database}"
+
+
+def owner_dsn(environ: Mapping[str, str]) -> str:
+    """The DSN of the schema owner, for ``migrate``, ``stations import`` and ``retention``.
+
+    ``ENCOSTA_PG_OWNER_DSN``, else ``ENCOSTA_PG_DSN`` (as before roles existed), else the
+    local stack's superuser.
+    """
+    return (
+        environ.get("ENCOSTA_PG_OWNER_DSN")
+        or environ.get("ENCOSTA_PG_DSN")
+        or StackConfig.from_env(environ).dsn()
+    )
 
 
 def _pg_bin() -> Path:

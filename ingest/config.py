@@ -4,7 +4,8 @@
 | --- | --- | --- |
 | ``ENCOSTA_MQTT_HOST`` | 127.0.0.1 | broker host |
 | ``ENCOSTA_MQTT_PORT`` | 18830 | broker port (the local stack's) |
-| ``ENCOSTA_PG_DSN`` | local stack | TimescaleDB DSN |
+| ``ENCOSTA_INGEST_PG_DSN`` | ``ENCOSTA_PG_DSN`` | this service's DSN (role ``encosta_ingest``) |
+| ``ENCOSTA_PG_DSN`` | local stack as ``encosta_ingest`` | TimescaleDB DSN |
 | ``ENCOSTA_NETWORK`` | rio | network whose topics this ingest accepts |
 | ``ENCOSTA_INGEST_CLIENT_ID`` | encosta-ingest-1 | fixed MQTT client id of this replica |
 | ``ENCOSTA_INGEST_SHARE_GROUP`` | encosta-ingest | shared-subscription group ('' = none) |
@@ -48,10 +49,17 @@ def _int(environ: Mapping[str, str], name: str, default: int, low: int, high: in
     return value
 
 
+ROLE = "encosta_ingest"  # migration 0005: INSERT on readings and rejects, little else
+
+
 def default_dsn(environ: Mapping[str, str]) -> str:
-    """``ENCOSTA_PG_DSN``, or the local stack's database."""
+    """``ENCOSTA_INGEST_PG_DSN``, ``ENCOSTA_PG_DSN``, or the local stack as ``encosta_ingest``."""
     port = environ.get("ENCOSTA_PG_PORT", "55432")
-    return environ.get("ENCOSTA_PG_DSN") or f"postgresql://postgres@127.0.0.1:{port}/encosta"
+    return (
+        environ.get("ENCOSTA_INGEST_PG_DSN")
+        or environ.get("ENCOSTA_PG_DSN")
+        or f"postgresql://{ROLE}@127.0.0.1:{port}/encosta"
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,7 @@ import pytest
 from encosta import stack
 from encosta.migrate import migrate
 from encosta.registry import import_registry
+from encosta.roles import grant_database
 from ingest.config import IngestConfig
 from ingest.service import IngestService
 from ingest.stations import Registry, load_registry
@@ -36,11 +37,21 @@ from tests.mqtt import Endpoint, NetworkAccounts, provisioned
 REPO = Path(__file__).resolve().parent.parent
 REGISTRY_FILE = REPO / "deploy" / "stations" / "rio-de-janeiro.toml"
 TEMPLATE = "encosta_test_template"
+# service -> its login (migration 0005); services under test connect as these
+ROLES = {
+    "ingest": "encosta_ingest",
+    "alerts": "encosta_alerts",
+    "api": "encosta_api",
+    "reader": "encosta_reader",
+}
 
 
 @dataclass(frozen=True, slots=True)
 class Database:
-    """A fresh, migrated database holding the station registry under a unique network."""
+    """A fresh, migrated database holding the station registry under a unique network.
+
+    ``dsn`` connects as the owner (for arranging and asserting); :meth:`dsn_for` as a service.
+    """
 
     dsn: str
     name: str
@@ -53,6 +64,10 @@ class Database:
     def publisher(self) -> Endpoint:
         """The broker account that may publish for every station of this network."""
         return self.broker.publisher
+
+    def dsn_for(self, service: str) -> str:
+        """The DSN of this database as ``service``'s role: ingest, alerts, api or reader."""
+        return self.stack.dsn(self.name, ROLES[service])
 
     async def fetchval(self, sql: str, *args: object) -> Any:
         """Run one query on a short-lived connection and return its first value."""
@@ -161,6 +176,8 @@ async def database(
     try:
         await connection.execute("UPDATE zones SET network = $1", network)
         await connection.execute("UPDATE stations SET network = $1", network)
+        # as `encosta migrate` does: CREATE DATABASE ... TEMPLATE copies no database privileges
+        await grant_database(connection)
     finally:
         await connection.close()
     moved = replace(registry, network=network)
@@ -176,9 +193,9 @@ async def database(
 
 
 def ingest_config(db: Database, **overrides: object) -> IngestConfig:
-    """An ingest configuration for ``db`` with a unique client id and no metrics port."""
+    """An ingest configuration for ``db`` as ``encosta_ingest``, a unique client id, no metrics."""
     base = IngestConfig(
-        dsn=db.dsn,
+        dsn=db.dsn_for("ingest"),
         mqtt_port=db.stack.mqtt_port,
         network=db.network,
         client_id=f"ingest-{db.network}",

@@ -5,7 +5,8 @@
 | ``ENCOSTA_API_HOST`` | 127.0.0.1 | listen address |
 | ``ENCOSTA_API_PORT`` | 8080 | listen port |
 | ``ENCOSTA_API_TOKEN`` | (none) | bearer token of write endpoints; unset: every write is 401 |
-| ``ENCOSTA_PG_DSN`` | local stack | TimescaleDB DSN |
+| ``ENCOSTA_API_PG_DSN`` | ``ENCOSTA_PG_DSN`` | this service's DSN (role ``encosta_api``) |
+| ``ENCOSTA_PG_DSN`` | local stack as ``encosta_api`` | TimescaleDB DSN |
 | ``ENCOSTA_NETWORK`` | rio | network the API reports on |
 | ``ENCOSTA_ALERTS_STALE_INTERVALS`` | 4 | missed intervals before a station is ``offline`` |
 | ``ENCOSTA_ALERTS_TIMEOUT_S`` | 10 | HTTP timeout of a webhook test message |
@@ -40,7 +41,7 @@ class ApiConfig:
     def from_env(cls, environ: Mapping[str, str]) -> ApiConfig:
         """Read ``ENCOSTA_*`` variables; raise :class:`ConfigError` naming a bad one."""
         return cls(
-            dsn=default_dsn(environ),
+            dsn=default_dsn(environ, "api"),
             network=environ.get("ENCOSTA_NETWORK") or "rio",
             host=environ.get("ENCOSTA_API_HOST") or "127.0.0.1",
             port=int(number(environ, "ENCOSTA_API_PORT", 8080, 0, 65535)),

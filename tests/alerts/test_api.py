@@ -31,7 +31,7 @@ CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
 
 def api_config(db: Database, **overrides: object) -> ApiConfig:
     """API settings for ``db``'s network with the test token."""
-    return replace(ApiConfig(dsn=db.dsn, network=db.network, token=TOKEN), **overrides)  # type: ignore[arg-type]
+    return replace(ApiConfig(dsn=db.dsn_for("api"), network=db.network, token=TOKEN), **overrides)  # type: ignore[arg-type]
 
 
 @asynccontextmanager

@@ -100,7 +100,9 @@ async def test_openapi_document_matches_responses(database: Database) -> None:
         alert,
     )
     port = free_port()
-    config = ApiConfig(dsn=database.dsn, network=database.network, port=port, token="secret")
+    config = ApiConfig(
+        dsn=database.dsn_for("api"), network=database.network, port=port, token="secret"
+    )
     # A thread of its own: schemathesis calls with blocking `requests`.
     server = uvicorn.Server(
         uvicorn.Config(create_app(config), host="127.0.0.1", port=port, log_config=None)

@@ -19,14 +19,14 @@ pytestmark = pytest.mark.services
 
 
 async def encosta(db: Database, *args: str) -> tuple[int, str]:
-    """Run ``encosta webhooks --dsn DSN ARGS`` in a child process; return (code, output)."""
+    """Run ``encosta webhooks --dsn DSN ARGS`` as encosta_api in a child; return (code, output)."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "encosta",
         "webhooks",
         "--dsn",
-        db.dsn,
+        db.dsn_for("api"),
         *args,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,

@@ -57,7 +57,7 @@ async def test_replay_by_subscription_and_errors(database: Database) -> None:
     )
     code, out = await encosta(database, "replay", "--subscription", str(subscription))
     assert (code, out.split()) == (0, ["replayed", ids[0], "replayed", ids[1]])
-    connection = await asyncpg.connect(database.dsn)
+    connection = await asyncpg.connect(database.dsn_for("api"))
     try:
         assert [d.message_id for d in await deadletter.list_dead(connection)] == other
         with pytest.raises(deadletter.DeadLetterError, match="not a dead letter"):

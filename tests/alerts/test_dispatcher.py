@@ -29,7 +29,7 @@ def fast(db: Database, **overrides: float) -> DispatchConfig:
         "timeout_s": 2.0,
     }
     settings.update(overrides)
-    return DispatchConfig(dsn=db.dsn, **settings)  # type: ignore[arg-type]
+    return DispatchConfig(dsn=db.dsn_for("alerts"), **settings)  # type: ignore[arg-type]
 
 
 async def queue(

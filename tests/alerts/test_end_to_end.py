@@ -36,9 +36,12 @@ async def test_threshold_crossing_reaches_the_receiver(database: Database) -> No
         await fill(database, "rocinha", now)
         service = AlertsService(
             EvaluatorConfig(
-                dsn=database.dsn, network=database.network, interval_s=0.1, metrics_port=0
+                dsn=database.dsn_for("alerts"),
+                network=database.network,
+                interval_s=0.1,
+                metrics_port=0,
             ),
-            DispatchConfig(dsn=database.dsn, interval_s=0.05, drain_s=5),
+            DispatchConfig(dsn=database.dsn_for("alerts"), interval_s=0.05, drain_s=5),
         )
         async with asyncio.TaskGroup() as tg:
             task = tg.create_task(service.run(), name="alerts-under-test")

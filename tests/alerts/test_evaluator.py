@@ -39,7 +39,7 @@ async def fill(db: Database, zone: str, until: datetime, rain_mm: float = 0.0) -
 
 def config(db: Database) -> EvaluatorConfig:
     """Evaluator settings for ``db``'s network."""
-    return EvaluatorConfig(dsn=db.dsn, network=db.network)
+    return EvaluatorConfig(dsn=db.dsn_for("alerts"), network=db.network)
 
 
 async def test_heavy_rain_raises_risk_alert_with_outbox_rows(database: Database) -> None:

@@ -105,7 +105,7 @@ async def test_metrics_and_healthz_of_a_running_service(database: Database, tmp_
                 stderr=asyncio.subprocess.STDOUT,
                 env={
                     **os.environ,
-                    "ENCOSTA_PG_DSN": database.dsn,
+                    "ENCOSTA_PG_DSN": database.dsn_for("alerts"),
                     "ENCOSTA_NETWORK": database.network,
                     "ENCOSTA_ALERTS_INTERVAL_S": str(INTERVAL_S),
                     "ENCOSTA_ALERTS_DISPATCH_INTERVAL_S": "0.1",

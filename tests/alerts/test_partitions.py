@@ -56,7 +56,7 @@ def start(db: Database, log: Path) -> subprocess.Popen[bytes]:
             stderr=subprocess.STDOUT,
             env={
                 **os.environ,
-                "ENCOSTA_PG_DSN": db.dsn,
+                "ENCOSTA_PG_DSN": db.dsn_for("alerts"),
                 "ENCOSTA_NETWORK": db.network,
                 "ENCOSTA_ALERTS_INTERVAL_S": str(INTERVAL_S),
                 "ENCOSTA_ALERTS_PARTITIONS": "4",

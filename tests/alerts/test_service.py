@@ -27,7 +27,7 @@ async def test_sigterm_drains_and_exits_zero(database: Database) -> None:
         stderr=asyncio.subprocess.STDOUT,
         env={
             **os.environ,
-            "ENCOSTA_PG_DSN": database.dsn,
+            "ENCOSTA_PG_DSN": database.dsn_for("alerts"),
             "ENCOSTA_NETWORK": database.network,
             "ENCOSTA_ALERTS_INTERVAL_S": "0.2",
             "ENCOSTA_ALERTS_DRAIN_S": "3",

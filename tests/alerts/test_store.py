@@ -32,7 +32,7 @@ def proposal(level: int) -> Proposal:
 
 async def test_concurrent_raises_open_one_alert(database: Database) -> None:
     """Eight evaluations racing to raise the same zone leave one alert and one event."""
-    connections = [await asyncpg.connect(database.dsn) for _ in range(8)]
+    connections = [await asyncpg.connect(database.dsn_for("alerts")) for _ in range(8)]
     try:
         results = await asyncio.gather(
             *(apply(c, database.network, proposal(2), T0, HOLD) for c in connections),
@@ -56,19 +56,22 @@ async def test_episode_history_and_acknowledgement(database: Database) -> None:
         "INSERT INTO webhook_subscriptions (url, secret, min_level)"
         " VALUES ('http://127.0.0.1:9/', 'whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ=', 2)"
     )
-    connection = await asyncpg.connect(database.dsn)
+    # the evaluator's role applies proposals, the API's acknowledges
+    connection = await asyncpg.connect(database.dsn_for("alerts"))
+    operator = await asyncpg.connect(database.dsn_for("api"))
     try:
         await apply(connection, database.network, proposal(2), T0, HOLD)
         alert = await connection.fetchval("SELECT id FROM alerts")
-        assert await acknowledge(connection, alert, "duty-officer", T0) == 2
-        assert await acknowledge(connection, alert, "someone-else", T0) == 2
+        assert await acknowledge(operator, alert, "duty-officer", T0) == 2
+        assert await acknowledge(operator, alert, "someone-else", T0) == 2
         await apply(connection, database.network, proposal(3), T0 + HOLD / 4, HOLD)
         await apply(connection, database.network, proposal(0), T0 + HOLD / 2, HOLD)
         await apply(connection, database.network, proposal(0), T0 + 2 * HOLD, HOLD)
         with pytest.raises(AlertsError, match="not open"):
-            await acknowledge(connection, alert, "duty-officer", T0 + 3 * HOLD)
+            await acknowledge(operator, alert, "duty-officer", T0 + 3 * HOLD)
     finally:
         await connection.close()
+        await operator.close()
     events = await database.fetch(
         "SELECT seq, transition, from_level, to_level, actor FROM alert_events ORDER BY seq"
     )
@@ -92,15 +95,17 @@ async def test_acknowledgement_note_is_stored_and_sent(database: Database) -> No
             " VALUES ('http://127.0.0.1:9/', 'whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ=', $1)",
             fmt,
         )
-    connection = await asyncpg.connect(database.dsn)
+    connection = await asyncpg.connect(database.dsn_for("alerts"))
+    operator = await asyncpg.connect(database.dsn_for("api"))
     try:
         await apply(connection, database.network, proposal(2), T0, HOLD)
         alert = await connection.fetchval("SELECT id FROM alerts")
         note = "teams on the way & sirens on"
-        assert await acknowledge(connection, alert, "duty-officer", T0, note=note) == 2
-        assert await acknowledge(connection, alert, "other", T0, note="ignored") == 2
+        assert await acknowledge(operator, alert, "duty-officer", T0, note=note) == 2
+        assert await acknowledge(operator, alert, "other", T0, note="ignored") == 2
     finally:
         await connection.close()
+        await operator.close()
     notes = await database.fetch("SELECT seq, note FROM alert_events ORDER BY seq")
     assert [tuple(r) for r in notes] == [(1, None), (2, note)]
     rows = await database.fetch(

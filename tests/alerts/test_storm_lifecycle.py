@@ -52,7 +52,9 @@ async def test_storm_raises_escalates_and_clears_without_flapping(database: Data
     times = [T0 + k * STEP + timedelta(minutes=1) for k in range(12)]
     times += [T0 + timedelta(hours=h, minutes=1) for h in range(3, 31)]
     levels = []
-    async with Evaluator(EvaluatorConfig(dsn=database.dsn, network=database.network)) as ev:
+    async with Evaluator(
+        EvaluatorConfig(dsn=database.dsn_for("alerts"), network=database.network)
+    ) as ev:
         for at in times:
             await ev.evaluate_once(at)
             levels.append(

@@ -31,7 +31,7 @@ def config(db: Database, **overrides: float) -> EvaluatorConfig:
     """Evaluator settings with a 60 s heartbeat and a 15 min fallback."""
     settings: dict[str, float] = {"heartbeat_s": 60.0, "fallback_min": 15.0}
     settings.update(overrides)
-    return EvaluatorConfig(dsn=db.dsn, network=db.network, **settings)  # type: ignore[arg-type]
+    return EvaluatorConfig(dsn=db.dsn_for("alerts"), network=db.network, **settings)  # type: ignore[arg-type]
 
 
 async def storm(db: Database) -> None:
@@ -107,7 +107,7 @@ async def test_acknowledged_alert_is_not_escalated(database: Database) -> None:
     await storm(database)
     async with Evaluator(config(database, heartbeat_s=0)) as evaluator:
         await evaluator.evaluate_once(NOW)
-        connection = await asyncpg.connect(database.dsn)
+        connection = await asyncpg.connect(database.dsn_for("api"))
         try:
             alert = await connection.fetchval("SELECT id FROM alerts WHERE kind = 'risk'")
             await acknowledge(connection, alert, "duty-officer", NOW + timedelta(minutes=5))

@@ -141,3 +141,24 @@ def test_broker_accounts_are_created_before_ingest_starts() -> None:
     assert "-u encosta-admin" in services["mosquitto"]["healthcheck"]["test"][1]
     # not published on every interface by default
     assert all(not str(p).startswith("1883") for p in services["mosquitto"]["ports"])
+
+
+def test_services_connect_as_their_roles() -> None:
+    """Only migrate connects as the owner; each service and Grafana uses its own login."""
+    services = _compose()["services"]
+    owner = "postgresql://encosta:"
+    assert services["migrate"]["environment"]["ENCOSTA_PG_OWNER_DSN"].startswith(owner)
+    for name in ("ingest", "alerts", "api"):
+        environment = services[name]["environment"]
+        assert "ENCOSTA_PG_DSN" not in environment, name
+        dsn = environment[f"ENCOSTA_{name.upper()}_PG_DSN"]
+        expected = f"postgresql://encosta_{name}:${{ENCOSTA_DB_PASSWORD_{name.upper()}}}@"
+        assert dsn.startswith(expected), name
+        assert "ENCOSTA_DB_PASSWORD}" not in str(environment), name
+        assert f"ENCOSTA_DB_PASSWORD_{name.upper()}" in services["migrate"]["environment"]
+    grafana = services["grafana"]["environment"]["ENCOSTA_GRAFANA_DB_PASSWORD"]
+    assert grafana.startswith("${ENCOSTA_DB_PASSWORD_GRAFANA")
+    assert "ENCOSTA_DB_PASSWORD_GRAFANA" in services["migrate"]["environment"]
+    assert services["grafana"]["depends_on"]["migrate"]["condition"] == (
+        "service_completed_successfully"
+    )

@@ -1,8 +1,8 @@
 """The Grafana provisioning and dashboards: every query runs against a real database.
 
 Each panel's and variable's SQL is expanded as Grafana's PostgreSQL datasource would send it
-(:mod:`tests.deploy.grafana_macros`) and executed as the read-only ``encosta_reader`` role, the
-role Grafana's login belongs to, on a database holding a few hours of readings, a reject, open
+(:mod:`tests.deploy.grafana_macros`) and executed as the read-only ``encosta_reader`` login, the
+one Grafana's datasource uses, on a database holding a few hours of readings, a reject, open
 alerts with their events and outbox rows. The key panels must return the rows an operator
 expects, so a dashboard cannot ship broken.
 """
@@ -92,7 +92,7 @@ def test_provisioning_parses() -> None:
     assert datasource["uid"] == DATASOURCE_UID
     assert datasource["type"] == "grafana-postgresql-datasource"
     assert datasource["jsonData"]["timescaledb"] is True
-    assert datasource["user"] == "encosta_grafana"
+    assert datasource["user"] == "encosta_reader"
     assert datasource["secureJsonData"]["password"] == "$__env{ENCOSTA_GRAFANA_DB_PASSWORD}"
     assert datasource["url"].startswith("$__env{")
     assert datasource["jsonData"]["sslmode"].startswith("$__env{")
@@ -239,10 +239,10 @@ async def _fill(db: Database, now: datetime) -> dict[str, Any]:
 
 
 async def _run_as_reader(db: Database, sql: str) -> list[asyncpg.Record]:
-    connection = await asyncpg.connect(db.dsn)
+    # Grafana's own login: read-only by its role setting (migration 0005), not by this code
+    connection = await asyncpg.connect(db.dsn_for("reader"))
     try:
-        async with connection.transaction(readonly=True):
-            await connection.execute("SET LOCAL ROLE encosta_reader")
+        async with connection.transaction():
             await connection.execute("SET LOCAL statement_timeout = '10s'")
             return list(await connection.fetch(sql))
     finally:

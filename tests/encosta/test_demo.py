@@ -18,7 +18,7 @@ async def test_demo_replays_scores_and_delivers(
     stack_config: stack.StackConfig, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A replay is stored exactly, rejects match the prediction, every webhook verifies."""
-    name = f"demo_{uuid.uuid4().hex[:8]}"
+    name = f"encosta_demo_t{uuid.uuid4().hex[:8]}"
     args = argparse.Namespace(scenario="summer-cells", seed=3, speed=None, database=name)
     try:
         code = await demo._demo(args)

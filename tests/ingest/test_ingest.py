@@ -179,7 +179,7 @@ async def test_a_value_the_database_refuses_goes_to_rejects_alone(database: Data
         [],
         "rocinha-03",
     )
-    async with BatchWriter(database.dsn, IngestMetrics()) as writer:
+    async with BatchWriter(database.dsn_for("ingest"), IngestMetrics()) as writer:
         stored = await writer.write([good, bad, later])
     assert stored == 2
     rows = await database.fetch("SELECT station_id, value FROM readings ORDER BY station_id")
