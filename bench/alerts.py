@@ -28,6 +28,7 @@ import aiomqtt
 import asyncpg
 
 from alerts.config import DispatchConfig, EvaluatorConfig
+from alerts.destinations import Destinations
 from alerts.service import AlertsService
 from alerts.signing import new_secret
 from encosta import stack
@@ -120,7 +121,10 @@ async def round_latencies(cfg: stack.StackConfig, run: str, rain_mm: float) -> l
             session_expiry_s=60,
         )
     )
-    alerts = AlertsService(EvaluatorConfig(dsn=dsn, network=NETWORK), DispatchConfig(dsn=dsn))
+    alerts = AlertsService(
+        EvaluatorConfig(dsn=dsn, network=NETWORK),
+        DispatchConfig(dsn=dsn, destinations=Destinations.loopback()),  # loopback receiver
+    )
     latencies = []
     async with Receiver() as receiver, asyncio.TaskGroup() as tg:
         conn = await asyncpg.connect(dsn)

@@ -153,6 +153,7 @@ def _webhooks(args: argparse.Namespace) -> int:
                 fmt=args.format,
                 heartbeat=args.heartbeat,
                 fallback=args.fallback,
+                destinations=config.destinations,
             )
         )
         print(f"subscription {sub.id} -> {sub.url}\nsecret {sub.secret}")
@@ -244,7 +245,12 @@ def build_parser() -> argparse.ArgumentParser:
     webhooks = sub.add_parser("webhooks", help="manage webhook subscriptions")
     webhooks.add_argument("--dsn", help="database DSN (default: ENCOSTA_PG_DSN or local stack)")
     webhooks_sub = webhooks.add_subparsers(dest="webhooks_command", required=True)
-    add = webhooks_sub.add_parser("add", help="subscribe a URL; prints the signing secret")
+    add = webhooks_sub.add_parser(
+        "add",
+        help="subscribe a URL; prints the signing secret (loopback, private and reserved "
+        "addresses are refused unless ENCOSTA_ALERTS_WEBHOOK_ALLOW_PRIVATE=1 or "
+        "ENCOSTA_ALERTS_WEBHOOK_ALLOW_CIDRS allow them)",
+    )
     add.add_argument("url")
     add.add_argument("--secret", help="whsec_<base64> secret (default: a fresh random one)")
     add.add_argument(

@@ -29,6 +29,7 @@ import asyncpg
 
 from alerts import subscriptions
 from alerts.config import DispatchConfig, EvaluatorConfig
+from alerts.destinations import Destinations
 from alerts.dispatcher import WebhookDispatcher
 from alerts.evaluator import Evaluator
 from encosta import stack
@@ -140,7 +141,10 @@ async def _demo(args: argparse.Namespace) -> int:
     try:
         stored = await _replay(run, ingest_config, args.speed, connection, stamp)
         async with WebhookSink() as sink:
-            subscription = await subscriptions.add(dsn, sink.url, min_level=1, fmt="json")
+            # The sink is on loopback: allowed explicitly, as a real deployment would have to.
+            subscription = await subscriptions.add(
+                dsn, sink.url, min_level=1, fmt="json", destinations=Destinations.loopback()
+            )
             sink.secret = subscription.secret
             evaluator = EvaluatorConfig(
                 dsn=dsn, network=registry.network, heartbeat_s=0.0, fallback_min=0.0
@@ -155,7 +159,10 @@ async def _demo(args: argparse.Namespace) -> int:
                 f"  evaluated the storm every 15 simulated minutes in "
                 f"{time.perf_counter() - started:.1f} s; delivering webhooks ..."
             )
-            await _deliver(DispatchConfig(dsn=dsn, interval_s=0.2), connection)
+            await _deliver(
+                DispatchConfig(dsn=dsn, interval_s=0.2, destinations=Destinations.loopback()),
+                connection,
+            )
             await _summary(connection, run, stored, sink)
     finally:
         await connection.close()

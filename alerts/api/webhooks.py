@@ -54,6 +54,7 @@ async def create_webhook(body: WebhookIn, context: Context) -> WebhookCreated:
             fmt=body.format,
             heartbeat=body.heartbeat,
             fallback=body.fallback,
+            destinations=context.config.destinations,
         )
     except SubscriptionError as exc:
         raise HTTPException(400, str(exc)) from exc
@@ -88,7 +89,11 @@ async def delete_webhook(subscription_id: SubscriptionId, context: Context) -> R
 )
 async def test_webhook(subscription_id: SubscriptionId, context: Context) -> WebhookTest:
     """Send a signed ``encosta.test`` event to the subscription now."""
-    config = DispatchConfig(dsn=context.config.dsn, timeout_s=context.config.webhook_timeout_s)
+    config = DispatchConfig(
+        dsn=context.config.dsn,
+        timeout_s=context.config.webhook_timeout_s,
+        destinations=context.config.destinations,
+    )
     try:
         message_id = await subscriptions.send_test(config, subscription_id)
     except SubscriptionError as exc:

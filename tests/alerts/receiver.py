@@ -7,8 +7,16 @@ import socket
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Self
 
+from alerts.destinations import Destinations
+
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+# The receivers listen on 127.0.0.1, which the default destination policy refuses: every test
+# that delivers to them allows it explicitly, in-process with this, in a child process with
+# LOOPBACK_ENV.
+LOOPBACK = Destinations.loopback()
+LOOPBACK_ENV = {"ENCOSTA_ALERTS_WEBHOOK_ALLOW_CIDRS": "127.0.0.1/32"}
 
 
 @dataclass

@@ -26,7 +26,7 @@ from schemathesis.specs.openapi.checks import (
 
 from alerts.api.app import create_app
 from alerts.api.config import ApiConfig
-from tests.alerts.receiver import free_port
+from tests.alerts.receiver import LOOPBACK, free_port
 from tests.alerts.test_api import raise_alert
 
 if TYPE_CHECKING:
@@ -100,7 +100,9 @@ async def test_openapi_document_matches_responses(database: Database) -> None:
         alert,
     )
     port = free_port()
-    config = ApiConfig(dsn=database.dsn, network=database.network, port=port, token="secret")
+    config = ApiConfig(
+        dsn=database.dsn, network=database.network, port=port, token="secret", destinations=LOOPBACK
+    )
     # A thread of its own: schemathesis calls with blocking `requests`.
     server = uvicorn.Server(
         uvicorn.Config(create_app(config), host="127.0.0.1", port=port, log_config=None)

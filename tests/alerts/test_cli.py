@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import pytest
 import standardwebhooks
 
-from tests.alerts.receiver import Receiver
+from tests.alerts.receiver import LOOPBACK_ENV, Receiver
 
 if TYPE_CHECKING:
     from tests.conftest import Database
@@ -30,7 +30,7 @@ async def encosta(db: Database, *args: str) -> tuple[int, str]:
         *args,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
-        env={**os.environ, "ENCOSTA_LOG_LEVEL": "WARNING"},
+        env={**os.environ, "ENCOSTA_LOG_LEVEL": "WARNING", **LOOPBACK_ENV},
     )
     async with asyncio.timeout(20):
         out, _ = await process.communicate()
