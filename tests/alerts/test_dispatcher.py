@@ -12,8 +12,7 @@ import standardwebhooks
 from alerts.config import DispatchConfig
 from alerts.dispatcher import WebhookDispatcher
 from alerts.signing import new_secret
-from tests.alerts.receiver import LOOPBACK
-from tests.alerts.receiver import Receiver
+from tests.alerts.receiver import LOOPBACK, Receiver
 
 if TYPE_CHECKING:
     from tests.conftest import Database

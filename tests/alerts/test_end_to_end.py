@@ -11,10 +11,9 @@ import pytest
 import standardwebhooks
 
 from alerts.config import DispatchConfig, EvaluatorConfig
-from tests.alerts.receiver import LOOPBACK
 from alerts.service import AlertsService
 from alerts.signing import new_secret
-from tests.alerts.receiver import Receiver
+from tests.alerts.receiver import LOOPBACK, Receiver
 from tests.alerts.test_evaluator import fill
 
 if TYPE_CHECKING:
@@ -39,9 +38,7 @@ async def test_threshold_crossing_reaches_the_receiver(database: Database) -> No
             EvaluatorConfig(
                 dsn=database.dsn, network=database.network, interval_s=0.1, metrics_port=0
             ),
-            DispatchConfig(
-                dsn=database.dsn, interval_s=0.05, drain_s=5, destinations=LOOPBACK
-            ),
+            DispatchConfig(dsn=database.dsn, interval_s=0.05, drain_s=5, destinations=LOOPBACK),
         )
         async with asyncio.TaskGroup() as tg:
             task = tg.create_task(service.run(), name="alerts-under-test")
