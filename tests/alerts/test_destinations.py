@@ -80,7 +80,7 @@ async def test_registration_refuses_every_forbidden_range(database: Database) ->
             await subscriptions.add(database.dsn, url)
         assert "ENCOSTA_ALERTS_WEBHOOK_ALLOW" in str(refused.value), url
     for url in ("ftp://example.org/", "file:///etc/passwd", "gopher://x/", "http:///nohost"):
-        with pytest.raises(SubscriptionError, match="http:// or https://|no host"):
+        with pytest.raises(SubscriptionError, match=r"http:// or https://|no host"):
             await subscriptions.add(database.dsn, url)
     assert await database.fetchval("SELECT count(*) FROM webhook_subscriptions") == 0
 
