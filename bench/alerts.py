@@ -10,6 +10,16 @@ signed ``alert.raised`` webhook.
 
 Run: ``.venv/bin/python -m bench.alerts`` from the repository root (the local stack must be
 up; it is started if not).
+
+``--claims N`` measures instead how soon a crisis message claimed by a dispatcher that dies is
+delivered by another (docs/alerts.md "Delivery after a crash"), N rounds each: a dispatcher
+(``encosta alerts``, its own process) claims the message for a receiver that hangs; the
+receiver is healed and the dispatcher is
+
+- killed (-9) while a standby dispatcher runs: kill -> received;
+- killed (-9), then a new dispatcher is started: its start (registered) -> received;
+- frozen (SIGSTOP) while a standby runs (ENCOSTA_ALERTS_CLAIM_STALE_S default 10 s):
+  stop -> received.
 """
 
 from __future__ import annotations
@@ -18,7 +28,9 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import statistics
+import subprocess
 import sys
 import time
 from datetime import UTC, datetime
@@ -29,6 +41,7 @@ import asyncpg
 
 from alerts.config import DispatchConfig, EvaluatorConfig
 from alerts.destinations import Destinations
+from alerts.dispatcher import WebhookDispatcher
 from alerts.service import AlertsService
 from alerts.signing import new_secret
 from encosta import stack
@@ -160,14 +173,184 @@ async def round_latencies(cfg: stack.StackConfig, run: str, rain_mm: float) -> l
     return latencies
 
 
+class HangingReceiver:
+    """Holds every request unanswered until :meth:`heal`; then answers 204 and records when."""
+
+    def __init__(self) -> None:
+        self.healthy = False
+        self.hung = asyncio.Event()
+        self.arrived: asyncio.Queue[float] = asyncio.Queue()
+        self.release = asyncio.Event()
+        self.server: asyncio.Server | None = None
+
+    @property
+    def url(self) -> str:
+        """Where to POST."""
+        assert self.server is not None
+        return f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}/hook"
+
+    async def __aenter__(self) -> Self:
+        self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.release.set()
+        assert self.server is not None
+        self.server.close()
+        await self.server.wait_closed()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await reader.readline()
+            length = 0
+            while line := (await reader.readline()).strip():
+                name, _, value = line.decode().partition(":")
+                if name.lower() == "content-length":
+                    length = int(value)
+            await reader.readexactly(length)
+            if not self.healthy:
+                self.hung.set()
+                await self.release.wait()
+                return
+            self.arrived.put_nowait(time.monotonic())
+            writer.write(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n")
+            await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+
+def _alerts_process(dsn: str, network: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "encosta", "alerts"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={
+            **os.environ,
+            "ENCOSTA_PG_DSN": dsn,
+            "ENCOSTA_NETWORK": network,
+            "ENCOSTA_ALERTS_TIMEOUT_S": "120",
+            "ENCOSTA_ALERTS_HEARTBEAT_S": "0",
+            "ENCOSTA_ALERTS_METRICS_PORT": "0",
+            "ENCOSTA_ALERTS_WEBHOOK_ALLOW_CIDRS": "127.0.0.1/32",
+        },
+    )
+
+
+async def _claimed(dsn: str, url: str, network: str) -> subprocess.Popen[bytes]:
+    """Queue a crisis message for ``url``; start a dispatcher process; wait until it claims."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        sub = await conn.fetchval(
+            "INSERT INTO webhook_subscriptions (url, secret, min_level, zones)"
+            " VALUES ($1, $2, 3, '{rocinha}') RETURNING id",
+            url,
+            new_secret(),
+        )
+        alert = await conn.fetchval(
+            "SELECT id FROM alerts WHERE zone_id = 'rocinha' AND status = 'open'"
+        ) or await conn.fetchval(
+            "INSERT INTO alerts (network, zone_id, kind, level, raised_at, updated_at)"
+            " VALUES ($1, 'rocinha', 'risk', 3, now(), now()) RETURNING id",
+            network,
+        )
+        seq = await conn.fetchval("SELECT count(*) + 2 FROM outbox")
+        message_id = f"msg_{alert}_{seq}_{sub}"
+        await conn.execute(
+            "INSERT INTO outbox (message_id, subscription_id, alert_id, seq, zone_id,"
+            " content_type, payload) VALUES ($1, $2, $3, $4, 'rocinha', 'application/json',"
+            " '{}')",
+            message_id,
+            sub,
+            alert,
+            seq,
+        )
+        process = _alerts_process(dsn, network)
+        async with asyncio.timeout(60):
+            while not await conn.fetchval(  # noqa: ASYNC110  the claim is database state
+                "SELECT claimed_by IS NOT NULL FROM outbox WHERE message_id = $1", message_id
+            ):
+                await asyncio.sleep(0.05)
+    finally:
+        await conn.close()
+    return process
+
+
+async def claim_round(dsn: str, network: str, case: str) -> float:
+    """One measurement of ``case`` (kill-standby, kill-restart, stop-standby), in seconds."""
+    config = DispatchConfig(dsn=dsn, interval_s=0.5, destinations=Destinations.loopback())
+    async with HangingReceiver() as receiver:
+        first = await _claimed(dsn, receiver.url, network)
+        await receiver.hung.wait()
+        receiver.healthy = True
+        try:
+            if case == "kill-restart":
+                first.send_signal(signal.SIGKILL)
+                first.wait(timeout=10)
+                async with WebhookDispatcher(config) as second, asyncio.TaskGroup() as tg:
+                    ready = time.monotonic()
+                    tg.create_task(second.run())
+                    arrived = await asyncio.wait_for(receiver.arrived.get(), 60)
+                    second.stop()
+                return arrived - ready
+            async with WebhookDispatcher(config) as standby, asyncio.TaskGroup() as tg:
+                tg.create_task(standby.run())
+                await asyncio.sleep(1.0)  # the standby is scanning
+                sent = time.monotonic()
+                first.send_signal(signal.SIGKILL if case == "kill-standby" else signal.SIGSTOP)
+                arrived = await asyncio.wait_for(receiver.arrived.get(), 60)
+                standby.stop()
+            return arrived - sent
+        finally:
+            first.send_signal(signal.SIGCONT)
+            first.kill()
+            first.wait(timeout=10)
+
+
+async def claims(cfg: stack.StackConfig, rounds: int) -> None:
+    """Claim release after kill -9 / SIGSTOP, ``rounds`` times each; print the table."""
+    name = f"bench_claims_{int(time.time())}"
+    pg = stack.Postgres(cfg)
+    pg.psql("postgres", f"CREATE DATABASE {name}")
+    dsn = cfg.dsn(name)
+    await migrate(dsn)
+    registry = load_registry(REGISTRY)
+    await import_registry(dsn, registry)
+    rows = ["| case | what is timed | rounds | p50 | max |", "| --- | --- | ---: | ---: | ---: |"]
+    cases = (
+        ("kill-standby", "kill -9 -> received (a standby dispatcher runs)"),
+        ("kill-restart", "new dispatcher registered -> received (started after kill -9)"),
+        ("stop-standby", "SIGSTOP -> received (standby runs; claim stale after 10 s)"),
+    )
+    try:
+        for case, what in cases:
+            got = [await claim_round(dsn, registry.network, case) for _ in range(rounds)]
+            print(f"{case}: " + " ".join(f"{x:.2f}" for x in got) + " s", flush=True)
+            rows.append(
+                f"| {case} | {what} | {rounds} | {statistics.median(got):.2f} s"
+                f" | {max(got):.2f} s |"
+            )
+    finally:
+        pg.psql("postgres", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    print(f"# bench/alerts.py --claims {rounds}")
+    print("\n".join(rows))
+
+
 async def main() -> int:
     """Run the rounds and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3, help="fresh databases, 8 zones each")
     parser.add_argument("--rain-mm", type=float, default=60.0, help="rain per station")
+    parser.add_argument(
+        "--claims", type=int, default=0, metavar="N", help="measure claim release instead"
+    )
     args = parser.parse_args()
     cfg = stack.StackConfig.from_env(os.environ)
     stack.up(cfg)
+    if args.claims:
+        await claims(cfg, args.claims)
+        return 0
     run = int(time.time())
     latencies: list[float] = []
     for r in range(args.rounds):
