@@ -230,8 +230,8 @@ class WebhookDispatcher:
             async with self._pool.acquire() as connection, connection.transaction():
                 await self._record(connection, outcome, row["subscription_id"], self.owner_id)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-            # The row stays leased; when the lease runs out it is attempted again (at least
-            # once: the receiver deduplicates by webhook-id).
+            # The row stays claimed by us; it is attempted again when our session ends or the
+            # claim outlives the lease (at least once: the receiver deduplicates by webhook-id).
             log.exception("could not record a delivery outcome", extra={"id": row["id"]})
         self._wake.set()  # the next message of this queue may now be due
 

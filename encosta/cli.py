@@ -289,7 +289,8 @@ def build_parser() -> argparse.ArgumentParser:
     api = sub.add_parser(
         "api",
         help="serve the ops HTTP API "
-        "(settings: ENCOSTA_API_HOST/PORT/TOKEN, ENCOSTA_PG_DSN, ENCOSTA_NETWORK)",
+        "(settings: ENCOSTA_API_HOST/PORT/TOKEN/MAX_BODY_BYTES, ENCOSTA_PG_DSN, ENCOSTA_NETWORK, "
+        "ENCOSTA_ALERTS_WEBHOOK_ALLOW_*)",
     )
     api.set_defaults(func=_api)
 
