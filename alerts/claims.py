@@ -161,13 +161,24 @@ class ClaimOwner:
         async with asyncio.timeout(_TIMEOUT_S):
             await self._conn.execute(_BEAT, self.id, socket.gethostname(), os.getpid())
 
+    async def renew(self) -> None:
+        """Renew the heartbeat once; after a gap of ``stale_s`` or more, bump the generation."""
+        gap = time.monotonic() - self._last_ok
+        await self._beat()
+        if gap >= self.stale_s:
+            self.generation += 1  # frozen or starved: our claims may be someone else's
+            log.warning(
+                "heartbeat gap; dropping claims taken before it",
+                extra={"dispatcher": self.id, "gap_s": round(gap, 1)},
+            )
+        self._last_ok = time.monotonic()
+
     async def run(self) -> None:
         """Renew the heartbeat every ``beat_s`` until :meth:`stop`."""
         attempt = 0
         while not self._stop.is_set():
-            gap = time.monotonic() - self._last_ok
             try:
-                await self._beat()
+                await self.renew()
             except _DB_ERRORS as exc:
                 attempt += 1
                 log.warning(
@@ -180,13 +191,6 @@ class ClaimOwner:
                 wait = delay_s(attempt, self.beat_s, 10.0)
             else:
                 attempt = 0
-                if gap >= self.stale_s:
-                    self.generation += 1  # frozen or starved: our claims may be someone else's
-                    log.warning(
-                        "heartbeat gap; dropping claims taken before it",
-                        extra={"dispatcher": self.id, "gap_s": round(gap, 1)},
-                    )
-                self._last_ok = time.monotonic()
                 wait = self.beat_s
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(wait):

@@ -180,7 +180,12 @@ class WebhookDispatcher:
             await asyncio.wait(set(in_flight))
 
     async def deliver_due(self) -> int:
-        """Claim the due heads of the queues, deliver them concurrently; return how many."""
+        """Claim the due heads of the queues, deliver them concurrently; return how many.
+
+        For callers that do not :meth:`run`: the heartbeat is renewed once first.
+        """
+        assert self._owner is not None, "use WebhookDispatcher as an async context manager"
+        await self._owner.renew()
         generation = self.generation
         rows = await self._claim(self.config.batch)
         if rows:

@@ -21,6 +21,7 @@ from alerts.api import alerts, deadletters, health, stations, webhooks, zones
 from alerts.api.context import ApiContext
 from alerts.api.guard import RequestGuard
 from alerts.api.metrics import ApiMetrics, MetricsMiddleware
+from alerts.api.schemas import Problem
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -75,6 +76,12 @@ def create_app(config: ApiConfig) -> FastAPI:
         title="Encosta ops API",
         version="1.0.0",
         lifespan=lifespan,
+        responses={
+            413: {
+                "model": Problem,
+                "description": "request body larger than ENCOSTA_API_MAX_BODY_BYTES",
+            }
+        },
         description="Stations, zones, alerts, webhook subscriptions and dead letters of one "
         "Encosta network. Write endpoints need `Authorization: Bearer <ENCOSTA_API_TOKEN>`.",
     )

@@ -40,7 +40,14 @@ async def list_webhooks(context: Context) -> list[Webhook]:
     "",
     status_code=201,
     dependencies=[Writer],
-    responses={**UNAUTHORIZED, 400: {"model": Problem, "description": "invalid subscription"}},
+    responses={
+        **UNAUTHORIZED,
+        400: {
+            "model": Problem,
+            "description": "invalid subscription, or a destination refused by the "
+            "webhook destination policy (ENCOSTA_ALERTS_WEBHOOK_ALLOW_*)",
+        },
+    },
 )
 async def create_webhook(body: WebhookIn, context: Context) -> WebhookCreated:
     """Subscribe a URL; the response carries the signing secret, shown this once."""
