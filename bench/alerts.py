@@ -20,20 +20,28 @@ receiver is healed and the dispatcher is
 - killed (-9), then a new dispatcher is started: its start (registered) -> received;
 - frozen (SIGSTOP) while a standby runs (ENCOSTA_ALERTS_CLAIM_STALE_S default 10 s):
   stop -> received.
+
+``--api-body`` sends 100 MB request bodies to a running ``encosta api`` process (without a
+token; with the token, declared; with the token, chunked) and reports the answer, how much
+the client could send before it, and the API's resident memory before and after.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
+import select
 import signal
+import socket
 import statistics
 import subprocess
 import sys
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Self
 
 import aiomqtt
@@ -337,6 +345,94 @@ async def claims(cfg: stack.StackConfig, rounds: int) -> None:
     print("\n".join(rows))
 
 
+def _rss_mb(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    for line in status.splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _send_huge(port: int, head: bytes, *, chunked: bool) -> tuple[int, int]:
+    """Send ``head`` then up to 100 MB; return (status answered, body bytes sent before it).
+
+    Blocking (run it in a thread): it looks for the answer before every MiB it sends.
+    """
+    block = b"x" * (1 << 20)
+    frame = f"{len(block):x}\r\n".encode() + block + b"\r\n" if chunked else block
+    sent = 0
+    answer = b""
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.sendall(head)
+        while sent < 100 * (1 << 20) and b"\r\n" not in answer:
+            readable, _, _ = select.select([sock], [], [], 0.02)
+            if readable:
+                answer += sock.recv(4096)
+                continue
+            try:
+                sock.sendall(frame)
+            except OSError:
+                break
+            sent += len(block)
+        if b"\r\n" not in answer:
+            if chunked:
+                with contextlib.suppress(OSError):
+                    sock.sendall(b"0\r\n\r\n")
+            sock.settimeout(30)
+            answer += sock.recv(4096)
+    return int(answer.split()[1]), sent
+
+
+async def api_body(cfg: stack.StackConfig) -> None:
+    """100 MB bodies against ``encosta api``: answer, bytes sent before it, memory."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(  # noqa: ASYNC220  started once, before any measurement
+        [sys.executable, "-m", "encosta", "api"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={
+            **os.environ,
+            "ENCOSTA_PG_DSN": cfg.dsn("postgres"),
+            "ENCOSTA_API_PORT": str(port),
+            "ENCOSTA_API_TOKEN": "bench-token",
+        },
+    )
+    size = 100 * (1 << 20)
+    post = b"POST /webhooks HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+    auth = b"authorization: Bearer bench-token\r\n"
+    length = f"content-length: {size}\r\n\r\n".encode()
+    cases = (
+        ("no token, Content-Length 100 MB", post + length, False),
+        ("token, Content-Length 100 MB", post + auth + length, False),
+        ("token, chunked 100 MB", post + auth + b"transfer-encoding: chunked\r\n\r\n", True),
+    )
+    rows = ["| request | answer | body sent before the answer | API RSS before -> after |"]
+    rows.append("| --- | ---: | ---: | --- |")
+    try:
+        async with asyncio.timeout(30):
+            while True:
+                try:
+                    _, writer = await asyncio.open_connection("127.0.0.1", port)
+                    writer.close()
+                    break
+                except OSError:
+                    await asyncio.sleep(0.1)
+        for what, head, chunked in cases:
+            before = _rss_mb(process.pid)
+            status, sent = await asyncio.to_thread(_send_huge, port, head, chunked=chunked)
+            await asyncio.sleep(0.5)
+            after = _rss_mb(process.pid)
+            mib = sent / (1 << 20)
+            rows.append(f"| {what} | {status} | {mib:.0f} MiB | {before:.0f} -> {after:.0f} MB |")
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+    print("# bench/alerts.py --api-body")
+    print("\n".join(rows))
+
+
 async def main() -> int:
     """Run the rounds and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -345,9 +441,15 @@ async def main() -> int:
     parser.add_argument(
         "--claims", type=int, default=0, metavar="N", help="measure claim release instead"
     )
+    parser.add_argument(
+        "--api-body", action="store_true", help="measure 100 MB request bodies instead"
+    )
     args = parser.parse_args()
     cfg = stack.StackConfig.from_env(os.environ)
     stack.up(cfg)
+    if args.api_body:
+        await api_body(cfg)
+        return 0
     if args.claims:
         await claims(cfg, args.claims)
         return 0
