@@ -20,7 +20,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from alerts.config import DispatchConfig
 from alerts.dispatcher import WebhookDispatcher
+from alerts.errors import ConfigError
 from alerts.signing import new_secret
 from tests.alerts.receiver import LOOPBACK_ENV, HangingReceiver
 from tests.alerts.test_dispatcher import fast
@@ -30,7 +32,7 @@ if TYPE_CHECKING:
 
     from tests.conftest import Database
 
-pytestmark = [pytest.mark.services, pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.timeout(120)]
 
 CLAIMED = "SELECT claimed_by FROM outbox WHERE message_id = $1"
 
@@ -102,6 +104,7 @@ async def claimed_and_hung(db: Database, receiver: HangingReceiver, message_id: 
     return int(owner)
 
 
+@pytest.mark.services
 async def test_kill_9_releases_the_claim_for_the_next_dispatcher(
     database: Database, processes: list[subprocess.Popen[bytes]], tmp_path: Path
 ) -> None:
@@ -139,6 +142,7 @@ async def test_kill_9_releases_the_claim_for_the_next_dispatcher(
     assert (row[0]["attempts"], row[0]["claimed_by"]) == (2, None)
 
 
+@pytest.mark.services
 async def test_live_dispatcher_keeps_its_claim(database: Database) -> None:
     """While its claimer lives and renews, another dispatcher leaves an in-flight row alone."""
     async with HangingReceiver() as receiver:
@@ -161,6 +165,7 @@ async def test_live_dispatcher_keeps_its_claim(database: Database) -> None:
     assert held == 1  # one POST in flight, not two
 
 
+@pytest.mark.services
 async def test_frozen_dispatcher_claim_is_taken_over_and_fenced(
     database: Database, processes: list[subprocess.Popen[bytes]], tmp_path: Path
 ) -> None:
@@ -202,3 +207,12 @@ async def test_frozen_dispatcher_claim_is_taken_over_and_fenced(
         None,
     )
     assert second.owner_id != first
+
+
+def test_claim_settings_from_env() -> None:
+    """ENCOSTA_ALERTS_CLAIM_STALE_S defaults to 10 s; the lease stays a backstop of 60 s+."""
+    default = DispatchConfig.from_env({})
+    assert (default.claim_stale_s, default.lease_s) == (10.0, 60.0)
+    assert DispatchConfig.from_env({"ENCOSTA_ALERTS_CLAIM_STALE_S": "3"}).claim_stale_s == 3.0
+    with pytest.raises(ConfigError, match="ENCOSTA_ALERTS_CLAIM_STALE_S"):
+        DispatchConfig.from_env({"ENCOSTA_ALERTS_CLAIM_STALE_S": "0.1"})
