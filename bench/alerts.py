@@ -18,6 +18,7 @@ receiver is healed and the dispatcher is
 
 - killed (-9) while a standby dispatcher runs: kill -> received;
 - killed (-9), then a new dispatcher is started: its start (registered) -> received;
+- killed (-9), then a new ``encosta alerts`` process is spawned: spawn -> received;
 - frozen (SIGSTOP) while a standby runs (ENCOSTA_ALERTS_CLAIM_STALE_S default 10 s):
   stop -> received.
 
@@ -286,13 +287,24 @@ async def _claimed(dsn: str, url: str, network: str) -> subprocess.Popen[bytes]:
 
 
 async def claim_round(dsn: str, network: str, case: str) -> float:
-    """One measurement of ``case`` (kill-standby, kill-restart, stop-standby), in seconds."""
+    """One measurement of ``case`` (kill-standby, kill-restart, kill-respawn, stop-standby), s."""
     config = DispatchConfig(dsn=dsn, interval_s=0.5, destinations=Destinations.loopback())
     async with HangingReceiver() as receiver:
         first = await _claimed(dsn, receiver.url, network)
         await receiver.hung.wait()
         receiver.healthy = True
         try:
+            if case == "kill-respawn":
+                first.send_signal(signal.SIGKILL)
+                first.wait(timeout=10)
+                spawned = time.monotonic()
+                second_process = _alerts_process(dsn, network)
+                try:
+                    arrived = await asyncio.wait_for(receiver.arrived.get(), 60)
+                finally:
+                    second_process.kill()
+                    second_process.wait(timeout=10)
+                return arrived - spawned
             if case == "kill-restart":
                 first.send_signal(signal.SIGKILL)
                 first.wait(timeout=10)
@@ -329,6 +341,7 @@ async def claims(cfg: stack.StackConfig, rounds: int) -> None:
     cases = (
         ("kill-standby", "kill -9 -> received (a standby dispatcher runs)"),
         ("kill-restart", "new dispatcher registered -> received (started after kill -9)"),
+        ("kill-respawn", "`encosta alerts` spawned after kill -9 -> received (start-up included)"),
         ("stop-standby", "SIGSTOP -> received (standby runs; claim stale after 10 s)"),
     )
     try:
