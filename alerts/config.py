@@ -20,13 +20,17 @@
 | ``ENCOSTA_ALERTS_BACKOFF_MAX_S`` | 600 | longest retry delay |
 | ``ENCOSTA_ALERTS_MAX_AGE_S`` | 86400 | a message still undelivered after this goes dead |
 | ``ENCOSTA_ALERTS_DRAIN_S`` | 10 | on SIGTERM, time to finish deliveries in flight |
+| ``ENCOSTA_ALERTS_CLAIM_STALE_S`` | 10 | a frozen dispatcher's claims are taken after this |
+| ``ENCOSTA_ALERTS_WEBHOOK_ALLOW_PRIVATE`` | 0 | 1: deliver to loopback and private addresses |
+| ``ENCOSTA_ALERTS_WEBHOOK_ALLOW_CIDRS`` | (none) | comma-separated networks delivered to anyway |
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
+from alerts.destinations import Destinations
 from alerts.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -109,6 +113,11 @@ class DispatchConfig:
     max_age_s: float = 86400.0
     lease_s: float = 60.0
     drain_s: float = 10.0
+    # A claim whose dispatcher is gone is free at once; one whose dispatcher stopped renewing
+    # its heartbeat (frozen) after this.
+    claim_stale_s: float = 10.0
+    # Where webhooks may go; the default refuses loopback, private and reserved addresses.
+    destinations: Destinations = field(default_factory=Destinations)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> DispatchConfig:
@@ -122,7 +131,10 @@ class DispatchConfig:
             backoff_base_s=number(environ, "ENCOSTA_ALERTS_BACKOFF_BASE_S", 2.0, 0.01, 3600),
             backoff_max_s=number(environ, "ENCOSTA_ALERTS_BACKOFF_MAX_S", 600.0, 0.01, 86400),
             max_age_s=number(environ, "ENCOSTA_ALERTS_MAX_AGE_S", 86400.0, 1, 30 * 86400),
-            # A claimed row is hidden this long; a dispatcher that dies mid-delivery is retried.
+            # Backstop only: a claim older than this is free even if its dispatcher lives
+            # (one that could not record an outcome); dead and frozen claimers free it sooner.
             lease_s=max(60.0, 3 * timeout),
             drain_s=number(environ, "ENCOSTA_ALERTS_DRAIN_S", 10.0, 0, 600),
+            claim_stale_s=number(environ, "ENCOSTA_ALERTS_CLAIM_STALE_S", 10.0, 1, 3600),
+            destinations=Destinations.from_env(environ),
         )

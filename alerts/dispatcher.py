@@ -2,8 +2,9 @@
 
 A queue is (subscription, zone): message n+1 of a queue is not sent before message n is
 delivered or dead, because a receiver that sees "cleared" before "raised" would be wrong. Rows
-are claimed with ``FOR UPDATE SKIP LOCKED`` and leased by moving ``next_attempt_at`` ahead, so
-several dispatchers can run and a dispatcher that dies mid-delivery is retried after the lease.
+are claimed with ``FOR UPDATE SKIP LOCKED`` under the dispatcher's :class:`ClaimOwner` id, so
+several dispatchers can run; the claims of one that dies are free as soon as its database
+session ends, those of a frozen one once its heartbeat is stale (:mod:`alerts.claims`).
 A retryable failure also holds back the subscription's other queued rows until the retry
 time: one failing endpoint gets one stream of retries, not one per zone.
 """
@@ -11,6 +12,7 @@ time: one failing endpoint gets one stream of retries, not one per zone.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -22,10 +24,12 @@ import httpx
 
 from alerts import signing
 from alerts.backoff import delay_s, retry_after_s, retryable_status
-from alerts.errors import AlertsError, DeliveryError
+from alerts.claims import LIVE, ClaimOwner
+from alerts.errors import AlertsError, DeliveryError, DestinationError
 from alerts.listener import ChannelListener
 from alerts.metrics import AlertsMetrics
 from alerts.store import OUTBOX_CHANNEL
+from alerts.transport import guarded_transport
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -34,11 +38,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("encosta.alerts.dispatcher")
 
-_CLAIM = """
-WITH due AS (
+_CLAIM = f"""
+WITH live AS ({LIVE}),
+due AS (
     SELECT o.id FROM outbox o
     JOIN webhook_subscriptions s ON s.id = o.subscription_id AND s.enabled
     WHERE o.status = 'pending' AND o.next_attempt_at <= now()
+      AND (o.claimed_by IS NULL
+           OR o.claimed_at < now() - make_interval(secs => $2)
+           OR (o.claimed_by <> $4 AND o.claimed_by NOT IN (SELECT id FROM live)))
       AND NOT EXISTS (
           SELECT 1 FROM outbox p
           WHERE p.status = 'pending' AND p.subscription_id = o.subscription_id
@@ -48,12 +56,12 @@ WITH due AS (
     FOR UPDATE OF o SKIP LOCKED
 )
 UPDATE outbox o
-SET attempts = o.attempts + 1, next_attempt_at = now() + make_interval(secs => $2)
+SET attempts = o.attempts + 1, claimed_by = $4, claimed_at = now()
 FROM due, webhook_subscriptions s
 WHERE o.id = due.id AND s.id = o.subscription_id
 RETURNING o.id, o.message_id, o.subscription_id, o.payload, o.content_type, o.attempts,
           extract(epoch FROM now() - o.created_at) AS age_s, s.url, s.secret
-"""
+"""  # noqa: S608  a constant, no input
 
 
 _OUTCOME = {"delivered": "delivered", "pending": "retry", "dead": "dead"}  # metric label
@@ -73,33 +81,34 @@ class Outcome:
 class WebhookDispatcher:
     """Delivers the outbox; an async context manager owning a pool and an HTTP client."""
 
-    def __init__(
-        self,
-        config: DispatchConfig,
-        transport: httpx.AsyncBaseTransport | None = None,
-        metrics: AlertsMetrics | None = None,
-    ) -> None:
+    def __init__(self, config: DispatchConfig, metrics: AlertsMetrics | None = None) -> None:
         self.config = config
         self.metrics = metrics or AlertsMetrics(config.interval_s)
-        self._transport = transport
         self._stop = asyncio.Event()
         self._wake = asyncio.Event()
         self._pool: asyncpg.Pool | None = None
         self._listener: ChannelListener | None = None
         self._http: httpx.AsyncClient | None = None
+        self._owner: ClaimOwner | None = None
+
+    @property
+    def generation(self) -> int:
+        """The claim owner's generation: claims taken in an older one may belong to others."""
+        return 0 if self._owner is None else self._owner.generation
+
+    @property
+    def owner_id(self) -> int:
+        """The id this dispatcher claims rows under (``outbox.claimed_by``); 0 before entering."""
+        return 0 if self._owner is None else self._owner.id
 
     async def __aenter__(self) -> Self:
         self._pool = await asyncpg.create_pool(self.config.dsn, min_size=1, max_size=4)
+        self._owner = await ClaimOwner(self.config.dsn, self.config.claim_stale_s).__aenter__()
         # A commit that queues messages NOTIFYs: deliver at once rather than at the next poll.
         self._listener = await ChannelListener(
             self.config.dsn, OUTBOX_CHANNEL, self._wake.set, "encosta-outbox-listener"
         ).__aenter__()
-        self._http = httpx.AsyncClient(
-            timeout=self.config.timeout_s,
-            transport=self._transport,
-            follow_redirects=False,
-            headers={"user-agent": "encosta-webhooks/1"},
-        )
+        self._http = webhook_client(self.config)
         return self
 
     async def __aexit__(
@@ -113,6 +122,8 @@ class WebhookDispatcher:
                 await self._http.aclose()
             if self._listener is not None:
                 await self._listener.__aexit__(exc_type, exc, tb)
+            if self._owner is not None:
+                await self._owner.__aexit__(exc_type, exc, tb)
             if self._pool is not None:
                 await self._pool.close()
 
@@ -132,9 +143,12 @@ class WebhookDispatcher:
         ``batch`` deliveries are in flight. The LISTEN session is kept alive alongside.
         """
         assert self._listener is not None, "use WebhookDispatcher as an async context manager"
+        assert self._owner is not None
         async with asyncio.TaskGroup() as tg:
             tg.create_task(self._listener.run(), name="dispatcher-listener")
+            tg.create_task(self._owner.run(), name="dispatcher-claims-heartbeat")
             await self._deliver(tg)
+            self._owner.stop()
 
     async def _deliver(self, tg: asyncio.TaskGroup) -> None:
         in_flight: set[asyncio.Task[None]] = set()
@@ -142,12 +156,15 @@ class WebhookDispatcher:
             self._wake.clear()
             capacity = self.config.batch - len(in_flight)
             try:
+                generation = self.generation
                 rows = await self._claim(capacity) if capacity > 0 else []
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
                 log.exception("outbox scan failed; retrying")
                 rows = []
             for row in rows:
-                task = tg.create_task(self._deliver_one(row), name=f"deliver-{row['message_id']}")
+                task = tg.create_task(
+                    self._deliver_one(row, generation), name=f"deliver-{row['message_id']}"
+                )
                 in_flight.add(task)
                 task.add_done_callback(in_flight.discard)
             if rows:
@@ -157,34 +174,69 @@ class WebhookDispatcher:
                     await self._wake.wait()
             except TimeoutError:
                 pass
-        # Deliveries in flight finish inside the task group (bounded by the HTTP timeout).
+        # Deliveries in flight finish (bounded by the HTTP timeout) while the heartbeat still
+        # runs: their claims must stay ours until they are recorded.
+        if in_flight:
+            await asyncio.wait(set(in_flight))
 
     async def deliver_due(self) -> int:
-        """Claim the due heads of the queues, deliver them concurrently; return how many."""
+        """Claim the due heads of the queues, deliver them concurrently; return how many.
+
+        For callers that do not :meth:`run`: the heartbeat is renewed once first.
+        """
+        assert self._owner is not None, "use WebhookDispatcher as an async context manager"
+        await self._owner.renew()
+        generation = self.generation
         rows = await self._claim(self.config.batch)
         if rows:
             async with asyncio.TaskGroup() as tg:
                 for row in rows:
-                    tg.create_task(self._deliver_one(row), name=f"deliver-{row['message_id']}")
+                    tg.create_task(
+                        self._deliver_one(row, generation), name=f"deliver-{row['message_id']}"
+                    )
         return len(rows)
 
     async def _claim(self, limit: int) -> list[asyncpg.Record]:
         assert self._pool is not None, "use WebhookDispatcher as an async context manager"
-        return list(await self._pool.fetch(_CLAIM, limit, self.config.lease_s))
+        assert self._owner is not None
+        return list(
+            await self._pool.fetch(
+                _CLAIM, limit, self.config.lease_s, self.config.claim_stale_s, self._owner.id
+            )
+        )
 
-    async def _deliver_one(self, row: asyncpg.Record) -> None:
-        """Attempt one row and record the outcome in its own transaction."""
+    async def _release(self, row: asyncpg.Record) -> None:
+        """Give a claim back unattempted: it is due again at once, for any dispatcher."""
+        assert self._pool is not None
+        with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            await self._pool.execute(
+                "UPDATE outbox SET claimed_by = NULL, attempts = attempts - 1"
+                " WHERE id = $1 AND claimed_by = $2 AND status = 'pending'",
+                row["id"],
+                self.owner_id,
+            )
+
+    async def _deliver_one(self, row: asyncpg.Record, generation: int) -> None:
+        """Attempt one row claimed in ``generation``; record the outcome in its own transaction."""
         assert self._pool is not None, "use WebhookDispatcher as an async context manager"
+        assert self._owner is not None
+        if generation != self._owner.generation or not self._owner.fresh:
+            # We were frozen or cut off since the claim: another dispatcher may be delivering
+            # it now. Do not POST; hand the claim back.
+            log.warning("claim dropped after a heartbeat gap", extra={"id": row["id"]})
+            await self._release(row)
+            self._wake.set()
+            return
         outcome = await self._attempt(row)
         self.metrics.attempts.labels(_OUTCOME[outcome.status]).inc()
         if outcome.status == "delivered":
             self.metrics.delivery.observe(outcome.latency_s)
         try:
             async with self._pool.acquire() as connection, connection.transaction():
-                await self._record(connection, outcome, row["subscription_id"])
+                await self._record(connection, outcome, row["subscription_id"], self.owner_id)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-            # The row stays leased; when the lease runs out it is attempted again (at least
-            # once: the receiver deduplicates by webhook-id).
+            # The row stays claimed by us; it is attempted again when our session ends or the
+            # claim outlives the lease (at least once: the receiver deduplicates by webhook-id).
             log.exception("could not record a delivery outcome", extra={"id": row["id"]})
         self._wake.set()  # the next message of this queue may now be due
 
@@ -220,50 +272,93 @@ class WebhookDispatcher:
     ) -> None:
         """POST one signed message; raise :class:`DeliveryError` unless answered 2xx."""
         assert self._http is not None, "use WebhookDispatcher as an async context manager"
-        headers = signing.headers(secret, message_id, int(time.time()), body)
-        headers["content-type"] = content_type
-        try:
-            response = await self._http.post(url, content=body, headers=headers)
-        except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
-            raise DeliveryError(f"{type(exc).__name__}: {exc}", retryable=True) from exc
-        if response.is_success:
-            return
-        status = response.status_code
-        raise DeliveryError(
-            f"HTTP {status}",
-            retryable=retryable_status(status),
-            status=status,
-            retry_after_s=retry_after_s(response.headers.get("retry-after"), datetime.now(UTC)),
+        await post(
+            self._http,
+            url,
+            secret=secret,
+            message_id=message_id,
+            body=body,
+            content_type=content_type,
         )
 
     @staticmethod
     async def _record(
-        connection: asyncpg.Connection, outcome: Outcome, subscription_id: int
+        connection: asyncpg.Connection, outcome: Outcome, subscription_id: int, owner: int
     ) -> None:
+        # Fenced on the claim: a dispatcher whose claim was taken over (it froze, or lost its
+        # session) must not overwrite what the new claimer records.
         if outcome.status == "delivered":
             await connection.execute(
-                "UPDATE outbox SET status = 'delivered', delivered_at = now(), last_error = NULL"
-                " WHERE id = $1",
+                "UPDATE outbox SET status = 'delivered', delivered_at = now(), last_error = NULL,"
+                " claimed_by = NULL WHERE id = $1 AND claimed_by = $2",
                 outcome.row_id,
+                owner,
             )
         elif outcome.status == "dead":
             await connection.execute(
-                "UPDATE outbox SET status = 'dead', last_error = $2 WHERE id = $1",
+                "UPDATE outbox SET status = 'dead', last_error = $2, claimed_by = NULL"
+                " WHERE id = $1 AND claimed_by = $3",
                 outcome.row_id,
                 outcome.error,
+                owner,
             )
         else:
             retry_at = await connection.fetchval(
-                "UPDATE outbox SET last_error = $2,"
+                "UPDATE outbox SET last_error = $2, claimed_by = NULL,"
                 " next_attempt_at = now() + make_interval(secs => $3)"
-                " WHERE id = $1 RETURNING next_attempt_at",
+                " WHERE id = $1 AND claimed_by = $4 RETURNING next_attempt_at",
                 outcome.row_id,
                 outcome.error,
                 outcome.retry_in_s,
+                owner,
             )
+            if retry_at is None:
+                return
             await connection.execute(
                 "UPDATE outbox SET next_attempt_at = greatest(next_attempt_at, $2)"
                 " WHERE subscription_id = $1 AND status = 'pending'",
                 subscription_id,
                 retry_at,
             )
+
+
+def webhook_client(config: DispatchConfig) -> httpx.AsyncClient:
+    """The HTTP client of webhook POSTs: destination policy enforced, no redirects, no proxy."""
+    return httpx.AsyncClient(
+        timeout=config.timeout_s,
+        transport=guarded_transport(config.destinations),
+        trust_env=False,  # a proxy from the environment would hide the destination check
+        follow_redirects=False,
+        headers={"user-agent": "encosta-webhooks/1"},
+    )
+
+
+async def post(  # noqa: PLR0913  one message's parts
+    http: httpx.AsyncClient,
+    url: str,
+    *,
+    secret: str,
+    message_id: str,
+    body: bytes,
+    content_type: str,
+) -> None:
+    """POST one signed message with ``http``; raise :class:`DeliveryError` unless 2xx."""
+    headers = signing.headers(secret, message_id, int(time.time()), body)
+    headers["content-type"] = content_type
+    try:
+        response = await http.post(url, content=body, headers=headers)
+    except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+        raise DeliveryError(f"{type(exc).__name__}: {exc}", retryable=True) from exc
+    except DestinationError as exc:
+        # The host now resolves somewhere forbidden (DNS changed since registration, or the
+        # policy was tightened): nothing was sent. Dead, so that an operator sees it.
+        raise DeliveryError(str(exc), retryable=False) from exc
+    if response.is_success:
+        return
+    status = response.status_code
+    raise DeliveryError(
+        f"HTTP {status}",
+        retryable=retryable_status(status),
+        status=status,
+        retry_after_s=retry_after_s(response.headers.get("retry-after"), datetime.now(UTC)),
+    )

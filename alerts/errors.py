@@ -5,6 +5,8 @@ The tree::
     AlertsError                root
     ├── ConfigError            an ENCOSTA_ALERTS_* variable is invalid (``.variable``)
     ├── SubscriptionError      a webhook subscription is invalid or missing (``.subscription``)
+    ├── DestinationError       a webhook URL is refused: scheme, or a forbidden address
+    │                          (``.url_host``, ``.address``, ``.category``)
     └── DeliveryError          one webhook delivery attempt failed (``.retryable``,
                                ``.retry_after_s``, ``.status``)
 """
@@ -30,6 +32,23 @@ class SubscriptionError(AlertsError):
     def __init__(self, message: str, *, subscription: int | None = None) -> None:
         super().__init__(message)
         self.subscription = subscription
+
+
+class DestinationError(AlertsError):
+    """A webhook destination is refused (SSRF policy, ``alerts.destinations``)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        url_host: str | None = None,
+        address: str | None = None,
+        category: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.url_host = url_host
+        self.address = address
+        self.category = category
 
 
 class DeliveryError(AlertsError):

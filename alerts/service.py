@@ -23,8 +23,9 @@ class AlertsService:
     """Runs both loops until :meth:`stop`; SIGTERM handling is the caller's (run_until_signal).
 
     On stop both loops stop taking new work and finish what is in progress; whatever is still
-    running after the dispatcher's ``drain_s`` is cancelled (an interrupted delivery stays
-    leased in the outbox and is retried, so nothing is lost). ``/metrics`` and ``/healthz``
+    running after the dispatcher's ``drain_s`` is cancelled (an interrupted delivery's claim is
+    released on the way out, or with the session if the process dies, and it is retried, so
+    nothing is lost). ``/metrics`` and ``/healthz``
     are served on ``metrics_port`` (:mod:`alerts.metrics`).
     """
 

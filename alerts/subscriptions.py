@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING
 
 import asyncpg
 
-from alerts.dispatcher import WebhookDispatcher
-from alerts.errors import SubscriptionError
+from alerts.destinations import Destinations
+from alerts.dispatcher import post, webhook_client
+from alerts.errors import DestinationError, SubscriptionError
 from alerts.signing import new_secret, secret_key
 
 if TYPE_CHECKING:
@@ -62,10 +63,16 @@ async def add(  # noqa: PLR0913  one keyword per subscription field
     fmt: str = "json",
     heartbeat: bool = False,
     fallback: bool = False,
+    destinations: Destinations | None = None,
 ) -> Subscription:
-    """Create a subscription (a fresh secret unless one is given); validate before writing."""
-    if not url.startswith(("http://", "https://")):
-        raise SubscriptionError(f"{url!r}: the URL must start with http:// or https://")
+    """Create a subscription (a fresh secret unless one is given); validate before writing.
+
+    The URL must pass ``destinations`` (default: the strict policy, public addresses only).
+    """
+    try:
+        await (destinations or Destinations()).check_url(url)
+    except DestinationError as exc:
+        raise SubscriptionError(str(exc)) from exc
     if fmt not in {"json", "cap"}:
         raise SubscriptionError(f"format {fmt!r}: use json or cap")
     if not 0 <= min_level <= 3:
@@ -155,6 +162,13 @@ async def send_test(config: DispatchConfig, subscription: int) -> str:
         },
         separators=(",", ":"),
     )
-    async with WebhookDispatcher(config) as dispatcher:
-        await dispatcher.post(sub.url, sub.secret, message_id, body.encode(), "application/json")
+    async with webhook_client(config) as http:
+        await post(
+            http,
+            sub.url,
+            secret=sub.secret,
+            message_id=message_id,
+            body=body.encode(),
+            content_type="application/json",
+        )
     return message_id

@@ -216,6 +216,7 @@ def _webhooks(args: argparse.Namespace) -> int:
                 fmt=args.format,
                 heartbeat=args.heartbeat,
                 fallback=args.fallback,
+                destinations=config.destinations,
             )
         )
         print(f"subscription {sub.id} -> {sub.url}\nsecret {sub.secret}")
@@ -344,7 +345,12 @@ def build_parser() -> argparse.ArgumentParser:
         "as encosta_api)",
     )
     webhooks_sub = webhooks.add_subparsers(dest="webhooks_command", required=True)
-    add = webhooks_sub.add_parser("add", help="subscribe a URL; prints the signing secret")
+    add = webhooks_sub.add_parser(
+        "add",
+        help="subscribe a URL; prints the signing secret (loopback, private and reserved "
+        "addresses are refused unless ENCOSTA_ALERTS_WEBHOOK_ALLOW_PRIVATE=1 or "
+        "ENCOSTA_ALERTS_WEBHOOK_ALLOW_CIDRS allow them)",
+    )
     add.add_argument("url")
     add.add_argument("--secret", help="whsec_<base64> secret (default: a fresh random one)")
     add.add_argument(
@@ -383,8 +389,8 @@ def build_parser() -> argparse.ArgumentParser:
     api = sub.add_parser(
         "api",
         help="serve the ops HTTP API "
-        "(settings: ENCOSTA_API_HOST/PORT/TOKEN, ENCOSTA_API_PG_DSN or ENCOSTA_PG_DSN, "
-        "ENCOSTA_NETWORK)",
+        "(settings: ENCOSTA_API_HOST/PORT/TOKEN/MAX_BODY_BYTES, ENCOSTA_API_PG_DSN or "
+        "ENCOSTA_PG_DSN, ENCOSTA_NETWORK, ENCOSTA_ALERTS_WEBHOOK_ALLOW_*)",
     )
     api.set_defaults(func=_api)
 

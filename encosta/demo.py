@@ -33,6 +33,7 @@ import asyncpg
 
 from alerts import subscriptions
 from alerts.config import DispatchConfig, EvaluatorConfig
+from alerts.destinations import Destinations
 from alerts.dispatcher import WebhookDispatcher
 from alerts.evaluator import Evaluator
 from encosta import credentials, dynsec, stack
@@ -214,8 +215,13 @@ async def _demo(args: argparse.Namespace) -> int:
     try:
         stored = await _replay(run, ingest_config, args.speed, connection, passwords)
         async with WebhookSink() as sink:
+            # The sink is on loopback: allowed explicitly, as a real deployment would have to.
             subscription = await subscriptions.add(
-                config.dsn(args.database, "encosta_api"), sink.url, min_level=1, fmt="json"
+                config.dsn(args.database, "encosta_api"),
+                sink.url,
+                min_level=1,
+                fmt="json",
+                destinations=Destinations.loopback(),
             )
             sink.secret = subscription.secret
             alerts_dsn = config.dsn(args.database, "encosta_alerts")
@@ -232,7 +238,12 @@ async def _demo(args: argparse.Namespace) -> int:
                 f"  evaluated the storm every 15 simulated minutes in "
                 f"{time.perf_counter() - started:.1f} s; delivering webhooks ..."
             )
-            await _deliver(DispatchConfig(dsn=alerts_dsn, interval_s=0.2), connection)
+            await _deliver(
+                DispatchConfig(
+                    dsn=alerts_dsn, interval_s=0.2, destinations=Destinations.loopback()
+                ),
+                connection,
+            )
             await _summary(connection, run, stored, sink)
     finally:
         await connection.close()

@@ -19,7 +19,9 @@ from fastapi.responses import JSONResponse
 
 from alerts.api import alerts, deadletters, health, stations, webhooks, zones
 from alerts.api.context import ApiContext
+from alerts.api.guard import RequestGuard
 from alerts.api.metrics import ApiMetrics, MetricsMiddleware
+from alerts.api.schemas import Problem
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -74,9 +76,18 @@ def create_app(config: ApiConfig) -> FastAPI:
         title="Encosta ops API",
         version="1.0.0",
         lifespan=lifespan,
+        responses={
+            413: {
+                "model": Problem,
+                "description": "request body larger than ENCOSTA_API_MAX_BODY_BYTES",
+            }
+        },
         description="Stations, zones, alerts, webhook subscriptions and dead letters of one "
         "Encosta network. Write endpoints need `Authorization: Bearer <ENCOSTA_API_TOKEN>`.",
     )
+    # Last added runs first: metrics count what the guard refuses, the guard runs before
+    # FastAPI reads a body.
+    app.add_middleware(RequestGuard, token=config.token, max_body_bytes=config.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     for error in _DB_ERRORS:
         app.add_exception_handler(error, _database_unavailable)

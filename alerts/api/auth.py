@@ -26,19 +26,32 @@ UNAUTHORIZED: dict[int | str, dict[str, object]] = {
 }
 
 
+def refusal(expected: str | None, authorization: str | None) -> str | None:
+    """Why ``authorization`` (an ``Authorization`` header) is refused, or None if it is not."""
+    scheme, _, presented = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer":
+        presented = ""
+    presented = presented.strip()
+    if expected is None:
+        return "write endpoints are disabled: set ENCOSTA_API_TOKEN"
+    if not hmac.compare_digest(presented.encode(), expected.encode()):
+        return "send Authorization: Bearer <ENCOSTA_API_TOKEN>"
+    return None
+
+
 def require_token(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
-    """Refuse with 401 unless the request carries ``Authorization: Bearer <ENCOSTA_API_TOKEN>``."""
+    """Refuse with 401 unless the request carries ``Authorization: Bearer <ENCOSTA_API_TOKEN>``.
+
+    :class:`alerts.api.guard.RequestGuard` has already refused such requests before their
+    body was read; this dependency documents the scheme and is a second line.
+    """
     expected: str | None = request.app.state.context.config.token
-    presented = credentials.credentials if credentials is not None else ""
-    if expected is None or not hmac.compare_digest(presented.encode(), expected.encode()):
-        detail = (
-            "write endpoints are disabled: set ENCOSTA_API_TOKEN"
-            if expected is None
-            else "send Authorization: Bearer <ENCOSTA_API_TOKEN>"
-        )
+    header = None if credentials is None else f"Bearer {credentials.credentials}"
+    detail = refusal(expected, header)
+    if detail is not None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, detail, headers={"WWW-Authenticate": "Bearer"}
         )

@@ -10,6 +10,8 @@
 | ``ENCOSTA_NETWORK`` | rio | network the API reports on |
 | ``ENCOSTA_ALERTS_STALE_INTERVALS`` | 4 | missed intervals before a station is ``offline`` |
 | ``ENCOSTA_ALERTS_TIMEOUT_S`` | 10 | HTTP timeout of a webhook test message |
+| ``ENCOSTA_API_MAX_BODY_BYTES`` | 65536 | largest request body; larger: 413 |
+| ``ENCOSTA_ALERTS_WEBHOOK_ALLOW_*`` | 0 / (none) | webhook destinations (alerts.destinations) |
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from alerts.config import default_dsn, number
+from alerts.destinations import Destinations
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -36,6 +39,8 @@ class ApiConfig:
     webhook_timeout_s: float = 10.0
     pool_max: int = 5
     close_timeout_s: float = 5.0
+    max_body_bytes: int = 64 * 1024  # the largest legitimate body (a subscription) is ~3 KB
+    destinations: Destinations = field(default_factory=Destinations)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> ApiConfig:
@@ -48,4 +53,8 @@ class ApiConfig:
             token=environ.get("ENCOSTA_API_TOKEN") or None,
             stale_intervals=int(number(environ, "ENCOSTA_ALERTS_STALE_INTERVALS", 4, 1, 1000)),
             webhook_timeout_s=number(environ, "ENCOSTA_ALERTS_TIMEOUT_S", 10.0, 0.1, 300),
+            max_body_bytes=int(
+                number(environ, "ENCOSTA_API_MAX_BODY_BYTES", 64 * 1024, 1024, 64 * 1024 * 1024)
+            ),
+            destinations=Destinations.from_env(environ),
         )

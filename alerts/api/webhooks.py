@@ -40,7 +40,14 @@ async def list_webhooks(context: Context) -> list[Webhook]:
     "",
     status_code=201,
     dependencies=[Writer],
-    responses={**UNAUTHORIZED, 400: {"model": Problem, "description": "invalid subscription"}},
+    responses={
+        **UNAUTHORIZED,
+        400: {
+            "model": Problem,
+            "description": "invalid subscription, or a destination refused by the "
+            "webhook destination policy (ENCOSTA_ALERTS_WEBHOOK_ALLOW_*)",
+        },
+    },
 )
 async def create_webhook(body: WebhookIn, context: Context) -> WebhookCreated:
     """Subscribe a URL; the response carries the signing secret, shown this once."""
@@ -54,6 +61,7 @@ async def create_webhook(body: WebhookIn, context: Context) -> WebhookCreated:
             fmt=body.format,
             heartbeat=body.heartbeat,
             fallback=body.fallback,
+            destinations=context.config.destinations,
         )
     except SubscriptionError as exc:
         raise HTTPException(400, str(exc)) from exc
@@ -88,7 +96,11 @@ async def delete_webhook(subscription_id: SubscriptionId, context: Context) -> R
 )
 async def test_webhook(subscription_id: SubscriptionId, context: Context) -> WebhookTest:
     """Send a signed ``encosta.test`` event to the subscription now."""
-    config = DispatchConfig(dsn=context.config.dsn, timeout_s=context.config.webhook_timeout_s)
+    config = DispatchConfig(
+        dsn=context.config.dsn,
+        timeout_s=context.config.webhook_timeout_s,
+        destinations=context.config.destinations,
+    )
     try:
         message_id = await subscriptions.send_test(config, subscription_id)
     except SubscriptionError as exc:

@@ -17,7 +17,7 @@ import uvicorn
 
 from alerts.api.app import create_app
 from alerts.api.config import ApiConfig
-from tests.alerts.receiver import Receiver, free_port
+from tests.alerts.receiver import LOOPBACK, Receiver, free_port
 
 if TYPE_CHECKING:
     from tests.conftest import Database
@@ -31,7 +31,8 @@ CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
 
 def api_config(db: Database, **overrides: object) -> ApiConfig:
     """API settings for ``db``'s network with the test token."""
-    return replace(ApiConfig(dsn=db.dsn_for("api"), network=db.network, token=TOKEN), **overrides)  # type: ignore[arg-type]
+    base = ApiConfig(dsn=db.dsn_for("api"), network=db.network, token=TOKEN, destinations=LOOPBACK)
+    return replace(base, **overrides)  # type: ignore[arg-type]
 
 
 @asynccontextmanager

@@ -26,7 +26,7 @@ from schemathesis.specs.openapi.checks import (
 
 from alerts.api.app import create_app
 from alerts.api.config import ApiConfig
-from tests.alerts.receiver import free_port
+from tests.alerts.receiver import LOOPBACK, free_port
 from tests.alerts.test_api import raise_alert
 
 if TYPE_CHECKING:
@@ -101,7 +101,11 @@ async def test_openapi_document_matches_responses(database: Database) -> None:
     )
     port = free_port()
     config = ApiConfig(
-        dsn=database.dsn_for("api"), network=database.network, port=port, token="secret"
+        dsn=database.dsn_for("api"),
+        network=database.network,
+        port=port,
+        token="secret",
+        destinations=LOOPBACK,
     )
     # A thread of its own: schemathesis calls with blocking `requests`.
     server = uvicorn.Server(

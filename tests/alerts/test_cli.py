@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import pytest
 import standardwebhooks
 
-from tests.alerts.receiver import Receiver
+from tests.alerts.receiver import LOOPBACK_ENV, Receiver
 
 if TYPE_CHECKING:
     from tests.conftest import Database
@@ -18,8 +18,11 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.services
 
 
-async def encosta(db: Database, *args: str) -> tuple[int, str]:
-    """Run ``encosta webhooks --dsn DSN ARGS`` as encosta_api in a child; return (code, output)."""
+async def encosta(db: Database, *args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
+    """Run ``encosta webhooks --dsn DSN ARGS`` as encosta_api in a child; return (code, output).
+
+    ``env`` (default: loopback allowed, for the local receivers) is added to the environment.
+    """
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -30,7 +33,11 @@ async def encosta(db: Database, *args: str) -> tuple[int, str]:
         *args,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
-        env={**os.environ, "ENCOSTA_LOG_LEVEL": "WARNING"},
+        env={
+            **os.environ,
+            "ENCOSTA_LOG_LEVEL": "WARNING",
+            **(LOOPBACK_ENV if env is None else env),
+        },
     )
     async with asyncio.timeout(20):
         out, _ = await process.communicate()

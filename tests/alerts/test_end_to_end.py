@@ -13,7 +13,7 @@ import standardwebhooks
 from alerts.config import DispatchConfig, EvaluatorConfig
 from alerts.service import AlertsService
 from alerts.signing import new_secret
-from tests.alerts.receiver import Receiver
+from tests.alerts.receiver import LOOPBACK, Receiver
 from tests.alerts.test_evaluator import fill
 
 if TYPE_CHECKING:
@@ -41,7 +41,9 @@ async def test_threshold_crossing_reaches_the_receiver(database: Database) -> No
                 interval_s=0.1,
                 metrics_port=0,
             ),
-            DispatchConfig(dsn=database.dsn_for("alerts"), interval_s=0.05, drain_s=5),
+            DispatchConfig(
+                dsn=database.dsn_for("alerts"), interval_s=0.05, drain_s=5, destinations=LOOPBACK
+            ),
         )
         async with asyncio.TaskGroup() as tg:
             task = tg.create_task(service.run(), name="alerts-under-test")

@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from alerts.metrics import AlertsMetrics
 from alerts.signing import new_secret
-from tests.alerts.receiver import Receiver, free_port
+from tests.alerts.receiver import LOOPBACK_ENV, Receiver, free_port
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -111,6 +111,7 @@ async def test_metrics_and_healthz_of_a_running_service(database: Database, tmp_
                     "ENCOSTA_ALERTS_DISPATCH_INTERVAL_S": "0.1",
                     "ENCOSTA_ALERTS_HEARTBEAT_S": "0",
                     "ENCOSTA_ALERTS_METRICS_PORT": str(port),
+                    **LOOPBACK_ENV,
                 },
             )
         try:

@@ -17,7 +17,7 @@ import pytest
 
 from alerts.partitions import network_key, partition_of
 from alerts.signing import new_secret
-from tests.alerts.receiver import Receiver
+from tests.alerts.receiver import LOOPBACK_ENV, Receiver
 from tests.alerts.test_evaluator import fill
 
 if TYPE_CHECKING:
@@ -63,6 +63,7 @@ def start(db: Database, log: Path) -> subprocess.Popen[bytes]:
                 "ENCOSTA_ALERTS_DISPATCH_INTERVAL_S": "0.2",
                 "ENCOSTA_ALERTS_HEARTBEAT_S": "0",
                 "ENCOSTA_ALERTS_METRICS_PORT": "0",  # two processes: no shared default port
+                **LOOPBACK_ENV,
             },
         )
 

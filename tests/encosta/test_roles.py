@@ -95,9 +95,20 @@ MATRIX: dict[str, dict[str, set[str]]] = {
     "outbox": {
         "ingest": set(),
         "alerts": {"SELECT", "INSERT"}
-        | cols("UPDATE", "status", "attempts", "next_attempt_at", "last_error", "delivered_at"),
+        | cols(
+            "UPDATE",
+            *("status", "attempts", "next_attempt_at", "last_error", "delivered_at"),
+            *("claimed_by", "claimed_at"),  # 0007: claims tied to the dispatcher's session
+        ),
         "api": {"SELECT", "INSERT"} | cols("UPDATE", "status", "next_attempt_at"),
         "reader": {"SELECT"},
+    },
+    # 0007: the dispatchers' registry (host, pids, heartbeat); the dispatcher's alone.
+    "outbox_dispatchers": {
+        "ingest": set(),
+        "alerts": {"SELECT", "INSERT", "UPDATE", "DELETE"},
+        "api": set(),
+        "reader": set(),
     },
 }
 SEQUENCES = {
@@ -105,6 +116,7 @@ SEQUENCES = {
     "alerts_id_seq": {"alerts"},
     "outbox_id_seq": {"alerts", "api"},
     "webhook_subscriptions_id_seq": {"api"},
+    "outbox_dispatchers_id_seq": {"alerts"},
 }
 
 _TABLE_GRANTS = """
