@@ -531,13 +531,13 @@ async def test_api_may_report_acknowledge_and_manage_webhooks(database: Database
 
 
 async def test_reader_may_read_every_dashboard_source(database: Database) -> None:
-    """Grafana reads each table and view, and the subscriptions without their secrets."""
+    """Grafana reads each table and view granted to it, and the subscriptions without secrets."""
     public = ", ".join(SUBSCRIPTION_PUBLIC)
     await _in_rolled_back_transaction(
         database,
         "reader",
         [
-            *(f"SELECT * FROM {t} LIMIT 1" for t in MATRIX if t != "webhook_subscriptions"),
+            *(f"SELECT * FROM {t} LIMIT 1" for t, g in MATRIX.items() if "SELECT" in g["reader"]),
             f"SELECT {public} FROM webhook_subscriptions",
         ],
     )
