@@ -19,6 +19,10 @@
 | ``ENCOSTA_INGEST_MAX_RECORDS`` | 1000 | more records in a message: too_many_records |
 | ``ENCOSTA_INGEST_MAX_FUTURE_S`` | 300 | readings further ahead: ts_future |
 | ``ENCOSTA_INGEST_MAX_PAST_S`` | 2592000 | readings older (30 days): ts_past |
+| ``ENCOSTA_INGEST_MAX_DEPTH`` | 16 | JSON nested deeper (checked before decoding): too_deep |
+| ``ENCOSTA_INGEST_REJECT_RAW_BYTES`` | 4096 | bytes of a rejected payload kept in rejects.raw |
+| ``ENCOSTA_INGEST_DB_PROBE_MS`` | 2000 | interval of the database probe behind /healthz |
+| ``ENCOSTA_INGEST_DB_PROBE_TIMEOUT_MS`` | 1000 | a probe slower than this counts as db=down |
 """
 
 from __future__ import annotations
@@ -67,6 +71,9 @@ class IngestConfig:
     metrics_port: int = 9101
     metrics_host: str = "127.0.0.1"
     limits: Limits = field(default_factory=Limits)
+    reject_raw_bytes: int = 4096
+    db_probe_s: float = 2.0
+    db_probe_timeout_s: float = 1.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> IngestConfig:
@@ -78,6 +85,9 @@ class IngestConfig:
             max_records=_int(environ, "ENCOSTA_INGEST_MAX_RECORDS", 1000, 1, 100000),
             max_future_s=_int(environ, "ENCOSTA_INGEST_MAX_FUTURE_S", 300, 0, 86400),
             max_past_s=_int(environ, "ENCOSTA_INGEST_MAX_PAST_S", 30 * 86400, 60, 3650 * 86400),
+            # 3: a native envelope, its records list and a record; 64 stays far below the
+            # interpreter's recursion limit, which the decoder's own recursion counts against.
+            max_depth=_int(environ, "ENCOSTA_INGEST_MAX_DEPTH", 16, 3, 64),
         )
         group = environ.get("ENCOSTA_INGEST_SHARE_GROUP", "encosta-ingest")
         return cls(
@@ -97,4 +107,9 @@ class IngestConfig:
             metrics_port=_int(environ, "ENCOSTA_INGEST_METRICS_PORT", 9101, 0, 65535),
             metrics_host=environ.get("ENCOSTA_INGEST_METRICS_HOST") or "127.0.0.1",
             limits=limits,
+            # 1 MiB: the ceiling the rejects table's trigger enforces (0006_rejects_bounded.sql).
+            reject_raw_bytes=_int(environ, "ENCOSTA_INGEST_REJECT_RAW_BYTES", 4096, 0, 1 << 20),
+            db_probe_s=_int(environ, "ENCOSTA_INGEST_DB_PROBE_MS", 2000, 100, 600_000) / 1000.0,
+            db_probe_timeout_s=_int(environ, "ENCOSTA_INGEST_DB_PROBE_TIMEOUT_MS", 1000, 50, 60_000)
+            / 1000.0,
         )
