@@ -295,7 +295,12 @@ class BatchWriter:
         self._pool.terminate()
         self._pool = await self._new_pool()
 
-    def _reject_row(self, message: Message, reject: Rejected, digest: bytes) -> tuple[object, ...]:
+    def reject_row(self, message: Message, reject: Rejected, digest: bytes) -> tuple[object, ...]:
+        """The ``rejects`` row of ``reject``, its detail and raw bytes bounded.
+
+        Topic, station, reason, detail, record index, raw prefix, full length, SHA-256 and
+        ``digest`` (the key that records a redelivered message once).
+        """
         raw = reject.raw
         return (
             # PostgreSQL text holds no NUL; MQTT forbids it in topics, a broker may not check.
@@ -318,7 +323,7 @@ class BatchWriter:
             for received in (datetime.fromtimestamp(m.received, UTC),)
             for r in m.readings
         ]
-        rejects = [self._reject_row(m, j, m.digest) for m in messages for j in m.rejects]
+        rejects = [self.reject_row(m, j, m.digest) for m in messages for j in m.rejects]
         conflicts: list[Conflict] = []
         async with self._pool.acquire() as connection, connection.transaction():
             stored = 0
@@ -333,7 +338,7 @@ class BatchWriter:
                 key = f"{conflict.station_id}/{conflict.quantity}/{conflict.ts.isoformat()}"
                 digest = hashlib.blake2b(message.digest + key.encode(), digest_size=16).digest()
                 reject = replace(_conflict_reject(conflict), raw=message.payload)
-                rejects.append(self._reject_row(message, reject, digest))
+                rejects.append(self.reject_row(message, reject, digest))
             if rejects:
                 await connection.executemany(_INSERT_REJECTS, rejects)
         self.metrics.batch_size.observe(len(rows))
