@@ -9,13 +9,19 @@ from collections.abc import Iterable
 import aiomqtt
 
 
-async def publish(port: int, messages: Iterable[tuple[str, bytes]], *, qos: int = 1) -> int:
-    """Publish ``(topic, payload)`` pairs with one client at QoS ``qos``; return the count."""
+async def publish(
+    port: int, messages: Iterable[tuple[str, bytes]], *, qos: int = 1, retain: bool = False
+) -> int:
+    """Publish ``(topic, payload)`` pairs with one client at QoS ``qos``; return the count.
+
+    With ``retain`` the broker keeps the last message of each topic for new subscribers (an
+    empty retained payload clears it).
+    """
     count = 0
     async with aiomqtt.Client("127.0.0.1", port, max_inflight_messages=1000) as client:
         pending: set[asyncio.Task[None]] = set()
         for topic, payload in messages:
-            pending.add(asyncio.create_task(client.publish(topic, payload, qos=qos)))
+            pending.add(asyncio.create_task(client.publish(topic, payload, qos=qos, retain=retain)))
             count += 1
             if len(pending) >= 500:
                 done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)

@@ -161,7 +161,7 @@ def valid_record(now: float) -> st.SearchStrategy[dict[str, object]]:
     times = st.floats(now - 86400, now, allow_nan=False)
     return st.fixed_dictionaries(
         {"ts": times},
-        optional={key: strategy for key, strategy in _VALUES.items()},
+        optional=dict(_VALUES),
     ).filter(lambda record: len(record) > 1)
 
 
