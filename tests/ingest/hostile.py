@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from hypothesis import strategies as st
 
+from ingest.payload import rfc3339
 from ingest.quantity import BASE_QUANTITIES
 
 DIGITS_400 = b"1" + b"0" * 399
@@ -156,13 +157,14 @@ _VALUES = {q.name: st.floats(q.minimum, q.maximum, allow_nan=False) for q in BAS
 _VALUES["vwc_d30"] = _VALUES["vwc"]
 
 
-def valid_record(now: float) -> st.SearchStrategy[dict[str, object]]:
+def valid_record(now: float) -> st.SearchStrategy[dict[str, float | str]]:
     """A valid native record: ``ts`` in the last day (RFC 3339 or epoch), known quantities."""
-    times = st.floats(now - 86400, now, allow_nan=False)
-    return st.fixed_dictionaries(
-        {"ts": times},
-        optional=dict(_VALUES),
-    ).filter(lambda record: len(record) > 1)
+    epochs = st.floats(now - 86400, now, allow_nan=False)
+    times: st.SearchStrategy[float | str] = epochs | epochs.map(rfc3339)
+    values: dict[str, st.SearchStrategy[float | str]] = dict(_VALUES)
+    return st.fixed_dictionaries({"ts": times}, optional=values).filter(
+        lambda record: len(record) > 1
+    )
 
 
 def valid_native(now: float) -> st.SearchStrategy[bytes]:
