@@ -24,7 +24,10 @@ from ingest.reasons import Reason
 # every integer this long converts to a finite float: the 309 digits of an OverflowError and the
 # quadratic cost of parsing a huge integer are both far away.
 MAX_DIGITS = 32
-_DIGIT_RUN = re.compile(rb"[0-9]{%d}" % (MAX_DIGITS + 1))
+# Every digit as "0", then a substring search for MAX_DIGITS + 1 zeros: two C loops, where the
+# regex [0-9]{33} took 35 us on a 100-record message (it retries from every digit of every run).
+_DIGITS_AS_ZERO = bytes.maketrans(b"0123456789", b"0" * 10)
+_DIGIT_RUN = b"0" * (MAX_DIGITS + 1)
 # A JSON string: a quote, then anything but a quote or backslash, or a backslash and any byte.
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _PAIR = re.compile(rb"\[\]|\{\}")
@@ -39,12 +42,11 @@ def check(payload: bytes, max_depth: int, max_records: int) -> None:
     objects = payload.count(b"{")
     nesting = objects + payload.count(b"[")
     # The envelope of a native message is one object more than its records.
-    if nesting <= max_depth and objects <= max_records + 1 and not _DIGIT_RUN.search(payload):
+    if nesting <= max_depth and objects <= max_records + 1 and not _long_number(payload):
         return
-    # Brackets, digits and braces inside strings are text, not structure: take strings out.
-    bare = _STRING.sub(b'""', payload)
+    bare = _outside_strings(payload)
     _check_depth(bare.translate(None, _NOT_BRACKET), max_depth)
-    if _DIGIT_RUN.search(bare):
+    if _long_number(bare):
         raise PayloadError(Reason.NUMBER_TOO_LARGE, f"a number has more than {MAX_DIGITS} digits")
     objects = bare.count(b"{")
     if objects > max_records + 1:
@@ -52,6 +54,19 @@ def check(payload: bytes, max_depth: int, max_records: int) -> None:
             Reason.TOO_MANY_RECORDS,
             f"{objects} JSON objects: more than {max_records} records can hold",
         )
+
+
+def _long_number(payload: bytes) -> bool:
+    return _DIGIT_RUN in payload.translate(_DIGITS_AS_ZERO)
+
+
+def _outside_strings(payload: bytes) -> bytes:
+    """``payload`` with the text of its strings taken out: brackets and digits there are text."""
+    if b"\\" not in payload:
+        # No escapes: every quote opens or closes a string, so strings are the odd pieces (an
+        # unterminated string's text included). Five times faster than the regex below.
+        return b'""'.join(payload.split(b'"')[::2])
+    return _STRING.sub(b'""', payload)
 
 
 def _check_depth(brackets: bytes, max_depth: int) -> None:
