@@ -147,6 +147,11 @@ async def _insert(
     return int(status.rsplit(" ", 1)[1]), [Conflict(*c) for c in conflicts]
 
 
+def _text(value: str) -> str:
+    """``value`` as PostgreSQL text holds it: no NUL, no lone surrogate (UTF-8 cannot carry one)."""
+    return value.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
+
+
 def _conflict_reject(conflict: Conflict) -> Rejected:
     ts = conflict.ts.astimezone(UTC).isoformat()
     return Rejected(
@@ -304,10 +309,10 @@ class BatchWriter:
         raw = reject.raw
         return (
             # PostgreSQL text holds no NUL; MQTT forbids it in topics, a broker may not check.
-            message.topic.replace("\x00", "\ufffd"),
+            _text(message.topic),
             message.station_id,
             reject.reason.value,
-            reject.detail[:DETAIL_CHARS].replace("\x00", "\ufffd"),
+            _text(reject.detail[:DETAIL_CHARS]),
             -1 if reject.record_index is None else reject.record_index,
             raw[: self.reject_raw_bytes],
             len(raw),

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from ingest.config import IngestConfig
 from ingest.metrics import IngestMetrics
-from ingest.payload import Decoded, Limits, PayloadDecoder
+from ingest.payload import Decoded, Limits, PayloadDecoder, Rejected
 from ingest.reasons import Reason
 from ingest.service import IngestService, topic_text
 from ingest.writer import BatchWriter, Message
@@ -152,3 +152,15 @@ def test_decoder_bug_is_an_internal_error_reject() -> None:
     assert [(r.reason.value, r.detail) for r in out.rejects] == [
         ("internal_error", "RuntimeError: registry bug")
     ]
+
+
+def test_reject_row_text_is_storable() -> None:
+    """NUL and lone surrogates (an exception's text may hold them) never reach PostgreSQL text."""
+    writer = BatchWriter("postgresql://unused", IngestMetrics())
+    reject = Rejected(Reason.INTERNAL_ERROR, "KeyError: \x00\ud800", b"x")
+    message = Message("encosta/rio/st-1\x00/readings", b"x", [], [reject], None)
+    row = writer.reject_row(message, reject, message.digest)
+    for text in (row[0], row[3]):
+        assert isinstance(text, str)
+        text.encode("utf-8")  # raises on a lone surrogate
+        assert "\x00" not in text
