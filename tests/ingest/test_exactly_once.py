@@ -139,3 +139,26 @@ async def test_rejects_table_bounds_rows_from_any_writer(database: Database) -> 
     assert row["raw_length"] == len(big)
     assert bytes(row["raw_sha256"]) == hashlib.sha256(big).digest()
     assert len(row["detail"]) == 4000
+
+
+async def test_writer_isolates_an_unexpected_exception_as_internal_error(
+    database: Database,
+) -> None:
+    """A message that makes the writer raise (not a database error) is one internal_error row."""
+    now = datetime.now(UTC)
+    good = Message(
+        "encosta/x/borel-03/readings",
+        b"ok",
+        [Reading("borel-03", "rain_mm", now, 1.0)],
+        [],
+        "borel-03",
+    )
+    broken = Message("encosta/x/borel-04/readings", b"bug", [None], [], "borel-04")  # type: ignore[list-item]
+    metrics = IngestMetrics()
+    async with BatchWriter(database.dsn, metrics) as writer:
+        assert await writer.write([good, broken]) == 1
+    rows = await database.fetch("SELECT reason, detail, raw FROM rejects")
+    assert [(r["reason"], bytes(r["raw"])) for r in rows] == [("internal_error", b"bug")]
+    assert rows[0]["detail"].startswith("AttributeError")
+    assert await database.fetchval("SELECT count(*) FROM readings") == 1
+    assert metrics.rejected.labels("internal_error")._value.get() == 1
