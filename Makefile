@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 REGISTRY := deploy/stations/rio-de-janeiro.toml
 PYTEST_ARGS ?=
 
-.PHONY: all bootstrap system venv services demo test lint bench down clean
+.PHONY: all bootstrap system venv services demo test lint bench fuzz down clean
 
 all: test
 
@@ -49,6 +49,11 @@ bench: bootstrap
 	$(BIN)/python -m bench.simulator
 	$(BIN)/python -m bench.alerts
 	$(BIN)/python -m bench.broker_crash
+
+# Bounded: runs the decoder fuzzers for FUZZ_SECONDS, prints what ran, stops by itself.
+FUZZ_SECONDS ?= 60
+fuzz: venv
+	$(BIN)/python -m bench.fuzz --seconds $(FUZZ_SECONDS)
 
 down:
 	-$(BIN)/encosta services down

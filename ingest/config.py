@@ -20,6 +20,10 @@
 | ``ENCOSTA_INGEST_MAX_RECORDS`` | 1000 | more records in a message: too_many_records |
 | ``ENCOSTA_INGEST_MAX_FUTURE_S`` | 300 | readings further ahead: ts_future |
 | ``ENCOSTA_INGEST_MAX_PAST_S`` | 2592000 | readings older (30 days): ts_past |
+| ``ENCOSTA_INGEST_MAX_DEPTH`` | 16 | JSON nested deeper (checked before decoding): too_deep |
+| ``ENCOSTA_INGEST_REJECT_RAW_BYTES`` | 4096 | bytes of a rejected payload kept in rejects.raw |
+| ``ENCOSTA_INGEST_DB_PROBE_MS`` | 2000 | interval of the database probe behind /healthz |
+| ``ENCOSTA_INGEST_DB_PROBE_TIMEOUT_MS`` | 1000 | a probe slower than this counts as db=down |
 
 The broker login (``ENCOSTA_MQTT_USERNAME``, ``_PASSWORD``, ``_PASSWORD_FILE``,
 ``_CREDENTIALS``, ``_CA_FILE``) is read by :class:`ingest.broker.BrokerLogin`; the username
@@ -81,6 +85,9 @@ class IngestConfig:
     metrics_host: str = "127.0.0.1"
     limits: Limits = field(default_factory=Limits)
     login: BrokerLogin = field(default_factory=BrokerLogin)
+    reject_raw_bytes: int = 4096
+    db_probe_s: float = 2.0
+    db_probe_timeout_s: float = 1.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> IngestConfig:
@@ -92,6 +99,9 @@ class IngestConfig:
             max_records=_int(environ, "ENCOSTA_INGEST_MAX_RECORDS", 1000, 1, 100000),
             max_future_s=_int(environ, "ENCOSTA_INGEST_MAX_FUTURE_S", 300, 0, 86400),
             max_past_s=_int(environ, "ENCOSTA_INGEST_MAX_PAST_S", 30 * 86400, 60, 3650 * 86400),
+            # 3: a native envelope, its records list and a record; 64 stays far below the
+            # interpreter's recursion limit, which the decoder's own recursion counts against.
+            max_depth=_int(environ, "ENCOSTA_INGEST_MAX_DEPTH", 16, 3, 64),
         )
         group = environ.get("ENCOSTA_INGEST_SHARE_GROUP", "encosta-ingest")
         client_id = environ.get("ENCOSTA_INGEST_CLIENT_ID", "encosta-ingest-1")
@@ -113,4 +123,9 @@ class IngestConfig:
             metrics_host=environ.get("ENCOSTA_INGEST_METRICS_HOST") or "127.0.0.1",
             limits=limits,
             login=BrokerLogin.from_env(environ, client_id),
+            # 1 MiB: the ceiling the rejects table's trigger enforces (0006_rejects_bounded.sql).
+            reject_raw_bytes=_int(environ, "ENCOSTA_INGEST_REJECT_RAW_BYTES", 4096, 0, 1 << 20),
+            db_probe_s=_int(environ, "ENCOSTA_INGEST_DB_PROBE_MS", 2000, 100, 600_000) / 1000.0,
+            db_probe_timeout_s=_int(environ, "ENCOSTA_INGEST_DB_PROBE_TIMEOUT_MS", 1000, 50, 60_000)
+            / 1000.0,
         )

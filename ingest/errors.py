@@ -12,6 +12,11 @@ The tree::
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ingest.reasons import Reason
+
 
 class IngestError(Exception):
     """Root of every exception raised by the ingest package."""
@@ -37,7 +42,7 @@ class ConfigError(IngestError):
 class PayloadError(IngestError):
     """A message or record is rejected; ``reason`` is one of :class:`ingest.reasons.Reason`."""
 
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(f"{reason}: {detail}")
+    def __init__(self, reason: Reason, detail: str) -> None:
+        super().__init__(f"{reason.value}: {detail}")
         self.reason = reason
         self.detail = detail

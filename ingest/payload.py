@@ -4,10 +4,17 @@ The decoder is the service's boundary with the field: it turns any bytes into ac
 :class:`Reading` rows and :class:`Rejected` entries with a reason, and never raises on input.
 A record with one bad field is rejected whole (a half-stored record would look complete);
 the other records of the same message are kept.
+
+Totality is layered: the envelope (topic, size, station) and the shape of the JSON (depth,
+digits, object count, :mod:`ingest.prescan`) are checked before msgspec decodes anything;
+every check raises :class:`PayloadError` with a :class:`Reason`; and a last-resort
+``except Exception`` turns anything unforeseen into an ``internal_error`` reject of the whole
+message, so that no input can end the service or make the broker redeliver it forever.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -15,14 +22,20 @@ from datetime import UTC, datetime
 
 import msgspec
 
-from ingest import quantity
+from ingest import prescan, quantity
 from ingest.errors import PayloadError
 from ingest.reasons import Reason
 from ingest.topic import PayloadForm, ReadingsTopic
 
+log = logging.getLogger("encosta.ingest.payload")
 SENML_CONTENT_TYPE = "application/senml+json"
-# RFC 8428 §4.5.3: a resolved time below 2**28 is relative to the receiver's clock.
+# RFC 8428 §4.5.3: a resolved time below 2**28 is relative to the receiver's clock. Resolving it
+# against the receive clock would give a redelivered message new timestamps (stored twice), so
+# such records are refused as relative_time (docs/ingest.md, "Exactly once").
 _SENML_RELATIVE = 2.0**28
+# Fields of a SenML record of its own (RFC 8428 4.1); one without any carries only base fields.
+_SENML_OWN_FIELDS = frozenset({"n", "u", "v", "vs", "vb", "vd", "s", "t", "ut"})
+_SHOWN_CHARS = 80  # of a bad value quoted in a reject's detail
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -34,6 +47,7 @@ class Limits:
     max_records: int = 1000
     max_future_s: float = 300.0
     max_past_s: float = 30 * 86400.0
+    max_depth: int = 16
 
 
 class Reading(msgspec.Struct, frozen=True, gc=False):
@@ -81,17 +95,29 @@ _json_decode = msgspec.json.Decoder().decode
 _json_encode = msgspec.json.Encoder().encode
 
 
-def _reject(reason: str, detail: str, raw: bytes, index: int | None = None) -> Rejected:
-    return Rejected(Reason(reason), detail, raw, index)
+def _reject(reason: Reason, detail: str, raw: bytes, index: int | None = None) -> Rejected:
+    return Rejected(reason, detail, raw, index)
+
+
+def _shown(value: object) -> str:
+    """``repr(value)``, cut short: a hostile value must not become a huge detail."""
+    text = repr(value)
+    return text if len(text) <= _SHOWN_CHARS else text[:_SHOWN_CHARS] + "..."
 
 
 def _number(value: object, what: str) -> float:
     # bool is an int in Python but never a measurement.
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise PayloadError("wrong_type", f"{what} must be a number, not {type(value).__name__}")
-    result = float(value)
+        raise PayloadError(
+            Reason.WRONG_TYPE, f"{what} must be a number, not {type(value).__name__}"
+        )
+    try:
+        # + 0.0 turns -0.0 into 0.0: one stored zero, whichever sign a re-send carries.
+        result = float(value) + 0.0
+    except OverflowError:  # prescan bounds digits; kept in case a caller skips it
+        raise PayloadError(Reason.NUMBER_TOO_LARGE, f"{what} does not fit a float") from None
     if not math.isfinite(result):
-        raise PayloadError("out_of_range", f"{what} is not finite")
+        raise PayloadError(Reason.OUT_OF_RANGE, f"{what} is not finite")
     return result
 
 
@@ -100,19 +126,21 @@ def _timestamp(value: object, now: float, limits: Limits) -> datetime:
         try:
             ts = datetime.fromisoformat(value)
         except ValueError:
-            raise PayloadError("wrong_type", f"ts {value!r} is not RFC 3339") from None
+            raise PayloadError(Reason.WRONG_TYPE, f"ts {_shown(value)} is not RFC 3339") from None
         if ts.tzinfo is None:
-            raise PayloadError("wrong_type", f"ts {value!r} has no UTC offset")
+            raise PayloadError(Reason.WRONG_TYPE, f"ts {_shown(value)} has no UTC offset")
         epoch = ts.timestamp()
     else:
         epoch = _number(value, "ts")
         ts = _from_epoch(epoch)
     if epoch > now + limits.max_future_s:
         raise PayloadError(
-            "ts_future", f"ts {value!r} is more than {limits.max_future_s:g} s ahead"
+            Reason.TS_FUTURE, f"ts {_shown(value)} is more than {limits.max_future_s:g} s ahead"
         )
     if epoch < now - limits.max_past_s:
-        raise PayloadError("ts_past", f"ts {value!r} is more than {limits.max_past_s:g} s old")
+        raise PayloadError(
+            Reason.TS_PAST, f"ts {_shown(value)} is more than {limits.max_past_s:g} s old"
+        )
     return ts.astimezone(UTC)
 
 
@@ -120,7 +148,9 @@ def _from_epoch(epoch: float) -> datetime:
     try:
         return datetime.fromtimestamp(epoch, UTC)
     except (OverflowError, OSError, ValueError):
-        raise PayloadError("out_of_range", f"ts {epoch!r} is not a representable time") from None
+        raise PayloadError(
+            Reason.OUT_OF_RANGE, f"ts {epoch!r} is not a representable time"
+        ) from None
 
 
 class PayloadDecoder:
@@ -142,15 +172,32 @@ class PayloadDecoder:
         """Decode one message; every failure becomes a :class:`Rejected`, nothing raises."""
         out = Decoded()
         try:
+            self._decode(topic, payload, now, content_type, out)
+        except Exception as exc:  # the last resort: one message never ends ingest
+            log.exception("unexpected error decoding a message", extra={"topic": topic})
+            out.readings.clear()
+            out.rejects[:] = [
+                _reject(Reason.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}", payload)
+            ]
+        return out
+
+    def _decode(
+        self, topic: str, payload: bytes, now: float, content_type: str | None, out: Decoded
+    ) -> None:
+        try:
             parsed = self._envelope(topic, payload)
             out.station_id = parsed.station_id
+            prescan.check(payload, self.limits.max_depth, self.limits.max_records)
             document = _json_decode(payload)
         except PayloadError as exc:
             out.rejects.append(_reject(exc.reason, exc.detail, payload))
-            return out
+            return
+        except msgspec.ValidationError as exc:  # untyped decoding: only a number out of range
+            out.rejects.append(_reject(Reason.NUMBER_TOO_LARGE, str(exc), payload))
+            return
         except (msgspec.DecodeError, UnicodeDecodeError) as exc:
-            out.rejects.append(_reject("malformed_json", str(exc), payload))
-            return out
+            out.rejects.append(_reject(Reason.MALFORMED_JSON, str(exc), payload))
+            return
         senml = parsed.form is PayloadForm.SENML or content_type == SENML_CONTENT_TYPE
         try:
             if senml:
@@ -160,43 +207,46 @@ class PayloadDecoder:
         except PayloadError as exc:
             out.readings.clear()
             out.rejects.append(_reject(exc.reason, exc.detail, payload))
-        return out
 
     def _envelope(self, topic: str, payload: bytes) -> ReadingsTopic:
         parsed = ReadingsTopic.parse(topic)
         if len(payload) > self.limits.max_payload_bytes:
             raise PayloadError(
-                "oversize_payload",
+                Reason.OVERSIZE_PAYLOAD,
                 f"{len(payload)} bytes > {self.limits.max_payload_bytes}",
             )
         if parsed.network != self.network:
-            raise PayloadError("network_mismatch", f"network {parsed.network!r} is not ours")
+            raise PayloadError(Reason.NETWORK_MISMATCH, f"network {parsed.network!r} is not ours")
         if not self.is_known_station(parsed.station_id):
-            raise PayloadError("unknown_station", f"station {parsed.station_id!r} not registered")
+            raise PayloadError(
+                Reason.UNKNOWN_STATION, f"station {parsed.station_id!r} not registered"
+            )
         return parsed
 
     def _check_count(self, count: int) -> None:
         if count > self.limits.max_records:
-            raise PayloadError("too_many_records", f"{count} records > {self.limits.max_records}")
+            raise PayloadError(
+                Reason.TOO_MANY_RECORDS, f"{count} records > {self.limits.max_records}"
+            )
 
     def _native(
         self, station: str, document: object, payload: bytes, now: float, out: Decoded
     ) -> None:
         if not isinstance(document, dict):
-            raise PayloadError("wrong_type", "payload must be a JSON object")
+            raise PayloadError(Reason.WRONG_TYPE, "payload must be a JSON object")
         claimed = document.get("station")
         if claimed is not None and claimed != station:
             raise PayloadError(
-                "station_mismatch", f"payload station {claimed!r} != topic {station!r}"
+                Reason.STATION_MISMATCH, f"payload station {_shown(claimed)} != topic {station!r}"
             )
         seq = document.get("seq")
         if seq is not None and (isinstance(seq, bool) or not isinstance(seq, int)):
-            raise PayloadError("wrong_type", "seq must be an integer")
+            raise PayloadError(Reason.WRONG_TYPE, "seq must be an integer")
         out.seq = seq
         if "records" in document:
             records = document["records"]
             if not isinstance(records, list):
-                raise PayloadError("wrong_type", "records must be a list")
+                raise PayloadError(Reason.WRONG_TYPE, "records must be a list")
         else:
             records = [{k: v for k, v in document.items() if k not in ("seq", "station")}]
         self._check_count(len(records))
@@ -209,9 +259,9 @@ class PayloadDecoder:
 
     def _native_record(self, station: str, record: object, now: float) -> list[Reading]:
         if not isinstance(record, dict):
-            raise PayloadError("wrong_type", "a record must be a JSON object")
+            raise PayloadError(Reason.WRONG_TYPE, "a record must be a JSON object")
         if "ts" not in record:
-            raise PayloadError("missing_field", "record has no ts")
+            raise PayloadError(Reason.MISSING_FIELD, "record has no ts")
         ts = _timestamp(record["ts"], now, self.limits)
         readings = []
         for key, raw_value in record.items():
@@ -220,7 +270,7 @@ class PayloadDecoder:
             q = quantity.native(key)
             readings.append(Reading(station, q.name, ts, q.check(_number(raw_value, key))))
         if not readings:
-            raise PayloadError("missing_field", "record has a ts but no quantity")
+            raise PayloadError(Reason.MISSING_FIELD, "record has a ts but no quantity")
         return readings
 
     def _senml(
@@ -229,7 +279,7 @@ class PayloadDecoder:
         if isinstance(document, dict):
             document = [document]
         if not isinstance(document, list):
-            raise PayloadError("wrong_type", "SenML pack must be a JSON array")
+            raise PayloadError(Reason.WRONG_TYPE, "SenML pack must be a JSON array")
         self._check_count(len(document))
         base = _SenmlBase()
         for index, record in enumerate(document):
@@ -246,30 +296,38 @@ class PayloadDecoder:
         self, station: str, record: object, base: _SenmlBase, now: float
     ) -> Reading | None:
         if not isinstance(record, dict):
-            raise PayloadError("wrong_type", "a SenML record must be a JSON object")
+            raise PayloadError(Reason.WRONG_TYPE, "a SenML record must be a JSON object")
         base.update(record)
+        if record.keys().isdisjoint(_SENML_OWN_FIELDS):
+            return None  # a record of base fields only (found by tests/ingest/test_fuzz.py)
         name = base.name + _text(record.get("n", ""), "n")
-        if not name:
-            return None  # a record of base fields only
         device, _, qname = name.rpartition(":")
         if device:
             claimed = device.rpartition(":")[2]
             if claimed != station:
-                raise PayloadError("station_mismatch", f"SenML name {name!r} is not {station!r}")
+                raise PayloadError(
+                    Reason.STATION_MISMATCH, f"SenML name {_shown(name)} is not {station!r}"
+                )
         q = quantity.senml(qname)
         if "v" not in record:
-            raise PayloadError("missing_field", f"{name}: only numeric values 'v' are accepted")
+            raise PayloadError(
+                Reason.MISSING_FIELD, f"{name}: only numeric values 'v' are accepted"
+            )
         unit = _text(record["u"], "u") if "u" in record else base.unit
         if unit is None:
-            raise PayloadError("unit_missing", f"{name}: no 'u' and no base unit 'bu'")
+            raise PayloadError(Reason.UNIT_MISSING, f"{name}: no 'u' and no base unit 'bu'")
         factor = q.senml_units.get(unit)
         if factor is None:
             raise PayloadError(
-                "wrong_unit", f"{name}: unit {unit!r} not in {sorted(q.senml_units)}"
+                Reason.WRONG_UNIT, f"{name}: unit {_shown(unit)} not in {sorted(q.senml_units)}"
             )
         t = base.time + (_number(record["t"], "t") if "t" in record else 0.0)
         if abs(t) < _SENML_RELATIVE:
-            t += now
+            raise PayloadError(
+                Reason.RELATIVE_TIME,
+                f"{name}: time {t!r} is relative to the receiver's clock (RFC 8428 4.5.3);"
+                " send an absolute 'bt' or 't' (epoch seconds)",
+            )
         ts = _timestamp(t, now, self.limits)
         return Reading(station, q.name, ts, q.check(_number(record["v"], name) * factor))
 
@@ -293,7 +351,7 @@ class _SenmlBase:
 
 def _text(value: object, what: str) -> str:
     if not isinstance(value, str):
-        raise PayloadError("wrong_type", f"{what} must be a string")
+        raise PayloadError(Reason.WRONG_TYPE, f"{what} must be a string")
     return value
 
 

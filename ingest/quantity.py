@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from ingest.errors import PayloadError
+from ingest.reasons import Reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +30,7 @@ class Quantity:
         """Return ``value`` when it is physically plausible, else raise ``out_of_range``."""
         if not self.minimum <= value <= self.maximum:
             raise PayloadError(
-                "out_of_range",
+                Reason.OUT_OF_RANGE,
                 f"{self.name}={value} outside [{self.minimum}, {self.maximum}]",
             )
         return value
@@ -78,7 +79,7 @@ MAX_DEPTH_CM = 500
 
 def _depth_quantity(name: str, depth_cm: int) -> Quantity:
     if depth_cm > MAX_DEPTH_CM:
-        raise PayloadError("out_of_range", f"{name}: depth {depth_cm} cm > {MAX_DEPTH_CM}")
+        raise PayloadError(Reason.OUT_OF_RANGE, f"{name}: depth {depth_cm} cm > {MAX_DEPTH_CM}")
     base = _BY_NAME["vwc"]
     return Quantity(
         name,
@@ -99,8 +100,8 @@ def native(key: str) -> Quantity:
     if match:
         return _depth_quantity(key, int(match.group(1)))
     if key in _UNITLESS:
-        raise PayloadError("unit_missing", f"{key!r} needs its unit in the name, e.g. rain_mm")
-    raise PayloadError("unknown_quantity", f"{key!r} is not a known quantity")
+        raise PayloadError(Reason.UNIT_MISSING, f"{key!r} needs its unit in the name, e.g. rain_mm")
+    raise PayloadError(Reason.UNKNOWN_QUANTITY, f"{key!r} is not a known quantity")
 
 
 def senml(name: str) -> Quantity:
@@ -111,4 +112,4 @@ def senml(name: str) -> Quantity:
     match = _DEPTH.fullmatch(name)
     if match:
         return _depth_quantity(name, int(match.group(1)))
-    raise PayloadError("unknown_quantity", f"SenML name {name!r} is not a known quantity")
+    raise PayloadError(Reason.UNKNOWN_QUANTITY, f"SenML name {name!r} is not a known quantity")

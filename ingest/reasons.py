@@ -24,3 +24,8 @@ class Reason(StrEnum):
     STATION_MISMATCH = "station_mismatch"
     NETWORK_MISMATCH = "network_mismatch"
     STORAGE_ERROR = "storage_error"  # valid on the wire, refused by the database (writer)
+    TOO_DEEP = "too_deep"  # JSON nested deeper than the limit, refused before decoding
+    NUMBER_TOO_LARGE = "number_too_large"  # a number with too many digits or beyond float64
+    RELATIVE_TIME = "relative_time"  # SenML time relative to the receiver's clock (t < 2**28)
+    CONFLICTING_VALUE = "conflicting_value"  # same station, quantity, ts; another value (writer)
+    INTERNAL_ERROR = "internal_error"  # last resort: an unexpected exception on one message

@@ -8,6 +8,12 @@ Tasks under one ``asyncio.TaskGroup``:
   PUBACKs of exactly those messages. Until then the broker holds them: a crash at any moment
   loses nothing, and a redelivery stores nothing twice (the primary key deduplicates).
 * ``registry`` — refreshes the set of known stations every minute.
+* ``db-probe`` — asks the database ``SELECT 1`` every ``db_probe_s``, so that ``/healthz``
+  tells the truth while ingest is idle, not only when a write fails.
+
+No message can end the service: the decoder is total, ``_accept`` turns anything it did not
+foresee into an ``internal_error`` reject, and the writer isolates a batch it cannot commit.
+Whatever happens to one message, it is recorded and acknowledged, never redelivered forever.
 
 Back-pressure comes from the broker: it sends at most Receive Maximum unacknowledged messages,
 so when the database stalls, acknowledgements stop and so does the flow; memory stays bounded.
@@ -31,8 +37,9 @@ from ingest.broker import reason_codes
 from ingest.config import IngestConfig
 from ingest.metrics import IngestMetrics
 from ingest.mqtt5 import connect_properties
-from ingest.payload import PayloadDecoder
+from ingest.payload import Decoded, PayloadDecoder, Rejected
 from ingest.probe import ProbeServer
+from ingest.reasons import Reason
 from ingest.topic import subscription
 from ingest.writer import BatchWriter, Message
 
@@ -55,6 +62,11 @@ def _check_granted(topic_filter: str, granted: Sequence[object]) -> None:
         )
 
 
+def topic_text(raw: bytes) -> str:
+    """A received topic as text; invalid UTF-8 becomes U+FFFD, which no valid topic holds."""
+    return raw.decode("utf-8", errors="replace")
+
+
 class IngestService:
     """One ingest replica. ``await service.run()`` until ``service.stop()`` is called."""
 
@@ -72,6 +84,7 @@ class IngestService:
         self._client: aiomqtt.Client | None = None
         self._generation = 0
         self._writer: BatchWriter | None = None
+        self._db_reachable = True  # what the last probe saw; the first runs at start
         self.ready = asyncio.Event()  # set once subscribed the first time
 
     def _is_known(self, station_id: str) -> bool:
@@ -82,16 +95,18 @@ class IngestService:
         self._stopping.set()
 
     def healthy(self) -> tuple[bool, str]:
-        """``/healthz``: connected to the broker and the database answered last time."""
+        """``/healthz``: connected to the broker; the database answered the probe and the writer."""
         mqtt_ok = self._client is not None
-        db_ok = self._writer is not None and self._writer.healthy
+        db_ok = self._writer is not None and self._writer.healthy and self._db_reachable
         detail = f"mqtt={'up' if mqtt_ok else 'down'} db={'up' if db_ok else 'down'}"
         return mqtt_ok and db_ok, detail
 
     async def run(self) -> None:
         """Run until stopped; then drain, acknowledge and disconnect."""
         async with (
-            BatchWriter(self.config.dsn, self.metrics) as writer,
+            BatchWriter(
+                self.config.dsn, self.metrics, reject_raw_bytes=self.config.reject_raw_bytes
+            ) as writer,
             ProbeServer(
                 self.config.metrics_port,
                 self.metrics.registry,
@@ -118,8 +133,10 @@ class IngestService:
                 mqtt = group.create_task(self._mqtt(), name="mqtt")
                 drain = group.create_task(self._write_loop(writer), name="writer")
                 registry = group.create_task(self._refresh_registry(writer), name="registry")
+                probe = group.create_task(self._probe_database(writer), name="db-probe")
                 await self._stopping.wait()
                 registry.cancel()
+                probe.cancel()
                 # The receiver stops queueing; the writer commits and acknowledges what was
                 # queued before STOP while the connection stays open for the PUBACKs.
                 await self._queue.put(_STOP)
@@ -137,6 +154,17 @@ class IngestService:
         while True:
             await asyncio.sleep(_REGISTRY_REFRESH_S)
             self._stations = await writer.known_stations(self.config.network)
+
+    async def _probe_database(self, writer: BatchWriter) -> None:
+        while True:
+            reachable = await writer.ping(self.config.db_probe_timeout_s)
+            if reachable != self._db_reachable:
+                log.warning(
+                    "database probe: %s", "up" if reachable else "down", extra={"up": reachable}
+                )
+            self._db_reachable = reachable
+            self.metrics.db_up.set(1 if reachable else 0)
+            await asyncio.sleep(self.config.db_probe_s)
 
     def _client_for(self) -> aiomqtt.Client:
         connect = connect_properties(self.config.session_expiry_s, self.config.receive_max)
@@ -203,7 +231,9 @@ class IngestService:
 
         def on_message(_c: object, _u: object, message: paho.MQTTMessage) -> None:
             self._accept(
-                message.topic,
+                # paho's ``message.topic`` raises on invalid UTF-8, and an exception here would
+                # end the session and bring the message back on the next one, forever.
+                topic_text(message._topic),  # noqa: SLF001  the bytes as received
                 bytes(message.payload),
                 message.mid,
                 message.qos,
@@ -250,11 +280,17 @@ class IngestService:
     def _accept(  # noqa: PLR0913, PLR0917  the hot path: no intermediate object
         self, topic: str, payload: bytes, mid: int, qos: int, properties: object, generation: int
     ) -> None:
-        """Decode one message and queue it for the writer."""
+        """Decode one message and queue it for the writer; never raises."""
         if self._stopping.is_set():
             return  # not queued, not acknowledged: redelivered to the next session
         now = time.time()
-        decoded = self.decoder.decode(topic, payload, now, getattr(properties, "ContentType", None))
+        try:
+            content_type = getattr(properties, "ContentType", None)
+            decoded = self.decoder.decode(topic, payload, now, content_type)
+        except Exception as exc:  # the decoder is total; this is the last resort behind it
+            log.exception("unexpected error accepting a message", extra={"topic": topic})
+            detail = f"{type(exc).__name__}: {exc}"
+            decoded = Decoded(rejects=[Rejected(Reason.INTERNAL_ERROR, detail, payload)])
         for reject in decoded.rejects:
             self.metrics.rejected.labels(reject.reason.value).inc()
         # Received counters are added up per batch by the writer (a Prometheus counter takes a

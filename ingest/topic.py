@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from ingest.errors import PayloadError
+from ingest.reasons import Reason
 
 ROOT = "encosta"
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -36,7 +37,7 @@ class ReadingsTopic:
     def __post_init__(self) -> None:
         for name, value in (("network", self.network), ("station_id", self.station_id)):
             if not ID_PATTERN.fullmatch(value):
-                raise PayloadError("bad_topic", f"{name} {value!r} is not a valid identifier")
+                raise PayloadError(Reason.BAD_TOPIC, f"{name} {value!r} is not a valid identifier")
 
     def __str__(self) -> str:
         base = f"{ROOT}/{self.network}/{self.station_id}/readings"
@@ -44,7 +45,7 @@ class ReadingsTopic:
 
     @classmethod
     def parse(cls, topic: str) -> ReadingsTopic:
-        """Parse a topic string; raise ``PayloadError('bad_topic')`` when it is not one of ours."""
+        """Parse a topic string; raise ``PayloadError`` (``bad_topic``) when it is not ours."""
         return _parse(topic)
 
     @classmethod
@@ -54,7 +55,9 @@ class ReadingsTopic:
             return cls(parts[1], parts[2], PayloadForm.NATIVE)
         if len(parts) == 5 and parts[0] == ROOT and parts[3:] == ["readings", "senml"]:
             return cls(parts[1], parts[2], PayloadForm.SENML)
-        raise PayloadError("bad_topic", f"{topic!r} is not encosta/<network>/<station>/readings")
+        raise PayloadError(
+            Reason.BAD_TOPIC, f"{topic!r} is not encosta/<network>/<station>/readings"
+        )
 
 
 @functools.lru_cache(maxsize=65536)

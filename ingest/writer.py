@@ -1,10 +1,19 @@
 """Commit batches of readings and rejects to TimescaleDB, retrying until the database answers.
 
-A batch is COPYed into a per-connection staging table and moved into ``readings`` with
-``ON CONFLICT DO NOTHING`` in one transaction, with the batch's rejects: a batch is either
-committed whole or not at all, so the caller acknowledges its messages only after ``write``
-returns. While the database is down or failing over, ``write`` keeps retrying with capped,
-jittered backoff; it never drops a batch.
+A batch is COPYed into ``readings`` in one transaction with the batch's rejects: a batch is
+either committed whole or not at all, so the caller acknowledges its messages only after
+``write`` returns. While the database is down or failing over, ``write`` keeps retrying with
+capped, jittered backoff; it never drops a batch.
+
+A reading whose key (station, quantity, ts) is already stored is a duplicate when its value is
+the same (counted, nothing written) and a ``conflicting_value`` reject when it is not: the
+stored value stays, and the reject row names both. A batch refused for its data, or failing
+for any reason but an unavailable database, is committed message by message; the message at
+fault becomes a reject (``storage_error`` or ``internal_error``), so ``write`` never raises
+and never loops on one message.
+
+Rejects keep a bounded prefix of the raw bytes (``reject_raw_bytes``), the full length and a
+SHA-256, and a detail of at most :data:`DETAIL_CHARS` characters.
 """
 
 from __future__ import annotations
@@ -43,11 +52,17 @@ RETRYABLE: tuple[type[BaseException], ...] = (
     asyncpg.SerializationError,
     asyncpg.DeadlockDetectedError,
 )
-# The database refuses the data itself (e.g. a character PostgreSQL text cannot hold):
-# retrying the same batch would fail forever.
-_DATA_ERRORS = (asyncpg.DataError,)
+# The database refuses the data itself (e.g. a character PostgreSQL text cannot hold, a
+# constraint): retrying the same batch would fail forever.
+_DATA_ERRORS = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError)
 _STAGE = "ingest_stage"
 _COLUMNS = ("station_id", "quantity", "ts", "value", "received_at")
+DETAIL_CHARS = 1000  # of a reject's detail; a quoted hostile value must not fill the table
+_INSERT_REJECTS = (
+    "INSERT INTO rejects (topic, station_id, reason, detail, record_index, raw, raw_length,"
+    " raw_sha256, message_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+    " ON CONFLICT (message_hash, record_index) DO NOTHING"
+)
 
 
 @dataclass(slots=True)
@@ -76,19 +91,39 @@ def backoff(attempt: int, cap: float = 10.0) -> float:
 
 
 async def _prepare(connection: asyncpg.Connection) -> None:
+    # ``msg``: the index in its batch of the message a row came from, to name a conflict's
+    # message in its reject.
     await connection.execute(
         f"CREATE TEMP TABLE IF NOT EXISTS {_STAGE} (station_id text, quantity text,"
-        " ts timestamptz, value double precision, received_at timestamptz)"
+        " ts timestamptz, value double precision, received_at timestamptz, msg integer)"
         " ON COMMIT DELETE ROWS"
     )
 
 
-async def _insert(connection: asyncpg.Connection, rows: Sequence[tuple[object, ...]]) -> int:
-    """Insert ``rows``, skipping readings already stored; return how many were new.
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    """A reading whose key is stored with another value: the value sent and the one kept."""
+
+    message: int  # index in the batch
+    station_id: str
+    quantity: str
+    ts: datetime
+    sent: float
+    stored: float
+
+
+async def _insert(
+    connection: asyncpg.Connection,
+    rows: Sequence[tuple[object, ...]],
+    messages: Sequence[Message],
+) -> tuple[int, list[Conflict]]:
+    """Insert ``rows``, skipping keys already stored; return how many were new and conflicts.
 
     Duplicates are rare (a re-sent backlog, a redelivery after a crash), so the batch is first
     COPYed straight into the hypertable inside a savepoint, at raw COPY speed; only when that
-    hits the primary key does it go through the staging table and ``ON CONFLICT DO NOTHING``.
+    hits the primary key does it go through the staging table and ``ON CONFLICT DO NOTHING``,
+    and then, in the same transaction, the rows whose stored value differs are the conflicts
+    (a key twice in the batch with two values included: the first is stored).
     """
     try:
         async with connection.transaction():
@@ -96,22 +131,52 @@ async def _insert(connection: asyncpg.Connection, rows: Sequence[tuple[object, .
     except asyncpg.UniqueViolationError:
         pass
     else:
-        return len(rows)
-    await connection.copy_records_to_table(_STAGE, records=rows)
+        return len(rows), []
+    owners = (index for index, m in enumerate(messages) for _ in m.readings)
+    staged = [(*row, owner) for row, owner in zip(rows, owners, strict=True)]
+    await connection.copy_records_to_table(_STAGE, records=staged)
     status = await connection.execute(
         f"INSERT INTO readings ({', '.join(_COLUMNS)})"  # noqa: S608  constants only
-        f" SELECT {', '.join(_COLUMNS)} FROM {_STAGE} ON CONFLICT DO NOTHING"
+        f" SELECT {', '.join(_COLUMNS)} FROM {_STAGE} ORDER BY msg ON CONFLICT DO NOTHING"
     )
-    return int(status.rsplit(" ", 1)[1])
+    conflicts = await connection.fetch(
+        f"SELECT s.msg, s.station_id, s.quantity, s.ts, s.value AS sent, r.value AS stored"  # noqa: S608
+        f" FROM {_STAGE} s JOIN readings r USING (station_id, quantity, ts)"
+        " WHERE r.value IS DISTINCT FROM s.value ORDER BY s.msg"
+    )
+    return int(status.rsplit(" ", 1)[1]), [Conflict(*c) for c in conflicts]
+
+
+def _text(value: str) -> str:
+    """``value`` as PostgreSQL text holds it: no NUL, no lone surrogate (UTF-8 cannot carry one)."""
+    return value.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
+
+
+def _conflict_reject(conflict: Conflict) -> Rejected:
+    ts = conflict.ts.astimezone(UTC).isoformat()
+    return Rejected(
+        Reason.CONFLICTING_VALUE,
+        f"{conflict.station_id} {conflict.quantity} at {ts}: sent {conflict.sent!r},"
+        f" stored {conflict.stored!r} (the stored value is kept)",
+        b"",
+    )
 
 
 class BatchWriter:
     """Writes batches through a small asyncpg pool. Use as an async context manager."""
 
-    def __init__(self, dsn: str, metrics: IngestMetrics, pool_size: int = 2) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        metrics: IngestMetrics,
+        pool_size: int = 2,
+        *,
+        reject_raw_bytes: int = 4096,
+    ) -> None:
         self.dsn = dsn
         self.metrics = metrics
         self.pool_size = pool_size
+        self.reject_raw_bytes = reject_raw_bytes
         self.healthy = True  # until a call fails
         self._pool: asyncpg.Pool | None = None
 
@@ -147,22 +212,27 @@ class BatchWriter:
     async def write(self, messages: Sequence[Message]) -> int:
         """Commit ``messages``; retry until it succeeds; return the new readings stored.
 
-        A batch the database refuses for its *data* (a value it cannot store) is committed
-        message by message, and a message that still fails goes to ``rejects`` with reason
-        ``storage_error``: one poison message never stalls the flow. Any other error is
-        retried, since dropping readings because of, say, a missing table would lose data.
+        A batch the database refuses for its *data* (a value it cannot store), or that fails
+        with an unexpected exception, is committed message by message, and a message that still
+        fails goes to ``rejects`` with reason ``storage_error`` (or ``internal_error``): one
+        poison message never stalls the flow. A database error is retried, since dropping
+        readings because of, say, a missing table would lose data. Never raises but
+        cancellation.
         """
         try:
             return await self._commit_retrying(messages)
-        except _DATA_ERRORS as exc:
+        except Exception as exc:  # one message must never end ingest
             log.exception(
-                "batch refused for its data; isolating the message at fault",
+                "batch refused; isolating the message at fault",
                 extra={"error": repr(exc), "messages": len(messages)},
             )
             return await self._isolate(messages)
 
     async def _commit_retrying(self, messages: Sequence[Message]) -> int:
-        """Commit, retrying every error but a data error (which the caller handles)."""
+        """Commit, retrying every database error but a data error (which the caller handles).
+
+        Anything else (not a database error) is raised too: retrying it would loop.
+        """
         attempt = 0
         while True:
             started = time.perf_counter()
@@ -198,23 +268,29 @@ class BatchWriter:
         for message in messages:
             try:
                 stored += await self._commit_retrying([message])
-            except _DATA_ERRORS as exc:
+            except Exception as exc:  # see write()
+                reason = (
+                    Reason.STORAGE_ERROR if isinstance(exc, _DATA_ERRORS) else Reason.INTERNAL_ERROR
+                )
                 log.exception(
                     "message refused by the database; kept in rejects",
-                    extra={"topic": message.topic, "error": repr(exc)},
+                    extra={"topic": message.topic, "error": repr(exc), "reason": reason.value},
                 )
-                refused = Rejected(Reason.STORAGE_ERROR, str(exc)[:500], message.payload)
-                topic = message.topic.replace("\x00", "\ufffd")
+                self.metrics.rejected.labels(reason.value).inc()
+                refused = Rejected(reason, f"{type(exc).__name__}: {exc}", message.payload)
                 try:
-                    await self._commit_retrying(
-                        [replace(message, readings=[], rejects=[refused], topic=topic)]
-                    )
-                except _DATA_ERRORS:
-                    # Last resort, never expected: even the reject row is refused. Logged whole
-                    # so that an operator can recover it; the service goes on.
+                    await self._commit_retrying([replace(message, readings=[], rejects=[refused])])
+                except Exception:  # see write()
+                    # Last resort, never expected: even the reject row is refused. Logged with
+                    # a bounded prefix so that an operator can recover it; the service goes on.
                     log.critical(
                         "message could not be stored even as a reject",
-                        extra={"topic": topic, "payload_hex": message.payload.hex()},
+                        exc_info=True,
+                        extra={
+                            "topic": message.topic,
+                            "payload_length": len(message.payload),
+                            "payload_hex": message.payload[: self.reject_raw_bytes].hex(),
+                        },
                     )
         return stored
 
@@ -224,6 +300,26 @@ class BatchWriter:
         self._pool.terminate()
         self._pool = await self._new_pool()
 
+    def reject_row(self, message: Message, reject: Rejected, digest: bytes) -> tuple[object, ...]:
+        """The ``rejects`` row of ``reject``, its detail and raw bytes bounded.
+
+        Topic, station, reason, detail, record index, raw prefix, full length, SHA-256 and
+        ``digest`` (the key that records a redelivered message once).
+        """
+        raw = reject.raw
+        return (
+            # PostgreSQL text holds no NUL; MQTT forbids it in topics, a broker may not check.
+            _text(message.topic),
+            message.station_id,
+            reject.reason.value,
+            _text(reject.detail[:DETAIL_CHARS]),
+            -1 if reject.record_index is None else reject.record_index,
+            raw[: self.reject_raw_bytes],
+            len(raw),
+            hashlib.sha256(raw).digest(),
+            digest,
+        )
+
     async def _commit(self, messages: Sequence[Message]) -> int:
         assert self._pool is not None
         rows = [
@@ -232,37 +328,41 @@ class BatchWriter:
             for received in (datetime.fromtimestamp(m.received, UTC),)
             for r in m.readings
         ]
-        rejects = [
-            (
-                m.topic,
-                m.station_id,
-                j.reason.value,
-                j.detail,
-                -1 if j.record_index is None else j.record_index,
-                j.raw,
-                m.digest,
-            )
-            for m in messages
-            for j in m.rejects
-        ]
+        rejects = [self.reject_row(m, j, m.digest) for m in messages for j in m.rejects]
+        conflicts: list[Conflict] = []
         async with self._pool.acquire() as connection, connection.transaction():
             stored = 0
             if rows:
-                stored = await _insert(connection, rows)
+                stored, conflicts = await _insert(connection, rows, messages)
                 # One NOTIFY per batch, delivered at commit, wakes the alert evaluators.
                 network = next(m.topic.split("/")[1] for m in messages if m.readings)
                 await connection.execute("SELECT pg_notify('encosta_readings', $1)", network)
+            for conflict in conflicts:
+                message = messages[conflict.message]
+                # One row per conflicting reading of a message, however often it is redelivered.
+                key = f"{conflict.station_id}/{conflict.quantity}/{conflict.ts.isoformat()}"
+                digest = hashlib.blake2b(message.digest + key.encode(), digest_size=16).digest()
+                reject = replace(_conflict_reject(conflict), raw=message.payload)
+                rejects.append(self.reject_row(message, reject, digest))
             if rejects:
-                await connection.executemany(
-                    "INSERT INTO rejects (topic, station_id, reason, detail, record_index, raw,"
-                    " message_hash) VALUES ($1, $2, $3, $4, $5, $6, $7)"
-                    " ON CONFLICT (message_hash, record_index) DO NOTHING",
-                    rejects,
-                )
+                await connection.executemany(_INSERT_REJECTS, rejects)
         self.metrics.batch_size.observe(len(rows))
         self.metrics.stored.inc(stored)
-        self.metrics.duplicates.inc(len(rows) - stored)
+        self.metrics.duplicates.inc(len(rows) - stored - len(conflicts))
+        if conflicts:
+            self.metrics.rejected.labels(Reason.CONFLICTING_VALUE.value).inc(len(conflicts))
         return stored
+
+    async def ping(self, timeout_s: float) -> bool:
+        """Whether the database answers ``SELECT 1`` within ``timeout_s`` (the health probe)."""
+        assert self._pool is not None
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self._pool.fetchval("SELECT 1")
+        except (*RETRYABLE, asyncpg.PostgresError) as exc:
+            log.debug("database probe failed", extra={"error": repr(exc)})
+            return False
+        return True
 
     async def known_stations(self, network: str) -> frozenset[str]:
         """Ids of the registered stations of ``network`` (retrying like ``write``)."""
@@ -273,7 +373,8 @@ class BatchWriter:
                 rows = await self._pool.fetch(
                     "SELECT id FROM stations WHERE network = $1 AND status <> 'retired'", network
                 )
-            except RETRYABLE as exc:
+            except (*RETRYABLE, asyncpg.PostgresError) as exc:
+                # Any database error (a role without SELECT, say) is waited out, never fatal.
                 delay = backoff(attempt)
                 log.warning(
                     "cannot read the station registry, retrying",

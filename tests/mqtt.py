@@ -109,14 +109,22 @@ async def provisioned(stack: StackConfig, registry: Registry) -> AsyncIterator[N
 
 
 async def publish(
-    endpoint: Endpoint, messages: Iterable[tuple[str, bytes]], *, qos: int = 1
+    endpoint: Endpoint,
+    messages: Iterable[tuple[str, bytes]],
+    *,
+    qos: int = 1,
+    retain: bool = False,
 ) -> int:
-    """Publish ``(topic, payload)`` pairs with one client at QoS ``qos``; return the count."""
+    """Publish ``(topic, payload)`` pairs with one client at QoS ``qos``; return the count.
+
+    With ``retain`` the broker keeps the last message of each topic for new subscribers (an
+    empty retained payload clears it).
+    """
     count = 0
     async with endpoint.client(max_inflight_messages=1000) as client:
         pending: set[asyncio.Task[None]] = set()
         for topic, payload in messages:
-            pending.add(asyncio.create_task(client.publish(topic, payload, qos=qos)))
+            pending.add(asyncio.create_task(client.publish(topic, payload, qos=qos, retain=retain)))
             count += 1
             if len(pending) >= 500:
                 done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)

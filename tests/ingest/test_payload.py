@@ -84,10 +84,24 @@ def test_senml_pack_resolves_base_fields_and_units() -> None:
 
 def test_senml_by_content_type_on_plain_topic() -> None:
     """The MQTT 5 content type application/senml+json selects the SenML decoder."""
-    pack = [{"n": "rain", "u": "mm", "v": 1.0}]
+    pack = [{"bt": NOW, "n": "rain", "u": "mm", "v": 1.0}]
     out = decoder().decode(TOPIC, json.dumps(pack).encode(), NOW, "application/senml+json")
     assert [(r.quantity, r.value) for r in out.readings] == [("rain_mm", 1.0)]
-    assert out.readings[0].ts.timestamp() == pytest.approx(NOW)  # relative time 0 = now
+    assert out.readings[0].ts.timestamp() == pytest.approx(NOW)
+
+
+def test_senml_relative_time_is_refused_never_resolved_against_the_clock() -> None:
+    """SenML time below 2**28 (RFC 8428 4.5.3) is relative_time: a re-send cannot store twice."""
+    pack = json.dumps(
+        [{"n": "rain", "u": "mm", "v": 1.0}, {"n": "rain", "u": "mm", "t": -60, "v": 2}]
+    )
+    first = decoder().decode(SENML_TOPIC, pack.encode(), NOW)
+    again = decoder().decode(SENML_TOPIC, pack.encode(), NOW + 30)
+    assert [(r.reason.value, r.record_index) for r in first.rejects] == [
+        ("relative_time", 0),
+        ("relative_time", 1),
+    ]
+    assert first.readings == again.readings == []
 
 
 def test_round_trip_of_both_encoders() -> None:
@@ -132,7 +146,12 @@ REASON_CASES: list[tuple[str, str, bytes, dict[str, float]]] = [
     ),
     ("unit_missing", SENML_TOPIC, json.dumps([{"n": "rain", "v": 1}]).encode(), {}),
     ("wrong_unit", SENML_TOPIC, json.dumps([{"n": "rain", "u": "in", "v": 1}]).encode(), {}),
+    ("relative_time", SENML_TOPIC, json.dumps([{"n": "rain", "u": "mm", "v": 1}]).encode(), {}),
+    ("too_deep", TOPIC, b'{"records": [' * 20 + b"]}" * 20, {}),
+    ("number_too_large", TOPIC, b'{"ts": 1795000000.0, "rain_mm": 1' + b"0" * 400 + b"}", {}),
 ]
+# Produced by the writer (storage), or by no input at all (the last resort): tested on their own.
+NOT_FROM_INPUT = {"storage_error", "conflicting_value", "internal_error"}
 
 
 @pytest.mark.parametrize(("reason", "topic", "payload", "limits"), REASON_CASES)
@@ -146,8 +165,8 @@ def test_each_reject_reason(
 
 
 def test_every_reason_has_a_case() -> None:
-    """The parametrised cases cover every declared reason but storage-side ones."""
-    assert {c[0] for c in REASON_CASES} == {r.value for r in Reason} - {"storage_error"}
+    """The parametrised cases cover every declared reason but storage-side and last-resort ones."""
+    assert {c[0] for c in REASON_CASES} == {r.value for r in Reason} - NOT_FROM_INPUT
 
 
 def test_bad_record_is_rejected_alone() -> None:
