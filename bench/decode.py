@@ -3,7 +3,7 @@
 Prints microseconds per ``PayloadDecoder.decode`` call (best of 5 runs), and the share of the
 byte pre-scan (``ingest/prescan.py``) where the package has one. Needs no services:
 ``.venv/bin/python -m bench.decode``. To compare with another revision, run the same module
-with that revision's ``ingest`` package first on ``PYTHONPATH`` (docs/reliability-ingest.md).
+with that revision's ``ingest`` package first on ``PYTHONPATH`` (docs/reliability.md, "Ingest").
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 A dispatcher in its own ``encosta alerts`` process claims a crisis message for a receiver that
 hangs; it is then killed or frozen, the receiver is healed, and another dispatcher must
 deliver the message without waiting out a lease. Latency figures are measured by
-``bench/alerts.py --claims`` (docs/reliability-alerts.md), not asserted here.
+``bench/alerts.py --claims`` (docs/reliability.md, "Alerts and the API"), not asserted here.
 """
 
 from __future__ import annotations

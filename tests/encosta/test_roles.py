@@ -161,8 +161,8 @@ async def test_every_table_has_a_decision_for_every_role(database: Database) -> 
     undecided = sorted(set(actual) - set(MATRIX))
     assert not undecided, (
         f"tables {undecided} have no entry in tests/encosta/test_roles.py MATRIX: grant each "
-        "role what it needs in the migration that adds them (docs/reliability-roles.md) and "
-        "record the decision, set() for none"
+        "role what it needs in the migration that adds them (docs/reliability.md, 'Database "
+        "roles') and record the decision, set() for none"
     )
     assert sorted(set(MATRIX) - set(actual)) == [], "MATRIX names tables the schema lacks"
 
