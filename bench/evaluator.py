@@ -1,0 +1,208 @@
+"""Evaluation cycle at network scale: what one ``Evaluator.evaluate_once`` costs as stations grow.
+
+The generator: the Rio registry's 40 stations repeated with jittered positions (±0.05°) until
+``N`` stations, in zones of 25, network ``benchnet``; 96 h of 5-minute readings per station
+(rain: 0.2 mm in one interval of ten, deterministic per station and time; soil moisture 0.25
+at the deepest probe), inserted server-side in one statement. The evaluator then runs the way
+the service does (its own role, every zone, the shipped ``rio`` preset), and each cycle is
+split into the grid's SQL (``load_grid``), the model, and the rest.
+
+Reported per size: load time, the first (cold) cycle, the median of ``--cycles`` steady cycles,
+the SQL share, the model alone, the evaluator process's resident memory, and PostgreSQL's CPU
+per cycle (every process of this stack's cluster, from /proc). This is the full re-read of the
+window that the incremental evaluation (issue 10) must beat side by side.
+
+Run: ``.venv/bin/python -m bench.evaluator [--sizes 100,1000] [--cycles 3]`` (10,000 stations
+take minutes per cycle on 2 cores). The local stack must be up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import time
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+import numpy as np
+
+from alerts.config import EvaluatorConfig
+from alerts.evaluator import Evaluator
+from alerts.observations import load_grid, load_stations
+from encosta import stack
+from encosta.migrate import migrate
+from encosta.registry import import_registry
+from ingest.stations import Registry, Station, Zone, load_registry
+from models import ModelInputs, evaluate, load_preset
+
+NETWORK = "benchnet"
+ZONE_SIZE = 25
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def synthetic(stations: int, seed: int = 0) -> Registry:
+    """``stations`` stations from the Rio registry's, jittered, in zones of ``ZONE_SIZE``."""
+    base = load_registry(stack.REPO / "deploy" / "stations" / "rio-de-janeiro.toml")
+    rng = np.random.default_rng(seed)
+    zones = [
+        Zone(f"z{z:05d}", f"Zone {z}", "bench")
+        for z in range((stations + ZONE_SIZE - 1) // ZONE_SIZE)
+    ]
+    out = []
+    for i in range(stations):
+        s: Station = base.stations[i % len(base.stations)]
+        out.append(
+            replace(
+                s,
+                id=f"b{i:06d}",
+                zone=zones[i // ZONE_SIZE].id,
+                name=f"bench {i}",
+                lat=s.lat + float(rng.uniform(-0.05, 0.05)),
+                lon=s.lon + float(rng.uniform(-0.05, 0.05)),
+                status="active",
+            )
+        )
+    return Registry(NETWORK, tuple(zones), tuple(out))
+
+
+_LOAD = """
+INSERT INTO readings (station_id, quantity, ts, value)
+SELECT s.id, q.quantity, g,
+       CASE q.quantity
+           WHEN 'rain_mm' THEN CASE WHEN abs(hashtext(s.id || g::text)) % 10 = 0 THEN 0.2 ELSE 0 END
+           ELSE 0.25 END
+FROM stations s, (VALUES ('rain_mm'), ('vwc_d60')) q (quantity),
+     generate_series($1::timestamptz - interval '96 hours', $1::timestamptz, interval '5 minutes') g
+WHERE s.network = $2
+"""
+
+
+def _cluster_cpu_s(pg_dir: Path) -> float:
+    """User + system CPU seconds of every process of this stack's PostgreSQL cluster."""
+    postmaster = int((pg_dir / "postmaster.pid").read_text().split()[0])
+    total = 0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid, ppid = int(proc.name), int(fields[1])
+        if postmaster in {pid, ppid}:
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / _TICKS
+
+
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def measure(cfg: stack.StackConfig, size: int, cycles: int) -> dict[str, float]:
+    """Load a network of ``size`` stations into a fresh database and time the cycles."""
+    name = f"bench_evaluator_{size}"
+    pg = stack.Postgres(cfg)
+    pg.psql("postgres", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    pg.psql("postgres", f"CREATE DATABASE {name}")
+    owner = cfg.dsn(name)
+    await migrate(owner)
+    await import_registry(owner, synthetic(size))
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    connection = await asyncpg.connect(owner)
+    try:
+        started = time.perf_counter()
+        await connection.execute(_LOAD, now, NETWORK)
+        load_s = time.perf_counter() - started
+        rows = int(await connection.fetchval("SELECT count(*) FROM readings"))
+        await connection.execute("ANALYZE readings")
+    finally:
+        await connection.close()
+    config = EvaluatorConfig(
+        dsn=cfg.dsn(name, "encosta_alerts"), network=NETWORK, heartbeat_s=0.0, fallback_min=0.0
+    )
+    timings: list[float] = []
+    cpu: list[float] = []
+    async with Evaluator(config) as evaluator:
+        for cycle in range(cycles + 1):
+            at = now + timedelta(minutes=5 * cycle)
+            before = _cluster_cpu_s(cfg.pg_dir)
+            started = time.perf_counter()
+            await evaluator.evaluate_once(at)
+            timings.append(time.perf_counter() - started)
+            cpu.append(_cluster_cpu_s(cfg.pg_dir) - before)
+        rss = _rss_mb()
+    connection = await asyncpg.connect(config.dsn)
+    try:
+        table = await load_stations(connection, NETWORK)
+        started = time.perf_counter()
+        grid = await load_grid(connection, table, now, config.step_minutes, config.window_h)
+        sql_s = time.perf_counter() - started
+    finally:
+        await connection.close()
+    inputs = ModelInputs.build(
+        grid.rain_mm,
+        grid.vwc_m3m3,
+        config.step_minutes,
+        table.zone,
+        table.x_m,
+        table.y_m,
+        table.params,
+        n_zones=len(table.zone_ids),
+    )
+    model = load_preset(config.preset)
+    started = time.perf_counter()
+    evaluate(inputs, model)
+    model_s = time.perf_counter() - started
+    pg.psql("postgres", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    return {
+        "stations": size,
+        "rows": rows,
+        "load_s": load_s,
+        "cold_s": timings[0],
+        "steady_s": statistics.median(timings[1:]) if cycles else timings[0],
+        "sql_s": sql_s,
+        "model_s": model_s,
+        "rss_mb": rss,
+        "pg_cpu_s": statistics.median(cpu[1:]) if cycles else cpu[0],
+    }
+
+
+async def main() -> int:
+    """Measure each size and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="100,1000", help="comma-separated station counts")
+    parser.add_argument("--cycles", type=int, default=3, help="steady cycles after the first")
+    args = parser.parse_args()
+    cfg = stack.StackConfig.from_env(os.environ)
+    stack.up(cfg)
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    print(f"# bench/evaluator.py sizes={args.sizes} cycles={args.cycles}", flush=True)
+    results = []
+    for size in sizes:
+        result = await measure(cfg, size, args.cycles)
+        results.append(result)
+        print(f"{size} stations: {result}", flush=True)
+    print(
+        "| stations | readings | cold cycle | steady cycle | grid SQL | model alone "
+        "| evaluator RSS | PostgreSQL CPU per cycle |"
+    )
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for r in results:
+        print(
+            f"| {r['stations']:,.0f} | {r['rows']:,.0f} | {r['cold_s']:.2f} s | "
+            f"{r['steady_s']:.2f} s | {r['sql_s']:.2f} s | {r['model_s'] * 1000:.0f} ms | "
+            f"{r['rss_mb']:.0f} MB | {r['pg_cpu_s']:.2f} s |"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
