@@ -11,18 +11,22 @@ an aggregate of ``readings`` (tested).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import asyncpg
 
-BUCKET_S = 900
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+BUCKET_S = 900  # the rollup's bucket: 15 minutes, the evaluator's step
 
-_UPSERT = """
+# The readings travel as four arrays and are summarised by PostgreSQL (C, not a Python loop);
+# ordered by key, so that concurrent writers lock rollup rows in the same order.
+_ADD = """
 INSERT INTO readings_15m AS r (station_id, quantity, bucket, total, samples, last_ts, last_value)
-SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::float8[], $5::int[],
-                     $6::timestamptz[], $7::float8[])
+SELECT station_id, quantity, time_bucket(INTERVAL '15 minutes', ts), sum(value), count(*),
+       max(ts), last(value, ts)
+FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::float8[]) AS n (station_id,
+     quantity, ts, value)
+GROUP BY 1, 2, 3
+ORDER BY 1, 2, 3
 ON CONFLICT (station_id, quantity, bucket) DO UPDATE SET
     total = r.total + EXCLUDED.total,
     samples = r.samples + EXCLUDED.samples,
@@ -33,49 +37,10 @@ ON CONFLICT (station_id, quantity, bucket) DO UPDATE SET
 """
 
 
-def bucket_of(ts: datetime) -> datetime:
-    """The start of the 15-minute bucket holding ``ts`` (aligned like ``time_bucket``)."""
-    seconds = (ts - _EPOCH).total_seconds()
-    return datetime.fromtimestamp(seconds // BUCKET_S * BUCKET_S, UTC)
-
-
-@dataclass(slots=True)
-class _Bucket:
-    total: float
-    samples: int
-    last_ts: datetime
-    last_value: float
-
-
-def summarise(
-    rows: Iterable[tuple[str, str, datetime, float]],
-) -> list[tuple[str, str, datetime, float, int, datetime, float]]:
-    """(station, quantity, bucket, total, samples, last_ts, last_value) per bucket, sorted.
-
-    Sorted by key, so that concurrent writers lock rollup rows in the same order.
-    """
-    acc: dict[tuple[str, str, datetime], _Bucket] = {}
-    for station, quantity, ts, value in rows:
-        key = (station, quantity, bucket_of(ts))
-        entry = acc.get(key)
-        if entry is None:
-            acc[key] = _Bucket(value, 1, ts, value)
-            continue
-        entry.total += value
-        entry.samples += 1
-        if ts >= entry.last_ts:
-            entry.last_ts, entry.last_value = ts, value
-    return [
-        (s, q, b, e.total, e.samples, e.last_ts, e.last_value)
-        for (s, q, b), e in sorted(acc.items(), key=lambda item: item[0])
-    ]
-
-
 async def add(
     connection: asyncpg.Connection, rows: Iterable[tuple[str, str, datetime, float]]
-) -> int:
+) -> None:
     """Add newly stored readings to the rollup (inside the caller's transaction)."""
-    summary = summarise(rows)
-    if summary:
-        await connection.execute(_UPSERT, *(list(column) for column in zip(*summary, strict=True)))
-    return len(summary)
+    columns = [list(column) for column in zip(*rows, strict=True)]
+    if columns:
+        await connection.execute(_ADD, *columns)
