@@ -105,9 +105,10 @@ def _cluster_cpu_s(pg_dir: Path) -> float:
     return total / _TICKS
 
 
-def _rss_mb() -> float:
+def _rss_mb(field: str = "VmRSS:") -> float:
+    """This process's resident memory (``VmHWM:``: its peak so far), in MB."""
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(field):
             return int(line.split()[1]) / 1024
     return float("nan")
 
@@ -173,8 +174,14 @@ async def measure(  # noqa: PLR0915  one linear script, read top to bottom
                 await evaluator.evaluate_once(at)
                 steady.append(time.perf_counter() - started)
                 cpu.append(_cluster_cpu_s(cfg.pg_dir) - before)
-                if cycle > full_cycles:
-                    continue
+            at = now + timedelta(minutes=5 * cycles + 1)
+            await _late_readings(writer, table.ids, at - timedelta(hours=30))
+            started = time.perf_counter()
+            await evaluator.evaluate_once(at)
+            out["late_s"] = time.perf_counter() - started
+            # Peak memory of the incremental evaluation, before the full re-read adds its own.
+            out["rss_mb"] = _rss_mb("VmHWM:")
+            for _ in range(full_cycles):
                 # The full re-read of the same window, side by side in the same run.
                 started = time.perf_counter()
                 grid = await load_grid(connection, table, at, config.step_minutes, config.window_h)
@@ -184,15 +191,19 @@ async def measure(  # noqa: PLR0915  one linear script, read top to bottom
                 )  # fmt: skip
                 evaluate(inputs, model)
                 full.append(time.perf_counter() - started)
-            at = now + timedelta(minutes=5 * cycles + 1)
-            await _late_readings(writer, table.ids, at - timedelta(hours=30))
-            started = time.perf_counter()
-            await evaluator.evaluate_once(at)
-            out["late_s"] = time.perf_counter() - started
+            sizes = await connection.fetchrow(
+                "SELECT hypertable_size('readings') AS raw,"
+                " hypertable_size('readings_15m') AS roll, (SELECT count(*) FROM readings) AS n"
+            )
         finally:
             await connection.close()
-        out["rss_mb"] = _rss_mb()
+    out["bytes_per_reading"] = sizes["raw"] / sizes["n"]
+    out["rollup_bytes_per_reading"] = sizes["roll"] / sizes["n"]
     out["rss_growth_mb"] = out["rss_mb"] - rss_before
+    # 5-minute reports of rain and soil moisture: 2 x 12 x 24 x 365 readings a station-year.
+    out["mb_per_station_year"] = (
+        (out["bytes_per_reading"] + out["rollup_bytes_per_reading"]) * 2 * 12 * 24 * 365 / 1e6
+    )
     out["steady_s"] = statistics.median(steady)
     out["full_s"] = statistics.median(full)
     out["ratio"] = out["full_s"] / out["steady_s"]
@@ -210,7 +221,7 @@ async def main() -> int:
         "--full-cycles",
         type=int,
         default=3,
-        help="of those, how many also time the full re-read (about 9 s each per 1,000 stations)",
+        help="full re-reads timed after the incremental cycles (about 9 s each per 1,000 stations)",
     )
     args = parser.parse_args()
     cfg = stack.StackConfig.from_env(os.environ)
@@ -219,19 +230,22 @@ async def main() -> int:
     print(f"# bench/evaluator.py sizes={args.sizes} cycles={args.cycles}", flush=True)
     results = []
     for size in sizes:
-        result = await measure(cfg, size, args.cycles, max(1, min(args.full_cycles, args.cycles)))
+        result = await measure(cfg, size, args.cycles, max(1, args.full_cycles))
         results.append(result)
         print(f"{size} stations: {result}", flush=True)
     print(
         "| stations | readings | cold start | steady cycle (incremental) | full re-read "
-        "| ratio | late-data cycle | PostgreSQL CPU per steady cycle | process RSS |"
+        "| ratio | late-data cycle | PostgreSQL CPU per steady cycle | peak RSS (incremental) "
+        "| bytes per reading (raw + rollup) | MB per station-year |"
     )
-    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in results:
         print(
             f"| {r['stations']:,.0f} | {r['rows']:,.0f} | {r['cold_s']:.2f} s | "
             f"{r['steady_s'] * 1000:.0f} ms | {r['full_s']:.2f} s | {r['ratio']:.0f}x | "
-            f"{r['late_s'] * 1000:.0f} ms | {r['pg_cpu_s']:.2f} s | {r['rss_mb']:.0f} MB |"
+            f"{r['late_s'] * 1000:.0f} ms | {r['pg_cpu_s']:.2f} s | {r['rss_mb']:.0f} MB | "
+            f"{r['bytes_per_reading']:.0f} + {r['rollup_bytes_per_reading']:.0f} | "
+            f"{r['mb_per_station_year']:.0f} |"
         )
     return 0
 
