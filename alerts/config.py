@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Literal
 
 from alerts.destinations import Destinations
 from alerts.errors import ConfigError
+from runtime.backoff import Backoff, Jitter
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -118,6 +119,11 @@ class DispatchConfig:
     claim_stale_s: float = 10.0
     # Where webhooks may go; the default refuses loopback, private and reserved addresses.
     destinations: Destinations = field(default_factory=Destinations)
+
+    @property
+    def backoff(self) -> Backoff:
+        """Redelivery waits: doubling from the base up to the cap, at least half the ceiling."""
+        return Backoff(self.backoff_base_s, self.backoff_max_s, jitter=Jitter.HALF)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> DispatchConfig:

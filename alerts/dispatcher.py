@@ -23,11 +23,11 @@ import asyncpg
 import httpx
 
 from alerts import signing
-from alerts.backoff import delay_s, retry_after_s, retryable_status
 from alerts.claims import LIVE, ClaimOwner
 from alerts.errors import AlertsError, DeliveryError, DestinationError
 from alerts.listener import ChannelListener
 from alerts.metrics import AlertsMetrics
+from alerts.retry import retry_after_s, retryable_status
 from alerts.store import OUTBOX_CHANNEL
 from alerts.transport import guarded_transport
 
@@ -254,12 +254,7 @@ class WebhookDispatcher:
                     extra={"message_id": row["message_id"], "error": reason},
                 )
                 return Outcome(row["id"], "dead", reason)
-            wait = delay_s(
-                row["attempts"],
-                self.config.backoff_base_s,
-                self.config.backoff_max_s,
-                exc.retry_after_s,
-            )
+            wait = self.config.backoff.delay_s(row["attempts"], at_least_s=exc.retry_after_s)
             return Outcome(row["id"], "pending", str(exc), wait)
         except AlertsError as exc:  # a malformed secret: retrying will not help
             return Outcome(row["id"], "dead", str(exc))

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
 from collections.abc import Callable, Sequence
 
@@ -42,10 +41,12 @@ from ingest.probe import ProbeServer
 from ingest.reasons import Reason
 from ingest.topic import subscription
 from ingest.writer import BatchWriter, Message
+from runtime.backoff import Backoff
 
 log = logging.getLogger("encosta.ingest")
 _STOP = None
 _REGISTRY_REFRESH_S = 60.0
+_RECONNECT = Backoff(base_s=1.0, factor=1.5, cap_s=30.0)  # aiomqtt's reconnect example
 
 
 def _check_granted(topic_filter: str, granted: Sequence[object]) -> None:
@@ -204,12 +205,12 @@ class IngestService:
             except aiomqtt.MqttError as exc:
                 self._client = None
                 self.metrics.mqtt_connected.set(0)
-                delay = min(30.0, random.uniform(0, 1.5 ** min(10, attempt)))  # noqa: S311
+                attempt += 1
+                delay = _RECONNECT.delay_s(attempt)
                 log.warning(
                     "broker connection lost, reconnecting",
                     extra={"error": str(exc), "delay_s": round(delay, 2)},
                 )
-                attempt += 1
                 await asyncio.sleep(delay)
             finally:
                 self._client = None

@@ -1,0 +1,5 @@
+"""What every Encosta process runs on, whichever service it is.
+
+A leaf like ``models``: it imports no other project package, and every other package may import
+it. One concept per module: :mod:`runtime.backoff` (how long a retry waits).
+"""
