@@ -1,5 +1,6 @@
 """What every Encosta process runs on, whichever service it is.
 
 A leaf like ``models``: it imports no other project package, and every other package may import
-it. One concept per module: :mod:`runtime.backoff` (how long a retry waits).
+it. One concept per module: :mod:`runtime.backoff` (how long a retry waits),
+:mod:`runtime.settings` (typed reads of the environment, one rule for every service).
 """

@@ -11,7 +11,7 @@ REPO = Path(__file__).resolve().parent.parent
 PACKAGES = ("encosta", "ingest", "models", "alerts", "simulators", "runtime")
 
 # What each package may import from the others (module prefixes). encosta wires everything;
-# runtime is the floor every service stands on (backoff, ...).
+# runtime is the floor every service stands on (backoff, settings).
 ALLOWED: dict[str, tuple[str, ...]] = {
     "models": (),
     "runtime": (),
