@@ -81,6 +81,24 @@ def test_signature_verifies_with_standardwebhooks() -> None:
         standardwebhooks.Webhook(secret).verify(body + b" ", signed)
 
 
+def test_signature_matches_the_spec_example_and_a_utf8_body() -> None:
+    """The spec's published vector, and a non-ASCII CAP body signed over its UTF-8 bytes."""
+    assert headers(
+        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        "msg_p5jXN8AQM9LWM0D4loKWxJek",
+        1614265330,
+        b'{"test": 2432232314}',
+    ) == {
+        "webhook-id": "msg_p5jXN8AQM9LWM0D4loKWxJek",
+        "webhook-timestamp": "1614265330",
+        "webhook-signature": "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+    }
+    secret = new_secret()
+    body = "<alert><headline>Rocinha: área de risco</headline></alert>".encode()
+    signed = headers(secret, "msg_2_1_1", int(datetime.now(UTC).timestamp()), body)
+    assert standardwebhooks.Webhook(secret).verify(body, signed, json_parse=False) is None
+
+
 def test_malformed_secret_is_refused() -> None:
     """A secret without the whsec_ prefix or with a short key is a SubscriptionError."""
     for bad in ("secret", "whsec_!!", "whsec_c2hvcnQ="):
