@@ -27,6 +27,7 @@ from alerts.claims import LIVE, ClaimOwner
 from alerts.errors import AlertsError, DeliveryError, DestinationError
 from alerts.listener import ChannelListener
 from alerts.metrics import AlertsMetrics
+from alerts.outbox import OutboxStatus
 from alerts.retry import retry_after_s, retryable_status
 from alerts.store import OUTBOX_CHANNEL
 from alerts.transport import guarded_transport
@@ -64,7 +65,11 @@ RETURNING o.id, o.message_id, o.subscription_id, o.payload, o.content_type, o.at
 """  # noqa: S608  a constant, no input
 
 
-_OUTCOME = {"delivered": "delivered", "pending": "retry", "dead": "dead"}  # metric label
+_OUTCOME = {  # metric label of an attempt's outcome
+    OutboxStatus.DELIVERED: "delivered",
+    OutboxStatus.PENDING: "retry",
+    OutboxStatus.DEAD: "dead",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +77,7 @@ class Outcome:
     """Result of one delivery attempt of one outbox row."""
 
     row_id: int
-    status: str  # delivered | pending | dead
+    status: OutboxStatus
     error: str | None = None
     retry_in_s: float = 0.0
     latency_s: float = 0.0  # delivered: seconds from the outbox commit to the 2xx answer
@@ -229,7 +234,7 @@ class WebhookDispatcher:
             return
         outcome = await self._attempt(row)
         self.metrics.attempts.labels(_OUTCOME[outcome.status]).inc()
-        if outcome.status == "delivered":
+        if outcome.status is OutboxStatus.DELIVERED:
             self.metrics.delivery.observe(outcome.latency_s)
         try:
             async with self._pool.acquire() as connection, connection.transaction():
@@ -253,13 +258,15 @@ class WebhookDispatcher:
                     "webhook dead-lettered",
                     extra={"message_id": row["message_id"], "error": reason},
                 )
-                return Outcome(row["id"], "dead", reason)
+                return Outcome(row["id"], OutboxStatus.DEAD, reason)
             wait = self.config.backoff.delay_s(row["attempts"], at_least_s=exc.retry_after_s)
-            return Outcome(row["id"], "pending", str(exc), wait)
+            return Outcome(row["id"], OutboxStatus.PENDING, str(exc), wait)
         except AlertsError as exc:  # a malformed secret: retrying will not help
-            return Outcome(row["id"], "dead", str(exc))
+            return Outcome(row["id"], OutboxStatus.DEAD, str(exc))
         return Outcome(
-            row["id"], "delivered", latency_s=float(row["age_s"]) + time.monotonic() - started
+            row["id"],
+            OutboxStatus.DELIVERED,
+            latency_s=float(row["age_s"]) + time.monotonic() - started,
         )
 
     async def post(
@@ -282,14 +289,14 @@ class WebhookDispatcher:
     ) -> None:
         # Fenced on the claim: a dispatcher whose claim was taken over (it froze, or lost its
         # session) must not overwrite what the new claimer records.
-        if outcome.status == "delivered":
+        if outcome.status is OutboxStatus.DELIVERED:
             await connection.execute(
                 "UPDATE outbox SET status = 'delivered', delivered_at = now(), last_error = NULL,"
                 " claimed_by = NULL WHERE id = $1 AND claimed_by = $2",
                 outcome.row_id,
                 owner,
             )
-        elif outcome.status == "dead":
+        elif outcome.status is OutboxStatus.DEAD:
             await connection.execute(
                 "UPDATE outbox SET status = 'dead', last_error = $2, claimed_by = NULL"
                 " WHERE id = $1 AND claimed_by = $3",

@@ -47,12 +47,13 @@ from ingest.config import ROLE as INGEST_ROLE
 from ingest.config import IngestConfig
 from ingest.service import IngestService
 from ingest.stations import Registry, load_registry
+from models import Level
 from runtime import settings
 from runtime.settings import Environment
 from simulators import Run, generate, load_scenario, publish
 
 REGISTRY = stack.REPO / "deploy" / "stations" / "rio-de-janeiro.toml"
-LEVELS = ("normal", "attention", "alert", "crisis")
+LEVELS = tuple(level.name.lower() for level in Level)  # normal, attention, alert, crisis
 STEP_S = 900.0  # the evaluator's step through simulated time
 DEMO_INGEST = "encosta-demo-ingest"  # its own broker account: never the live ingest's session
 DEMO_NAME = re.compile(r"encosta_demo[a-z0-9_]{0,40}")
