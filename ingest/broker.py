@@ -56,10 +56,6 @@ class BrokerLogin:
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         return context
 
-    def with_username(self, username: str) -> BrokerLogin:
-        """The same transport, another account (its password looked up by the caller)."""
-        return BrokerLogin(username, None, self.ca_file)
-
     @classmethod
     def from_env(cls, environ: Mapping[str, str], default_username: str | None) -> BrokerLogin:
         """Read the login from ``environ``; the password falls back to the credentials store."""
