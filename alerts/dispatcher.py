@@ -95,6 +95,7 @@ class WebhookDispatcher:
         self._listener: ChannelListener | None = None
         self._http: httpx.AsyncClient | None = None
         self._owner: ClaimOwner | None = None
+        self._resources: contextlib.AsyncExitStack | None = None
 
     @property
     def generation(self) -> int:
@@ -107,13 +108,22 @@ class WebhookDispatcher:
         return 0 if self._owner is None else self._owner.id
 
     async def __aenter__(self) -> Self:
-        self._pool = await asyncpg.create_pool(self.config.dsn, min_size=1, max_size=4)
-        self._owner = await ClaimOwner(self.config.dsn, self.config.claim_stale_s).__aenter__()
-        # A commit that queues messages NOTIFYs: deliver at once rather than at the next poll.
-        self._listener = await ChannelListener(
-            self.config.dsn, OUTBOX_CHANNEL, self._wake.set, "encosta-outbox-listener"
-        ).__aenter__()
-        self._http = webhook_client(self.config)
+        # A failure part-way closes what was already open; __aexit__ closes the rest.
+        async with contextlib.AsyncExitStack() as stack:
+            self._pool = await asyncpg.create_pool(self.config.dsn, min_size=1, max_size=4)
+            stack.push_async_callback(self._pool.close)
+            self._owner = await stack.enter_async_context(
+                ClaimOwner(self.config.dsn, self.config.claim_stale_s)
+            )
+            # A commit that queues messages NOTIFYs: deliver at once rather than at the next poll.
+            self._listener = await stack.enter_async_context(
+                ChannelListener(
+                    self.config.dsn, OUTBOX_CHANNEL, self._wake.set, "encosta-outbox-listener"
+                )
+            )
+            self._http = webhook_client(self.config)
+            stack.push_async_callback(self._http.aclose)
+            self._resources = stack.pop_all()
         return self
 
     async def __aexit__(
@@ -122,15 +132,10 @@ class WebhookDispatcher:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        async with asyncio.timeout(10):
-            if self._http is not None:
-                await self._http.aclose()
-            if self._listener is not None:
-                await self._listener.__aexit__(exc_type, exc, tb)
-            if self._owner is not None:
-                await self._owner.__aexit__(exc_type, exc, tb)
-            if self._pool is not None:
-                await self._pool.close()
+        resources, self._resources = self._resources, None
+        if resources is not None:
+            async with asyncio.timeout(10):
+                await resources.__aexit__(exc_type, exc, tb)
 
     def stop(self) -> None:
         """Stop claiming rows; deliveries in flight finish (bounded by the HTTP timeout)."""

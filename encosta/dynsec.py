@@ -91,6 +91,11 @@ class SyncReport:
     deleted: list[str] = field(default_factory=list)
 
 
+async def _cancelled(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
 class DynsecAdmin:
     """A connection as the admin account that sends plugin commands and awaits the answers."""
 
@@ -101,7 +106,7 @@ class DynsecAdmin:
         self.timeout_s = timeout_s
         self._client: aiomqtt.Client | None = None
         self._responses: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        self._reader: asyncio.Task[None] | None = None
+        self._resources: contextlib.AsyncExitStack | None = None
 
     async def __aenter__(self) -> Self:
         client = aiomqtt.Client(
@@ -112,16 +117,20 @@ class DynsecAdmin:
             timeout=self.timeout_s,
             **self.login.client_options(),
         )
-        try:
-            await client.__aenter__()
-        except aiomqtt.MqttError as exc:
-            raise BrokerAuthError(
-                f"cannot log in to the broker at {self.host}:{self.port} as "
-                f"{self.login.username}: {exc}"
-            ) from None
-        self._client = client
-        await client.subscribe(f"{_TOPIC}/response", qos=1)
-        self._reader = asyncio.create_task(self._read(client), name="dynsec-responses")
+        # A failure part-way (the subscription, say) disconnects; __aexit__ closes the rest.
+        async with contextlib.AsyncExitStack() as stack:
+            try:
+                await stack.enter_async_context(client)
+            except aiomqtt.MqttError as exc:
+                raise BrokerAuthError(
+                    f"cannot log in to the broker at {self.host}:{self.port} as "
+                    f"{self.login.username}: {exc}"
+                ) from None
+            await client.subscribe(f"{_TOPIC}/response", qos=1)
+            reader = asyncio.create_task(self._read(client), name="dynsec-responses")
+            stack.push_async_callback(_cancelled, reader)
+            self._client = client
+            self._resources = stack.pop_all()
         return self
 
     async def __aexit__(
@@ -130,11 +139,9 @@ class DynsecAdmin:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._reader is not None:
-            self._reader.cancel()
-            await asyncio.gather(self._reader, return_exceptions=True)
-        if self._client is not None:
-            await self._client.__aexit__(exc_type, exc, tb)
+        resources, self._resources = self._resources, None
+        if resources is not None:
+            await resources.__aexit__(exc_type, exc, tb)
 
     async def _read(self, client: aiomqtt.Client) -> None:
         async for message in client.messages:
