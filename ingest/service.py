@@ -37,11 +37,11 @@ from ingest.config import IngestConfig
 from ingest.metrics import IngestMetrics
 from ingest.mqtt5 import connect_properties
 from ingest.payload import Decoded, PayloadDecoder, Rejected
-from ingest.probe import ProbeServer
 from ingest.reasons import Reason
 from ingest.topic import subscription
 from ingest.writer import BatchWriter, Message
 from runtime.backoff import Backoff
+from runtime.probe import ProbeServer
 
 log = logging.getLogger("encosta.ingest")
 _STOP = None

@@ -11,7 +11,7 @@ REPO = Path(__file__).resolve().parent.parent
 PACKAGES = ("encosta", "ingest", "models", "alerts", "simulators", "runtime")
 
 # What each package may import from the others (module prefixes). encosta wires everything;
-# runtime is the floor every service stands on (backoff, settings).
+# runtime is the floor every service stands on (backoff, settings, HTTP probes).
 ALLOWED: dict[str, tuple[str, ...]] = {
     "models": (),
     "runtime": (),
@@ -27,7 +27,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "ingest.accounts",  # which account a gateway or station publishes as
         "runtime",
     ),
-    "alerts": ("models", "runtime", "ingest.probe"),
+    "alerts": ("models", "runtime"),
 }
 
 
