@@ -18,7 +18,7 @@ Variables that several services read have one reader each here (:func:`network`,
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
@@ -67,25 +67,11 @@ class Environment:
 
     def integer(self, name: str, default: int, low: int, high: int) -> int:
         """A whole number in ``[low, high]``; ``default`` when unset or empty."""
-        raw = self.environ.get(name)
-        if not raw:
-            return default
-        try:
-            value = int(raw)
-        except ValueError:
-            raise self.error(f"{raw!r} is not an integer", variable=name) from None
-        return self._within(name, value, low, high)
+        return self._ranged(name, default, low, high, parse=int, kind="an integer")
 
     def number(self, name: str, default: float, low: float, high: float) -> float:
         """A number in ``[low, high]``; ``default`` when unset or empty."""
-        raw = self.environ.get(name)
-        if not raw:
-            return default
-        try:
-            value = float(raw)
-        except ValueError:
-            raise self.error(f"{raw!r} is not a number", variable=name) from None
-        return self._within(name, value, low, high)
+        return self._ranged(name, default, low, high, parse=float, kind="a number")
 
     def flag(self, name: str, *, default: bool = False) -> bool:
         """1/true/yes or 0/false/no, any case; ``default`` when unset or empty."""
@@ -96,7 +82,16 @@ class Environment:
             raise self.error(f"{raw!r}: use 1 or 0", variable=name)
         return raw in _TRUE
 
-    def _within(self, name: str, value: _N, low: _N, high: _N) -> _N:
+    def _ranged(  # noqa: PLR0913  the reader's name, default, range and parser
+        self, name: str, default: _N, low: _N, high: _N, *, parse: Callable[[str], _N], kind: str
+    ) -> _N:
+        raw = self.environ.get(name)
+        if not raw:
+            return default
+        try:
+            value = parse(raw)
+        except ValueError:
+            raise self.error(f"{raw!r} is not {kind}", variable=name) from None
         if not low <= value <= high:
             raise self.error(f"{value} is outside [{low}, {high}]", variable=name)
         return value
