@@ -16,7 +16,7 @@ import contextlib
 import logging
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING
 
 import asyncpg
 import httpx
@@ -28,10 +28,9 @@ from alerts.metrics import AlertsMetrics
 from alerts.outbox import OutboxStatus
 from alerts.sender import post, webhook_client
 from alerts.store import OUTBOX_CHANNEL
+from runtime.resource import StackedResource
 
 if TYPE_CHECKING:
-    from types import TracebackType
-
     from alerts.config import DispatchConfig
 
 log = logging.getLogger("encosta.alerts.dispatcher")
@@ -80,8 +79,10 @@ class Outcome:
     latency_s: float = 0.0  # delivered: seconds from the outbox commit to the 2xx answer
 
 
-class WebhookDispatcher:
+class WebhookDispatcher(StackedResource):
     """Delivers the outbox; an async context manager owning a pool and an HTTP client."""
+
+    close_timeout_s = 10.0
 
     def __init__(self, config: DispatchConfig, metrics: AlertsMetrics | None = None) -> None:
         self.config = config
@@ -92,7 +93,6 @@ class WebhookDispatcher:
         self._listener: ChannelListener | None = None
         self._http: httpx.AsyncClient | None = None
         self._owner: ClaimOwner | None = None
-        self._resources: contextlib.AsyncExitStack | None = None
 
     @property
     def generation(self) -> int:
@@ -104,35 +104,21 @@ class WebhookDispatcher:
         """The id this dispatcher claims rows under (``outbox.claimed_by``); 0 before entering."""
         return 0 if self._owner is None else self._owner.id
 
-    async def __aenter__(self) -> Self:
-        # A failure part-way closes what was already open; __aexit__ closes the rest.
-        async with contextlib.AsyncExitStack() as stack:
-            self._pool = await asyncpg.create_pool(self.config.dsn, min_size=1, max_size=4)
-            stack.push_async_callback(self._pool.close)
-            self._owner = await stack.enter_async_context(
-                ClaimOwner(self.config.dsn, self.config.claim_stale_s)
+    async def open(self, stack: contextlib.AsyncExitStack) -> None:
+        """The pool, the claim owner, the LISTEN connection and the HTTP client."""
+        self._pool = await asyncpg.create_pool(self.config.dsn, min_size=1, max_size=4)
+        stack.push_async_callback(self._pool.close)
+        self._owner = await stack.enter_async_context(
+            ClaimOwner(self.config.dsn, self.config.claim_stale_s)
+        )
+        # A commit that queues messages NOTIFYs: deliver at once rather than at the next poll.
+        self._listener = await stack.enter_async_context(
+            ChannelListener(
+                self.config.dsn, OUTBOX_CHANNEL, self._wake.set, "encosta-outbox-listener"
             )
-            # A commit that queues messages NOTIFYs: deliver at once rather than at the next poll.
-            self._listener = await stack.enter_async_context(
-                ChannelListener(
-                    self.config.dsn, OUTBOX_CHANNEL, self._wake.set, "encosta-outbox-listener"
-                )
-            )
-            self._http = webhook_client(self.config)
-            stack.push_async_callback(self._http.aclose)
-            self._resources = stack.pop_all()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        resources, self._resources = self._resources, None
-        if resources is not None:
-            async with asyncio.timeout(10):
-                await resources.__aexit__(exc_type, exc, tb)
+        )
+        self._http = webhook_client(self.config)
+        stack.push_async_callback(self._http.aclose)
 
     def stop(self) -> None:
         """Stop claiming rows; deliveries in flight finish (bounded by the HTTP timeout)."""

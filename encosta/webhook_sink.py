@@ -6,15 +6,16 @@ package (a verifier no one here wrote) and kept in memory for the demo's summary
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from standardwebhooks import Webhook
 
 from runtime.http_server import HttpServer, Request, Response
+from runtime.resource import StackedResource
 
 
 @dataclass(slots=True)
@@ -27,34 +28,22 @@ class Delivery:
 
 
 @dataclass(slots=True)
-class WebhookSink:
+class WebhookSink(StackedResource):
     """``async with WebhookSink(secret) as sink``: serves on ``sink.url`` until exit."""
 
     secret: str = ""
     deliveries: list[Delivery] = field(default_factory=list)
     port: int = 0
-    _server: HttpServer | None = None
 
     @property
     def url(self) -> str:
         """Where to send webhooks."""
         return f"http://127.0.0.1:{self.port}/encosta"
 
-    async def __aenter__(self) -> Self:
-        server = HttpServer(self._answer, port=self.port)
-        await server.__aenter__()
-        self._server, self.port = server, server.port
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        server, self._server = self._server, None
-        if server is not None:
-            await server.__aexit__(exc_type, exc, tb)
+    async def open(self, stack: contextlib.AsyncExitStack) -> None:
+        """Listen on a free loopback port (or ``port``)."""
+        server = await stack.enter_async_context(HttpServer(self._answer, port=self.port))
+        self.port = server.port
 
     async def _answer(self, request: Request) -> Response:
         self._record(request.headers, request.body)

@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from types import TracebackType
-from typing import Self
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from runtime.http_server import LOOPBACK, HttpServer, Request, Response
+from runtime.resource import StackedResource
 
 _READ_TIMEOUT_S = 5.0
 
 
-class ProbeServer:
+class ProbeServer(StackedResource):
     """Serves ``/metrics`` from ``registry`` and ``/healthz`` from ``healthy()``."""
 
     def __init__(
@@ -32,21 +31,12 @@ class ProbeServer:
         self.host = host
         self.registry = registry
         self.healthy = healthy
-        self._stack = contextlib.AsyncExitStack()
 
-    async def __aenter__(self) -> Self:
+    async def open(self, stack: contextlib.AsyncExitStack) -> None:
+        """Listen on ``port``, unless it is 0 (probes off)."""
         if self.port:
             server = HttpServer(self._answer, self.host, self.port, read_timeout_s=_READ_TIMEOUT_S)
-            await self._stack.enter_async_context(server)
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self._stack.aclose()
+            await stack.enter_async_context(server)
 
     async def _answer(self, request: Request) -> Response:
         if request.path == "/metrics":
