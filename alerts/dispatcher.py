@@ -34,6 +34,9 @@ if TYPE_CHECKING:
     from alerts.config import DispatchConfig
 
 log = logging.getLogger("encosta.alerts.dispatcher")
+# asyncpg raises InternalClientError ("another operation is in progress") when a pooled
+# connection is terminated mid-query: a database outage like the others, not a crash.
+_DB_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError)
 
 _CLAIM = f"""
 WITH live AS ({LIVE}),
@@ -151,7 +154,7 @@ class WebhookDispatcher(StackedResource):
             try:
                 generation = self.generation
                 rows = await self._claim(capacity) if capacity > 0 else []
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            except _DB_ERRORS:
                 log.exception("outbox scan failed; retrying")
                 rows = []
             for row in rows:
@@ -201,7 +204,7 @@ class WebhookDispatcher(StackedResource):
     async def _release(self, row: asyncpg.Record) -> None:
         """Give a claim back unattempted: it is due again at once, for any dispatcher."""
         assert self._pool is not None
-        with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        with contextlib.suppress(*_DB_ERRORS):
             await self._pool.execute(
                 "UPDATE outbox SET claimed_by = NULL, attempts = attempts - 1"
                 " WHERE id = $1 AND claimed_by = $2 AND status = 'pending'",
@@ -227,7 +230,7 @@ class WebhookDispatcher(StackedResource):
         try:
             async with self._pool.acquire() as connection, connection.transaction():
                 await self._record(connection, outcome, row["subscription_id"], self.owner_id)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        except _DB_ERRORS:
             # The row stays claimed by us; it is attempted again when our session ends or the
             # claim outlives the lease (at least once: the receiver deduplicates by webhook-id).
             log.exception("could not record a delivery outcome", extra={"id": row["id"]})
