@@ -30,7 +30,7 @@ class Proposal:
 
     zone_id: str
     zone_name: str
-    kind: str
+    kind: str  # an AlertKind value
     level: int
     unknown: bool
     evidence: dict[str, Any]

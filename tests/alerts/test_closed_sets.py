@@ -7,6 +7,7 @@ import re
 from typing import Any, get_args
 
 from alerts.api import schemas
+from alerts.kind import AlertKind
 from alerts.lifecycle import Transition
 from alerts.outbox import OutboxStatus
 from encosta import demo
@@ -82,4 +83,4 @@ def test_transitions_and_kinds_match_the_schema() -> None:
         == check_values("alert_events", "transition")
     )
     kind = schemas.Alert.model_fields["kind"].annotation
-    assert set(get_args(kind)) == check_values("alerts", "kind")
+    assert set(get_args(kind)) == set(AlertKind) == check_values("alerts", "kind")
