@@ -14,8 +14,8 @@ import contextlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from types import TracebackType
-from typing import Self
+
+from runtime.resource import StackedResource
 
 LOOPBACK = "127.0.0.1"
 _CLOSE_TIMEOUT_S = 2.0
@@ -60,7 +60,7 @@ class Response:
 Handler = Callable[[Request], Awaitable[Response | None]]
 
 
-class HttpServer:
+class HttpServer(StackedResource):
     """``async with HttpServer(handler) as server``: serves on ``server.port`` until exit.
 
     Port 0 picks a free port, read back from ``port`` once entered.
@@ -78,30 +78,17 @@ class HttpServer:
         self.host = host
         self.port = port
         self.read_timeout_s = read_timeout_s
-        self._server: asyncio.Server | None = None
 
     @property
     def url(self) -> str:
         """``http://host:port`` of the server."""
         return f"http://{self.host}:{self.port}"
 
-    async def __aenter__(self) -> Self:
-        self._server = await asyncio.start_server(self._handle, self.host, self.port)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        server, self._server = self._server, None
-        if server is not None:
-            server.close()
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(_CLOSE_TIMEOUT_S):
-                    await server.wait_closed()
+    async def open(self, stack: contextlib.AsyncExitStack) -> None:
+        """Listen; closing stops accepting and waits briefly for the connections to end."""
+        server = await asyncio.start_server(self._handle, self.host, self.port)
+        stack.push_async_callback(_close, server)
+        self.port = server.sockets[0].getsockname()[1]
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -115,6 +102,13 @@ class HttpServer:
             pass  # a client that went away or sent garbage: nothing to answer
         finally:
             writer.close()
+
+
+async def _close(server: asyncio.Server) -> None:
+    server.close()
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(_CLOSE_TIMEOUT_S):
+            await server.wait_closed()
 
 
 async def _read(reader: asyncio.StreamReader) -> Request:
