@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from alerts.observations import Grid, StationTable
-from ingest.rollup import BUCKET_S
 
 if TYPE_CHECKING:
     import asyncpg
@@ -50,6 +49,8 @@ _ROW = np.dtype(
         ("last", ">f8"),
     ]
 )
+# The rollup's bucket (migration 0008, which ingest.rollup writes): the evaluator's step.
+BUCKET_S = 900
 _HEADER = 11 + 4 + 4  # PGCOPY signature, flags, header extension length (0)
 
 _SELECT = """

@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 
+import aiomqtt
 import asyncpg
 
 from alerts import subscriptions
@@ -45,6 +46,7 @@ from ingest.accounts import ingest_account, ingest_client_ids
 from ingest.broker import BrokerLogin
 from ingest.config import ROLE as INGEST_ROLE
 from ingest.config import IngestConfig
+from ingest.mqtt5 import connect_properties
 from ingest.service import IngestService
 from ingest.stations import Registry, load_registry
 from models import Level
@@ -123,6 +125,21 @@ async def _broker_accounts(config: stack.StackConfig, registry: Registry) -> dic
     passwords = credentials.ensure(store, [DEMO_INGEST])
     async with dynsec.DynsecAdmin(host, config.mqtt_port, admin) as connection:
         await dynsec.sync(connection, "demo", demo, passwords)
+    # A replay starts from an empty session: whatever the broker queued for an earlier demo
+    # (or published to the network since, by a simulator or a benchmark) is not this storm's.
+    login = BrokerLogin(
+        DEMO_INGEST, passwords[DEMO_INGEST], os.environ.get("ENCOSTA_MQTT_CA_FILE") or None
+    )
+    async with aiomqtt.Client(
+        host,
+        config.mqtt_port,
+        identifier=DEMO_INGEST,
+        protocol=aiomqtt.ProtocolVersion.V5,
+        clean_start=True,
+        properties=connect_properties(0),
+        **login.client_options(),
+    ):
+        pass
     return passwords
 
 

@@ -119,3 +119,16 @@ async def test_rollup_equals_an_aggregate_of_readings(database: Database) -> Non
     )
     assert mismatch == 0
     assert await database.fetchval("SELECT count(*) FROM readings_15m") > 0
+
+
+def test_one_bucket_width_for_writer_reader_and_schema() -> None:
+    """Ingest writes, the evaluator reads and the migration defines the same 15-minute bucket."""
+    from pathlib import Path  # noqa: PLC0415
+
+    from alerts import window  # noqa: PLC0415
+    from ingest import rollup  # noqa: PLC0415
+
+    migration = Path(__file__).resolve().parents[2] / "encosta/migrations/0008_rollup.sql"
+    assert rollup.BUCKET_S == window.BUCKET_S == 900
+    assert "time_bucket(INTERVAL '15 minutes'" in migration.read_text()
+    assert "time_bucket(INTERVAL '15 minutes'" in rollup._ADD
