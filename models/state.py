@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from models.completeness import gap_bounds
 from models.evaluate import finalize, summarise
 from models.inputs import FloatArray, ModelInputs, StationStatic, StepWindows
 from models.summary import WindowSummary
@@ -165,7 +166,20 @@ class ModelState:
             vwc_last=np.where(self.vwc_age < self.win.offline, self.vwc_last, np.nan),
             vwc_age=self.vwc_age.copy(),
             vwc_seen=self.vwc_seen.copy(),
+            gap_bound_mm=self._gap_bounds(),
         )
+
+    def _gap_bounds(self) -> FloatArray:
+        """:func:`models.completeness.gap_bounds` over the ring, oldest column first.
+
+        O(stations x window) per call, not per push: only ``summary``/``result`` need it.
+        Steps before the record are NaN in the ring for every station, so they take the
+        record-rate bound, as the full path's steps before the first column do.
+        """
+        ordered = np.roll(self.ring, -self.pos, axis=1)
+        dirty = np.asarray(np.isnan(ordered).any(axis=1), dtype=np.bool_)
+        step_mm = self.config.quality.gap_max_mm_per_h * self.win.step_minutes / 60.0
+        return gap_bounds(ordered, dirty, self.static.zone, self.static.n_zones, self.win, step_mm)
 
     def result(self) -> ModelResult:
         """Levels, flags and zones at the newest step (same code as the full evaluation)."""

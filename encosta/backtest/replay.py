@@ -225,7 +225,7 @@ def replay(
             result = evaluate(inputs, config)
             outputs[name] = (
                 [int(v) for v in result.zone_level],
-                [bool(v) for v in result.zone_unknown],
+                [bool(v) for v in result.zone_unknown_material],
                 _criteria(result),
             )
             if k == 0:

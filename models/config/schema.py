@@ -81,6 +81,7 @@ class Quality:
     vwc_max_m3m3: float
     clog_neighbour_mm_1h: float
     clog_min_neighbours: int
+    gap_max_mm_per_h: float  # rain a gap may hide where no zone neighbour reported (record)
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,4 +293,5 @@ class _Parser:
             vwc_max_m3m3=self.number(q, "vwc_max_m3m3", 0.3, 1.0),
             clog_neighbour_mm_1h=self.number(q, "clog_neighbour_mm_1h", 0.0, 200.0, open_low=True),
             clog_min_neighbours=self.integer(q, "clog_min_neighbours", 1, 50),
+            gap_max_mm_per_h=self.number(q, "gap_max_mm_per_h", 10.0, 2000.0),
         )
