@@ -8,6 +8,7 @@ import numpy as np
 import numpy.typing as npt
 
 from models.completeness import gap_bounds
+from models.consistency import screen
 from models.event import current_event, first_blocks
 from models.inputs import ModelInputs, StationStatic, StepWindows
 from models.interpolation import idw_estimate
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 def summarise(inputs: ModelInputs, config: ModelConfig) -> WindowSummary:
     """Reduce the gridded arrays to the per-station statistics at the newest step."""
     win = StepWindows.build(inputs.step_minutes, config)
-    rain = as_float(inputs.rain_mm)
+    rain = screen(as_float(inputs.rain_mm), inputs.static.zone, inputs.step_minutes, config)
     # One pass over the array: bad-value screen, 96 h sum and API, and hourly sums over the
     # trailing window (they serve the 1 h / 24 h sums and the event scan).
     n_steps = rain.shape[1]

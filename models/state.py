@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from models.completeness import gap_bounds
+from models.consistency import screen
 from models.evaluate import finalize, summarise
 from models.inputs import FloatArray, ModelInputs, StationStatic, StepWindows
 from models.summary import WindowSummary
@@ -34,7 +35,8 @@ class ModelState:
         self.static: StationStatic = inputs.static
         self.win = win = StepWindows.build(inputs.step_minutes, config)
         summary = summarise(inputs, config)
-        rain = inputs.rain_mm.astype(np.float64)
+        rain = screen(inputs.rain_mm, inputs.static.zone, inputs.step_minutes, config)
+        rain = rain.astype(np.float64)
         n, n_steps = rain.shape
         valid = (rain >= 0.0) & (rain <= win.rain_max_mm)
         ring = np.full((n, win.w96h), np.nan, dtype=np.float32)
@@ -88,6 +90,7 @@ class ModelState:
         """Fold in one new step (arrays of shape [stations]; NaN where nothing arrived)."""
         win = self.win
         r = np.asarray(rain_mm, dtype=np.float64)
+        r = screen(r[:, None], self.static.zone, win.step_minutes, self.config)[:, 0]
         v = np.asarray(vwc_m3m3, dtype=np.float64)
         valid = (r >= 0.0) & (r <= win.rain_max_mm)
         x0 = np.where(valid, r, 0.0)

@@ -82,6 +82,8 @@ class Quality:
     clog_neighbour_mm_1h: float
     clog_min_neighbours: int
     gap_max_mm_per_h: float  # rain a gap may hide where no zone neighbour reported (record)
+    outlier_min_mm_per_h: float  # a step this wet at one gauge ...
+    outlier_neighbour_mm_per_h: float  # ... while every reporting neighbour is this dry
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,4 +296,6 @@ class _Parser:
             clog_neighbour_mm_1h=self.number(q, "clog_neighbour_mm_1h", 0.0, 200.0, open_low=True),
             clog_min_neighbours=self.integer(q, "clog_min_neighbours", 1, 50),
             gap_max_mm_per_h=self.number(q, "gap_max_mm_per_h", 10.0, 2000.0),
+            outlier_min_mm_per_h=self.number(q, "outlier_min_mm_per_h", 1.0, 2000.0),
+            outlier_neighbour_mm_per_h=self.number(q, "outlier_neighbour_mm_per_h", 0.0, 100.0),
         )
