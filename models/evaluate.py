@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from models.antecedent import prior_api
 from models.completeness import gap_bounds
 from models.consistency import screen
 from models.event import current_event, first_blocks
@@ -38,6 +39,10 @@ def summarise(inputs: ModelInputs, config: ModelConfig) -> WindowSummary:
     dirty, long, hourly_all = row_pass(rain, win, blocks)
     hourly = hourly_all if blocks else None
     acc, missing, api = window_sums(rain, win, dirty, hourly, long)
+    if inputs.antecedent_daily_mm is not None:
+        api = api + prior_api(
+            inputs.antecedent_daily_mm, config.antecedent.k_daily, win.k_step, n_steps
+        )
     event = current_event(rain, win, config.event.wet_threshold_mm, ~dirty, hourly)
     stats = sensor_stats(rain, inputs.vwc_m3m3, win, config, dirty)
     static = inputs.static
