@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import statistics
 import sys
 import time
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -68,6 +70,12 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:  # noqa: ANN401  argparse's
     )
     parser.add_argument("--report", default=None, help="directory for summary.json, report.md")
     parser.add_argument("--registry", default=str(REGISTRY), help="station registry (TOML)")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=min(2, os.cpu_count() or 1),
+        help="worker processes (default: 2, or 1 on a single core)",
+    )
     return parser
 
 
@@ -139,20 +147,49 @@ def score_run(run: Run, line: Timeline, zone_ids: Sequence[str]) -> list[Scored]
     return out
 
 
-def run_backtest(
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One scenario x seed, with everything a worker process needs."""
+
+    scenario: str
+    seed: int
+    registry_path: str
+    presets: dict[str, ModelConfig]
+    keep: bool  # return the run and timeline for the plots
+
+
+def run_job(job: Job) -> tuple[Job, list[Scored], tuple[Run, Timeline] | None]:
+    """Simulate, replay and score one scenario x seed (in a worker process or inline)."""
+    registry = load_registry(Path(job.registry_path))
+    stations = stations_of(registry)
+    scenario = load_scenario(job.scenario)
+    run = generate(scenario, registry, seed=job.seed, anchor=scenario.start.timestamp())
+    line = replay(run, job.presets, load_preset("sirens"), stations)
+    return job, score_run(run, line, stations.zone_ids), (run, line) if job.keep else None
+
+
+def run_backtest(  # noqa: PLR0913  the command's options
     scenarios: Sequence[str],
     seeds: int,
     presets: dict[str, ModelConfig],
     registry_path: str = str(REGISTRY),
+    *,
     console: Console | None = None,
+    jobs: int = 1,
 ) -> Backtest:
-    """Replay and score every scenario x seed; the first seed of each is kept for plots."""
-    registry = load_registry(Path(registry_path))
-    stations = stations_of(registry)
-    siren = load_preset("sirens")
+    """Replay and score every scenario x seed; the first seed of each is kept for plots.
+
+    ``jobs`` > 1 runs scenario x seed pairs in that many worker processes (each is
+    independent and deterministic, so the result does not depend on ``jobs``).
+    """
     result = Backtest(list(scenarios), seeds, [*presets, SIREN])
     started = time.perf_counter()
-    loaded = {name: load_scenario(name) for name in scenarios}
+    work = [
+        Job(name, seed, registry_path, presets, keep=seed == 1)
+        for name in scenarios
+        for seed in range(1, seeds + 1)
+    ]
+    done: dict[tuple[str, int], list[Scored]] = {}
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -161,16 +198,26 @@ def run_backtest(
         console=console or Console(stderr=True),
         transient=True,
     ) as progress:
-        task = progress.add_task("backtest", total=len(scenarios) * seeds)
-        for name, scenario in loaded.items():
-            for seed in range(1, seeds + 1):
-                progress.update(task, description=f"{name} seed {seed}")
-                run = generate(scenario, registry, seed=seed, anchor=scenario.start.timestamp())
-                line = replay(run, presets, siren, stations)
-                result.scored += score_run(run, line, stations.zone_ids)
-                if seed == 1:
-                    result.examples[name] = (run, line)
-                progress.advance(task)
+        task = progress.add_task("backtest", total=len(work))
+
+        def record(outcome: tuple[Job, list[Scored], tuple[Run, Timeline] | None]) -> None:
+            job, scored, example = outcome
+            done[job.scenario, job.seed] = scored
+            if example is not None:
+                result.examples[job.scenario] = example
+            progress.update(task, description=f"{job.scenario} seed {job.seed}")
+            progress.advance(task)
+
+        if jobs <= 1:
+            for job in work:
+                record(run_job(job))
+        else:
+            with ProcessPoolExecutor(max_workers=jobs) as pool:
+                for outcome in pool.map(run_job, work):
+                    record(outcome)
+    for job in work:  # a fixed order, whatever order the workers finished in
+        result.scored += done[job.scenario, job.seed]
+    result.examples = {name: result.examples[name] for name in scenarios}
     result.runtime_s = time.perf_counter() - started
     return result
 
@@ -284,7 +331,7 @@ def run(args: argparse.Namespace) -> int:
     console = Console() if sys.stdout.isatty() else Console(width=160)
     scenarios = args.scenario or list(available())
     presets = presets_of(args.preset or ["rio", "sirens"], args.sweep)
-    backtest = run_backtest(scenarios, args.seeds, presets, args.registry)
+    backtest = run_backtest(scenarios, args.seeds, presets, args.registry, jobs=args.jobs)
     command = "encosta backtest " + " ".join(
         [*(f"--scenario {s}" for s in scenarios), f"--seeds {args.seeds}",
          *(f"--preset {p}" for p in (args.preset or ["rio", "sirens"])), f"--sweep '{args.sweep}'"]

@@ -100,3 +100,13 @@ def test_a_short_backtest_writes_the_report_with_scores(tmp_path: Path) -> None:
     assert zones["hits"] + zones["misses"] + zones["false_alarms"] + zones["quiet"] == 8
     assert zones["hits"] + zones["misses"] > 0  # Petrópolis fails slopes at seed 1
     assert {"pod", "far", "csi"} <= set(zones)
+
+
+def test_worker_processes_give_the_same_scores_as_one_process() -> None:
+    """Two seeds in two worker processes score exactly as the same seeds inline."""
+    presets = presets_of(["rio"], "")
+    inline = run_backtest(["petropolis-2022-02"], 2, presets, jobs=1)
+    pooled = run_backtest(["petropolis-2022-02"], 2, presets, jobs=2)
+    assert [s.zones for s in pooled.scored] == [s.zones for s in inline.scored]
+    assert [s.episodes for s in pooled.scored] == [s.episodes for s in inline.scored]
+    assert len(pooled.scored) == 2 * 2  # seeds x (rio, siren)
