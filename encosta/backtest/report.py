@@ -1,7 +1,8 @@
 """The backtest report: ``summary.json``, ``report.md`` and PNG plots (matplotlib, Agg).
 
 Plots: per scenario (its first seed), one row per zone with the zone's largest 1 h and 24 h
-accumulations against the first preset's and the siren rule's thresholds, and the held level
+accumulations against the first preset's and the siren rule's thresholds and the zone's
+lowest factor of safety against the level-2 FS threshold, and the held level
 of every method over time with its episodes and the failures marked; and the threshold
 sweep — false-alarm zones against mean lead time for the first preset with its rain
 thresholds scaled, next to the other presets and the siren rule.
@@ -45,6 +46,11 @@ def _zones_plot(run: Run, line: Timeline, methods: list[str], path: Path) -> Non
             left.axhline(rio.rain_1h_mm[1], color="C0", ls="--", lw=0.8)
             left.axhline(rio.rain_24h_mm[1], color="C1", ls="--", lw=0.8)
         left.set_ylabel(zone, fontsize=8)
+        fs_axis = left.twinx()
+        fs_axis.plot(hours, [r[z] for r in line.min_fs], color="C2", lw=0.8, label="min FS")
+        fs_axis.axhline(load_preset("rio").slope.fs_levels[1], color="C2", ls="--", lw=0.6)
+        fs_axis.set_ylim(0.5, 2.5)
+        fs_axis.tick_params(labelsize=6)
         for k, m in enumerate(methods):
             right.step(hours, [r[z] + 0.06 * k for r in line.held[m]], where="post", label=m, lw=1)
         right.axhline(2, color="grey", ls=":", lw=0.8)
@@ -57,7 +63,7 @@ def _zones_plot(run: Run, line: Timeline, methods: list[str], path: Path) -> Non
         if z == 0:
             left.legend(fontsize=7, loc="upper left")
             right.legend(fontsize=7, loc="upper left", ncol=len(methods))
-            left.set_title("accumulations (dashed: first preset level 2, dotted: siren)")
+            left.set_title("accumulations (dashed: level 2, dotted: siren); green: min FS")
             right.set_title("held level per method (red: slope failures)")
     axes[-1][0].set_xlabel("hours from scenario start")
     axes[-1][1].set_xlabel("hours from scenario start")
