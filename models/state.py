@@ -56,6 +56,13 @@ class ModelState:
         self.tail_dry = np.where(self.active, 0, min(n_steps, win.dry_spell)).astype(np.int64)
         self.tail_mm = np.zeros(n)
         self._init_tails(rain, valid)
+        # Whether the current event has recorded rain yet (its start is its first rain).
+        self.rained = np.zeros(n, dtype=np.bool_)
+        rows = np.flatnonzero(self.active)
+        if rows.size:
+            first = n_steps - self.tail_dry[rows] - self.steps[rows]
+            wet = rain[rows, first] > config.event.wet_threshold_mm
+            self.rained[rows] = valid[rows, first] & wet
         self.prev_rain = rain[:, -1].copy()
         self.prev_vwc = inputs.vwc_m3m3[:, -1].astype(np.float64)
         self.rain_flat = summary.rain_flat_run.copy()
@@ -120,14 +127,21 @@ class ModelState:
         spell = self.win.dry_spell
         dry = valid & (r <= self.config.event.wet_threshold_mm)
         wet = ~dry
+        rain_now = valid & ~dry
         fresh = wet & ~self.active
         going = wet & self.active
+        # The first recorded rain of an event that began with gaps restarts its duration and
+        # total there: missing history is not rain duration (models.event).
+        first_rain = going & ~self.rained & rain_now
         self.truncated = np.where(fresh, self.tail_dry < spell, self.truncated)
         self.total = np.where(
-            fresh, x0, np.where(going, self.total + self.tail_mm + x0, self.total)
+            fresh | first_rain, x0, np.where(going, self.total + self.tail_mm + x0, self.total)
         )
         self.ev_missing = np.where(fresh, ~valid, self.ev_missing | (going & ~valid))
-        self.steps = np.where(fresh, 1, np.where(going, self.steps + self.tail_dry + 1, self.steps))
+        self.steps = np.where(
+            fresh | first_rain, 1, np.where(going, self.steps + self.tail_dry + 1, self.steps)
+        )
+        self.rained = np.where(fresh, rain_now, self.rained | (going & rain_now))
         self.tail_dry = np.where(wet, 0, np.minimum(self.tail_dry + 1, spell))
         self.tail_mm = np.where(wet, 0.0, self.tail_mm + x0)
         self.active = (self.active | wet) & (self.tail_dry < spell)
