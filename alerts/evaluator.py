@@ -4,7 +4,9 @@ Ownership is per zone partition (:mod:`alerts.partitions`): each evaluator evalu
 the zones of the partitions it holds. The model still runs over every station of the network
 (interpolation of a silent gauge draws on neighbours in other zones, and one vectorised pass
 over all stations costs little more than over a quarter of them); the zone results are then
-filtered to the owned partitions. An evaluation runs when new readings are committed (ingest
+filtered to the owned partitions. The window of readings is kept between cycles and fed from
+the 15-minute rollup with only what changed (:mod:`alerts.window`), so a cycle costs what is
+new, not what the window holds. An evaluation runs when new readings are committed (ingest
 NOTIFYs once per batch) and at least every interval (hold times and stale stations advance
 with the clock, not with data).
 """
@@ -23,9 +25,10 @@ import numpy as np
 
 from alerts import fallback, heartbeat
 from alerts.metrics import AlertsMetrics
-from alerts.observations import StationTable, load_grid, load_stations, stale_mask
+from alerts.observations import StationTable, load_stations, stale_mask
 from alerts.partitions import PartitionLease, partition_of
 from alerts.store import Proposal, apply, open_states
+from alerts.window import IncrementalGrid
 from models import MODEL_VERSION, ModelInputs, ModelResult, evaluate, load_preset, zone_evidence
 
 if TYPE_CHECKING:
@@ -129,6 +132,8 @@ class Evaluator:
         self._pool: asyncpg.Pool | None = None
         self._lease: PartitionLease | None = None
         self._beat: int | None = None  # heartbeat period already sent by this evaluator
+        # The window between cycles: each cycle reads only what changed (alerts.window).
+        self._window = IncrementalGrid(config.step_minutes, config.window_h)
 
     async def __aenter__(self) -> Self:
         self._pool = await asyncpg.create_pool(self.config.dsn, min_size=1, max_size=2)
@@ -182,7 +187,7 @@ class Evaluator:
                     "SELECT id, name FROM zones WHERE network = $1", cfg.network
                 )
             }
-            grid = await load_grid(connection, stations, at, cfg.step_minutes, cfg.window_h)
+            grid = await self._window.refresh(connection, stations, at)
             proposals = data_proposals(
                 stale_mask(stations, grid, at, cfg.stale_intervals), stations, names
             )

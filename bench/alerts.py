@@ -120,6 +120,7 @@ async def fresh_database(cfg: stack.StackConfig, name: str) -> str:
             " FROM stations s, (VALUES ('rain_mm'), ('vwc_d60')) q (quantity),"
             " generate_series(now() - interval '96 hours', now(), interval '15 minutes') g"
         )
+        await connection.execute("SELECT encosta_refresh_rollup()")  # not written by ingest
     finally:
         await connection.close()
     return dsn

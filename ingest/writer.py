@@ -1,6 +1,7 @@
 """Commit batches of readings and rejects to TimescaleDB, retrying until the database answers.
 
-A batch is COPYed into ``readings`` in one transaction with the batch's rejects: a batch is
+A batch is COPYed into ``readings`` in one transaction with the batch's rejects and its
+15-minute rollup (:mod:`ingest.rollup`): a batch is
 either committed whole or not at all, so the caller acknowledges its messages only after
 ``write`` returns. While the database is down or failing over, ``write`` keeps retrying with
 capped, jittered backoff; it never drops a batch.
@@ -31,6 +32,7 @@ from typing import Self
 
 import asyncpg
 
+from ingest import rollup
 from ingest.metrics import IngestMetrics
 from ingest.payload import Reading, Rejected
 from ingest.reasons import Reason
@@ -131,20 +133,23 @@ async def _insert(
     except asyncpg.UniqueViolationError:
         pass
     else:
+        await rollup.add(connection, (row[:4] for row in rows))  # type: ignore[misc]
         return len(rows), []
     owners = (index for index, m in enumerate(messages) for _ in m.readings)
     staged = [(*row, owner) for row, owner in zip(rows, owners, strict=True)]
     await connection.copy_records_to_table(_STAGE, records=staged)
-    status = await connection.execute(
+    inserted = await connection.fetch(
         f"INSERT INTO readings ({', '.join(_COLUMNS)})"  # noqa: S608  constants only
         f" SELECT {', '.join(_COLUMNS)} FROM {_STAGE} ORDER BY msg ON CONFLICT DO NOTHING"
+        " RETURNING station_id, quantity, ts, value"
     )
+    await rollup.add(connection, (tuple(r) for r in inserted))
     conflicts = await connection.fetch(
         f"SELECT s.msg, s.station_id, s.quantity, s.ts, s.value AS sent, r.value AS stored"  # noqa: S608
         f" FROM {_STAGE} s JOIN readings r USING (station_id, quantity, ts)"
         " WHERE r.value IS DISTINCT FROM s.value ORDER BY s.msg"
     )
-    return int(status.rsplit(" ", 1)[1]), [Conflict(*c) for c in conflicts]
+    return len(inserted), [Conflict(*c) for c in conflicts]
 
 
 def _text(value: str) -> str:

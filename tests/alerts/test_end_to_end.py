@@ -54,6 +54,7 @@ async def test_threshold_crossing_reaches_the_receiver(database: Database) -> No
                 " AND station_id IN (SELECT id FROM stations WHERE zone_id = 'rocinha')",
                 now - timedelta(hours=1),
             )
+            await database.fetchval("SELECT encosta_refresh_rollup()")  # not via ingest
             async with asyncio.timeout(15):
                 while not receiver.received:  # noqa: ASYNC110  the receiver records requests
                     await asyncio.sleep(0.05)

@@ -95,6 +95,7 @@ async def rain(db: Database, mm_per_15min: float, since: datetime) -> None:
         mm_per_15min,
         since,
     )
+    await db.fetchval("SELECT encosta_refresh_rollup()")  # not via ingest
 
 
 async def test_two_processes_share_partitions_and_survive_kill(

@@ -43,6 +43,7 @@ async def storm(db: Database) -> None:
         " AND station_id IN (SELECT id FROM stations WHERE zone_id = 'rocinha')",
         NOW - timedelta(hours=1),
     )
+    await db.fetchval("SELECT encosta_refresh_rollup()")  # not via ingest
 
 
 async def test_heartbeat_once_per_period_to_opted_in_only(database: Database) -> None:

@@ -56,6 +56,13 @@ MATRIX: dict[str, dict[str, set[str]]] = {
         "reader": {"SELECT"},
     },
     "readings_hourly": {"ingest": set(), "alerts": set(), "api": set(), "reader": {"SELECT"}},
+    # 0008: the 15-minute rollup, kept by ingest with its readings, read by the evaluator
+    "readings_15m": {
+        "ingest": {"SELECT", "INSERT", "UPDATE"},
+        "alerts": {"SELECT"},
+        "api": {"SELECT"},
+        "reader": {"SELECT"},
+    },
     "rejects": {
         "ingest": {"INSERT"} | cols("SELECT", "message_hash", "record_index"),
         "alerts": set(),

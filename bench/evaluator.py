@@ -1,0 +1,254 @@
+"""Evaluation cycle at network scale: what one ``Evaluator.evaluate_once`` costs as stations grow.
+
+The generator: the Rio registry's 40 stations repeated with jittered positions (±0.05°) until
+``N`` stations, in zones of 25, network ``benchnet``; 96 h of 5-minute readings per station
+(rain: 0.2 mm in one interval of ten, deterministic per station and time; soil moisture 0.25
+at the deepest probe), inserted server-side in one statement. The evaluator then runs the way
+the service does (its own role, every zone, the shipped ``rio`` preset), and each cycle is
+split into the grid's SQL (``load_grid``), the model, and the rest.
+
+Between steady cycles every station reports once (rain and soil, through ingest's writer, which
+keeps the rollup), as a 5-minute network does. Reported per size: load time, the first (cold)
+cycle, the median of ``--cycles`` steady cycles of the incremental evaluator side by side with
+the full re-read of the same window (raw readings -> grid -> model, the path before the
+rollup) in the same run, their ratio, a cycle after late data (one station in ten sends rain
+from 30 h ago), PostgreSQL's CPU per steady cycle (every process of this stack's cluster, from
+/proc), and the bench process's resident memory.
+
+Run: ``.venv/bin/python -m bench.evaluator [--sizes 100,1000] [--cycles 3]`` (10,000 stations
+take minutes per cycle on 2 cores). The local stack must be up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import time
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+import numpy as np
+
+from alerts.config import EvaluatorConfig
+from alerts.evaluator import Evaluator
+from alerts.observations import load_grid, load_stations
+from encosta import stack
+from encosta.migrate import migrate
+from encosta.registry import import_registry
+from ingest.metrics import IngestMetrics
+from ingest.payload import Reading
+from ingest.stations import Registry, Station, Zone, load_registry
+from ingest.writer import BatchWriter, Message
+from models import ModelInputs, evaluate, load_preset
+
+NETWORK = "benchnet"
+ZONE_SIZE = 25
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def synthetic(stations: int, seed: int = 0) -> Registry:
+    """``stations`` stations from the Rio registry's, jittered, in zones of ``ZONE_SIZE``."""
+    base = load_registry(stack.REPO / "deploy" / "stations" / "rio-de-janeiro.toml")
+    rng = np.random.default_rng(seed)
+    zones = [
+        Zone(f"z{z:05d}", f"Zone {z}", "bench")
+        for z in range((stations + ZONE_SIZE - 1) // ZONE_SIZE)
+    ]
+    out = []
+    for i in range(stations):
+        s: Station = base.stations[i % len(base.stations)]
+        out.append(
+            replace(
+                s,
+                id=f"b{i:06d}",
+                zone=zones[i // ZONE_SIZE].id,
+                name=f"bench {i}",
+                lat=s.lat + float(rng.uniform(-0.05, 0.05)),
+                lon=s.lon + float(rng.uniform(-0.05, 0.05)),
+                status="active",
+            )
+        )
+    return Registry(NETWORK, tuple(zones), tuple(out))
+
+
+_LOAD = """
+INSERT INTO readings (station_id, quantity, ts, value)
+SELECT s.id, q.quantity, g,
+       CASE q.quantity
+           WHEN 'rain_mm' THEN CASE WHEN abs(hashtext(s.id || g::text)) % 10 = 0 THEN 0.2 ELSE 0 END
+           ELSE 0.25 END
+FROM stations s, (VALUES ('rain_mm'), ('vwc_d60')) q (quantity),
+     generate_series($1::timestamptz - interval '96 hours', $1::timestamptz, interval '5 minutes') g
+WHERE s.network = $2
+"""
+
+
+def _cluster_cpu_s(pg_dir: Path) -> float:
+    """User + system CPU seconds of every process of this stack's PostgreSQL cluster."""
+    postmaster = int((pg_dir / "postmaster.pid").read_text().split()[0])
+    total = 0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid, ppid = int(proc.name), int(fields[1])
+        if postmaster in {pid, ppid}:
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / _TICKS
+
+
+def _rss_mb(field: str = "VmRSS:") -> float:
+    """This process's resident memory (``VmHWM:``: its peak so far), in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def _next_readings(writer: BatchWriter, ids: tuple[str, ...], at: datetime) -> None:
+    """One 5-minute report of every station (rain and soil), through ingest's writer."""
+    readings = [Reading(i, q, at, v) for i in ids for q, v in (("rain_mm", 0.2), ("vwc_d60", 0.26))]
+    await writer.write([Message("bench", b"", readings, [], None)])
+
+
+async def _late_readings(writer: BatchWriter, ids: tuple[str, ...], at: datetime) -> None:
+    """A backlog: one station in ten sends rain it measured 30 h ago."""
+    readings = [Reading(i, "rain_mm", at, 3.0) for i in ids[::10]]
+    await writer.write([Message("bench", b"", readings, [], None)])
+
+
+async def measure(  # noqa: PLR0915  one linear script, read top to bottom
+    cfg: stack.StackConfig, size: int, cycles: int, full_cycles: int
+) -> dict[str, float]:
+    """Load a network of ``size`` stations and time full and incremental cycles side by side."""
+    name = f"bench_evaluator_{size}"
+    pg = stack.Postgres(cfg)
+    pg.psql("postgres", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    pg.psql("postgres", f"CREATE DATABASE {name}")
+    owner = cfg.dsn(name)
+    await migrate(owner)
+    await import_registry(owner, synthetic(size))
+    now = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=30)
+    connection = await asyncpg.connect(owner)
+    try:
+        started = time.perf_counter()
+        await connection.execute(_LOAD, now, NETWORK)
+        await connection.execute("SELECT encosta_refresh_rollup()")  # bulk-loaded, not by ingest
+        load_s = time.perf_counter() - started
+        rows = int(await connection.fetchval("SELECT count(*) FROM readings"))
+        await connection.execute("ANALYZE readings; ANALYZE readings_15m")
+    finally:
+        await connection.close()
+    config = EvaluatorConfig(
+        dsn=cfg.dsn(name, "encosta_alerts"), network=NETWORK, heartbeat_s=0.0, fallback_min=0.0
+    )
+    model = load_preset(config.preset)
+    out: dict[str, float] = {"stations": size, "rows": rows, "load_s": load_s}
+    steady: list[float] = []
+    full: list[float] = []
+    cpu: list[float] = []
+    rss_before = _rss_mb()
+    async with (
+        BatchWriter(cfg.dsn(name, "encosta_ingest"), IngestMetrics()) as writer,
+        Evaluator(config) as evaluator,
+    ):
+        started = time.perf_counter()
+        await evaluator.evaluate_once(now)
+        out["cold_s"] = time.perf_counter() - started
+        connection = await asyncpg.connect(config.dsn)
+        try:
+            table = await load_stations(connection, NETWORK)
+            for cycle in range(1, cycles + 1):
+                at = now + timedelta(minutes=5 * cycle)
+                await _next_readings(writer, table.ids, at - timedelta(seconds=30))
+                before = _cluster_cpu_s(cfg.pg_dir)
+                started = time.perf_counter()
+                await evaluator.evaluate_once(at)
+                steady.append(time.perf_counter() - started)
+                cpu.append(_cluster_cpu_s(cfg.pg_dir) - before)
+            at = now + timedelta(minutes=5 * cycles + 1)
+            await _late_readings(writer, table.ids, at - timedelta(hours=30))
+            started = time.perf_counter()
+            await evaluator.evaluate_once(at)
+            out["late_s"] = time.perf_counter() - started
+            # Peak memory of the incremental evaluation, before the full re-read adds its own.
+            out["rss_mb"] = _rss_mb("VmHWM:")
+            for _ in range(full_cycles):
+                # The full re-read of the same window, side by side in the same run.
+                started = time.perf_counter()
+                grid = await load_grid(connection, table, at, config.step_minutes, config.window_h)
+                inputs = ModelInputs.build(
+                    grid.rain_mm, grid.vwc_m3m3, config.step_minutes, table.zone, table.x_m,
+                    table.y_m, table.params, n_zones=len(table.zone_ids),
+                )  # fmt: skip
+                evaluate(inputs, model)
+                full.append(time.perf_counter() - started)
+            sizes = await connection.fetchrow(
+                "SELECT hypertable_size('readings') AS raw,"
+                " hypertable_size('readings_15m') AS roll, (SELECT count(*) FROM readings) AS n"
+            )
+        finally:
+            await connection.close()
+    out["bytes_per_reading"] = sizes["raw"] / sizes["n"]
+    out["rollup_bytes_per_reading"] = sizes["roll"] / sizes["n"]
+    out["rss_growth_mb"] = out["rss_mb"] - rss_before
+    # 5-minute reports of rain and soil moisture: 2 x 12 x 24 x 365 readings a station-year.
+    out["mb_per_station_year"] = (
+        (out["bytes_per_reading"] + out["rollup_bytes_per_reading"]) * 2 * 12 * 24 * 365 / 1e6
+    )
+    out["steady_s"] = statistics.median(steady)
+    out["full_s"] = statistics.median(full)
+    out["ratio"] = out["full_s"] / out["steady_s"]
+    out["pg_cpu_s"] = statistics.median(cpu)
+    pg.psql("postgres", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    return out
+
+
+async def main() -> int:
+    """Measure each size and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="100,1000", help="comma-separated station counts")
+    parser.add_argument("--cycles", type=int, default=3, help="steady cycles after the first")
+    parser.add_argument(
+        "--full-cycles",
+        type=int,
+        default=3,
+        help="full re-reads timed after the incremental cycles (about 9 s each per 1,000 stations)",
+    )
+    args = parser.parse_args()
+    cfg = stack.StackConfig.from_env(os.environ)
+    stack.up(cfg)
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    print(f"# bench/evaluator.py sizes={args.sizes} cycles={args.cycles}", flush=True)
+    results = []
+    for size in sizes:
+        result = await measure(cfg, size, args.cycles, max(1, args.full_cycles))
+        results.append(result)
+        print(f"{size} stations: {result}", flush=True)
+    print(
+        "| stations | readings | cold start | steady cycle (incremental) | full re-read "
+        "| ratio | late-data cycle | PostgreSQL CPU per steady cycle | peak RSS (incremental) "
+        "| bytes per reading (raw + rollup) | MB per station-year |"
+    )
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for r in results:
+        print(
+            f"| {r['stations']:,.0f} | {r['rows']:,.0f} | {r['cold_s']:.2f} s | "
+            f"{r['steady_s'] * 1000:.0f} ms | {r['full_s']:.2f} s | {r['ratio']:.0f}x | "
+            f"{r['late_s'] * 1000:.0f} ms | {r['pg_cpu_s']:.2f} s | {r['rss_mb']:.0f} MB | "
+            f"{r['bytes_per_reading']:.0f} + {r['rollup_bytes_per_reading']:.0f} | "
+            f"{r['mb_per_station_year']:.0f} |"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))

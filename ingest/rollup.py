@@ -1,0 +1,46 @@
+"""The 15-minute rollup (``readings_15m``), kept by ingest in the transaction of its readings.
+
+For each (station, quantity, 15-minute bucket) the rollup holds the sum and count of the
+stored readings and the newest one's value; each change stamps the writer's transaction id,
+so a reader can ask for exactly what was committed since its last snapshot (the alert
+evaluator's incremental grid, :mod:`alerts.window`). Only readings that were actually stored
+are added: a duplicate or a conflicting re-send changes nothing, so the rollup always equals
+an aggregate of ``readings`` (tested).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+import asyncpg
+
+BUCKET_S = 900  # the rollup's bucket: 15 minutes, the evaluator's step
+
+# The readings travel as four arrays and are summarised by PostgreSQL (C, not a Python loop);
+# ordered by key, so that concurrent writers lock rollup rows in the same order.
+_ADD = """
+INSERT INTO readings_15m AS r (station_id, quantity, bucket, total, samples, last_ts, last_value)
+SELECT station_id, quantity, time_bucket(INTERVAL '15 minutes', ts), sum(value), count(*),
+       max(ts), last(value, ts)
+FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::float8[]) AS n (station_id,
+     quantity, ts, value)
+GROUP BY 1, 2, 3
+ORDER BY 1, 2, 3
+ON CONFLICT (station_id, quantity, bucket) DO UPDATE SET
+    total = r.total + EXCLUDED.total,
+    samples = r.samples + EXCLUDED.samples,
+    last_value = CASE WHEN EXCLUDED.last_ts >= r.last_ts THEN EXCLUDED.last_value
+                      ELSE r.last_value END,
+    last_ts = greatest(r.last_ts, EXCLUDED.last_ts),
+    xid = pg_current_xact_id()
+"""
+
+
+async def add(
+    connection: asyncpg.Connection, rows: Iterable[tuple[str, str, datetime, float]]
+) -> None:
+    """Add newly stored readings to the rollup (inside the caller's transaction)."""
+    columns = [list(column) for column in zip(*rows, strict=True)]
+    if columns:
+        await connection.execute(_ADD, *columns)
