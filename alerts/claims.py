@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Self
 
 import asyncpg
 
-from alerts.backoff import delay_s
+from runtime.backoff import Backoff, Jitter
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -188,7 +188,7 @@ class ClaimOwner:
                     with contextlib.suppress(*_DB_ERRORS):
                         self._conn.terminate()
                 self._conn = None
-                wait = delay_s(attempt, self.beat_s, 10.0)
+                wait = Backoff(self.beat_s, 10.0, jitter=Jitter.HALF).delay_s(attempt)
             else:
                 attempt = 0
                 wait = self.beat_s

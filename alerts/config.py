@@ -23,46 +23,23 @@
 | ``ENCOSTA_ALERTS_CLAIM_STALE_S`` | 10 | a frozen dispatcher's claims are taken after this |
 | ``ENCOSTA_ALERTS_WEBHOOK_ALLOW_PRIVATE`` | 0 | 1: deliver to loopback and private addresses |
 | ``ENCOSTA_ALERTS_WEBHOOK_ALLOW_CIDRS`` | (none) | comma-separated networks delivered to anyway |
+
+Unset and empty are the same: the default applies (:mod:`runtime.settings`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from alerts.destinations import Destinations
 from alerts.errors import ConfigError
+from runtime import settings
+from runtime.backoff import Backoff, Jitter
+from runtime.settings import Environment
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
-
-
-def number(environ: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
-    """``environ[name]`` as a number in ``[low, high]``, ``default`` when unset or empty."""
-    raw = environ.get(name, "")
-    if raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{raw!r} is not a number", variable=name) from None
-    if not low <= value <= high:
-        raise ConfigError(f"{value} is outside {low}..{high}", variable=name)
-    return value
-
-
-def default_dsn(environ: Mapping[str, str], service: Literal["alerts", "api"] = "alerts") -> str:
-    """The DSN of ``service`` (``alerts`` or ``api``).
-
-    ``ENCOSTA_<SERVICE>_PG_DSN``, else ``ENCOSTA_PG_DSN``, else the local stack as the service's
-    role ``encosta_<service>`` (migration 0005).
-    """
-    port = environ.get("ENCOSTA_PG_PORT", "55432")
-    return (
-        environ.get(f"ENCOSTA_{service.upper()}_PG_DSN")
-        or environ.get("ENCOSTA_PG_DSN")
-        or f"postgresql://encosta_{service}@127.0.0.1:{port}/encosta"
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,17 +63,18 @@ class EvaluatorConfig:
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> EvaluatorConfig:
         """Read ``ENCOSTA_*`` variables; raise :class:`ConfigError` naming a bad one."""
+        env = Environment(environ, ConfigError)
         return cls(
-            dsn=default_dsn(environ),
-            network=environ.get("ENCOSTA_NETWORK") or "rio",
-            preset=environ.get("ENCOSTA_ALERTS_PRESET") or "rio",
-            interval_s=number(environ, "ENCOSTA_ALERTS_INTERVAL_S", 5.0, 0.05, 3600),
-            stale_intervals=int(number(environ, "ENCOSTA_ALERTS_STALE_INTERVALS", 4, 1, 1000)),
-            partitions=int(number(environ, "ENCOSTA_ALERTS_PARTITIONS", 4, 1, 1024)),
-            heartbeat_s=number(environ, "ENCOSTA_ALERTS_HEARTBEAT_S", 300.0, 0, 86400),
-            fallback_min=number(environ, "ENCOSTA_ALERTS_FALLBACK_MIN", 15.0, 0, 7 * 1440),
-            metrics_port=int(number(environ, "ENCOSTA_ALERTS_METRICS_PORT", 9102, 0, 65535)),
-            metrics_host=environ.get("ENCOSTA_ALERTS_METRICS_HOST") or "127.0.0.1",
+            dsn=settings.service_dsn(env, "alerts"),
+            network=settings.network(env),
+            preset=env.text("ENCOSTA_ALERTS_PRESET", "rio"),
+            interval_s=env.number("ENCOSTA_ALERTS_INTERVAL_S", 5.0, 0.05, 3600),
+            stale_intervals=env.integer("ENCOSTA_ALERTS_STALE_INTERVALS", 4, 1, 1000),
+            partitions=env.integer("ENCOSTA_ALERTS_PARTITIONS", 4, 1, 1024),
+            heartbeat_s=env.number("ENCOSTA_ALERTS_HEARTBEAT_S", 300.0, 0, 86400),
+            fallback_min=env.number("ENCOSTA_ALERTS_FALLBACK_MIN", 15.0, 0, 7 * 1440),
+            metrics_port=env.integer("ENCOSTA_ALERTS_METRICS_PORT", 9102, 0, 65535),
+            metrics_host=env.text("ENCOSTA_ALERTS_METRICS_HOST", "127.0.0.1"),
         )
 
 
@@ -119,22 +97,28 @@ class DispatchConfig:
     # Where webhooks may go; the default refuses loopback, private and reserved addresses.
     destinations: Destinations = field(default_factory=Destinations)
 
+    @property
+    def backoff(self) -> Backoff:
+        """Redelivery waits: doubling from the base up to the cap, at least half the ceiling."""
+        return Backoff(self.backoff_base_s, self.backoff_max_s, jitter=Jitter.HALF)
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> DispatchConfig:
         """Read ``ENCOSTA_*`` variables; raise :class:`ConfigError` naming a bad one."""
-        timeout = number(environ, "ENCOSTA_ALERTS_TIMEOUT_S", 10.0, 0.1, 300)
+        env = Environment(environ, ConfigError)
+        timeout = env.number("ENCOSTA_ALERTS_TIMEOUT_S", 10.0, 0.1, 300)
         return cls(
-            dsn=default_dsn(environ),
-            interval_s=number(environ, "ENCOSTA_ALERTS_DISPATCH_INTERVAL_S", 0.5, 0.01, 60),
-            batch=int(number(environ, "ENCOSTA_ALERTS_BATCH", 100, 1, 10000)),
+            dsn=settings.service_dsn(env, "alerts"),
+            interval_s=env.number("ENCOSTA_ALERTS_DISPATCH_INTERVAL_S", 0.5, 0.01, 60),
+            batch=env.integer("ENCOSTA_ALERTS_BATCH", 100, 1, 10000),
             timeout_s=timeout,
-            backoff_base_s=number(environ, "ENCOSTA_ALERTS_BACKOFF_BASE_S", 2.0, 0.01, 3600),
-            backoff_max_s=number(environ, "ENCOSTA_ALERTS_BACKOFF_MAX_S", 600.0, 0.01, 86400),
-            max_age_s=number(environ, "ENCOSTA_ALERTS_MAX_AGE_S", 86400.0, 1, 30 * 86400),
+            backoff_base_s=env.number("ENCOSTA_ALERTS_BACKOFF_BASE_S", 2.0, 0.01, 3600),
+            backoff_max_s=env.number("ENCOSTA_ALERTS_BACKOFF_MAX_S", 600.0, 0.01, 86400),
+            max_age_s=env.number("ENCOSTA_ALERTS_MAX_AGE_S", 86400.0, 1, 30 * 86400),
             # Backstop only: a claim older than this is free even if its dispatcher lives
             # (one that could not record an outcome); dead and frozen claimers free it sooner.
             lease_s=max(60.0, 3 * timeout),
-            drain_s=number(environ, "ENCOSTA_ALERTS_DRAIN_S", 10.0, 0, 600),
-            claim_stale_s=number(environ, "ENCOSTA_ALERTS_CLAIM_STALE_S", 10.0, 1, 3600),
+            drain_s=env.number("ENCOSTA_ALERTS_DRAIN_S", 10.0, 0, 600),
+            claim_stale_s=env.number("ENCOSTA_ALERTS_CLAIM_STALE_S", 10.0, 1, 3600),
             destinations=Destinations.from_env(environ),
         )

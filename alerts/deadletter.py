@@ -57,12 +57,6 @@ async def list_dead(
     return [DeadLetter(**dict(row)) for row in rows]
 
 
-async def count_dead(db: asyncpg.Connection | asyncpg.Pool) -> int:
-    """How many dead letters there are."""
-    count: int = await db.fetchval("SELECT count(*) FROM outbox WHERE status = 'dead'")
-    return count
-
-
 async def replay(db: asyncpg.Connection | asyncpg.Pool, message_id: str) -> str:
     """Set one dead letter back to pending, due now; raise :class:`DeadLetterError` if not dead."""
     replayed = await db.fetchval(

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from alerts.errors import ConfigError, DestinationError
+from runtime.settings import Environment
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -78,11 +79,9 @@ class Destinations:
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Destinations:
         """``ENCOSTA_ALERTS_WEBHOOK_ALLOW_PRIVATE`` and ``…_ALLOW_CIDRS``; ConfigError if bad."""
-        flag = environ.get("ENCOSTA_ALERTS_WEBHOOK_ALLOW_PRIVATE", "").strip().lower()
-        if flag not in {"", "0", "1", "true", "false", "yes", "no"}:
-            raise ConfigError(
-                f"{flag!r}: use 1 or 0", variable="ENCOSTA_ALERTS_WEBHOOK_ALLOW_PRIVATE"
-            )
+        allow_private = Environment(environ, ConfigError).flag(
+            "ENCOSTA_ALERTS_WEBHOOK_ALLOW_PRIVATE"
+        )
         allow: list[Network] = []
         for item in environ.get("ENCOSTA_ALERTS_WEBHOOK_ALLOW_CIDRS", "").split(","):
             if item.strip():
@@ -93,7 +92,7 @@ class Destinations:
                         f"{item.strip()!r} is not a network (e.g. 10.20.0.0/16, 127.0.0.1/32)",
                         variable="ENCOSTA_ALERTS_WEBHOOK_ALLOW_CIDRS",
                     ) from None
-        return cls(allow_private=flag in {"1", "true", "yes"}, allow=tuple(allow))
+        return cls(allow_private=allow_private, allow=tuple(allow))
 
     @classmethod
     def loopback(cls) -> Destinations:

@@ -16,27 +16,27 @@ import contextlib
 import logging
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING
 
 import asyncpg
 import httpx
 
-from alerts import signing
-from alerts.backoff import delay_s, retry_after_s, retryable_status
 from alerts.claims import LIVE, ClaimOwner
-from alerts.errors import AlertsError, DeliveryError, DestinationError
+from alerts.errors import AlertsError, DeliveryError
 from alerts.listener import ChannelListener
 from alerts.metrics import AlertsMetrics
+from alerts.outbox import OutboxStatus
+from alerts.sender import post, webhook_client
 from alerts.store import OUTBOX_CHANNEL
-from alerts.transport import guarded_transport
+from runtime.resource import StackedResource
 
 if TYPE_CHECKING:
-    from types import TracebackType
-
     from alerts.config import DispatchConfig
 
 log = logging.getLogger("encosta.alerts.dispatcher")
+# asyncpg raises InternalClientError ("another operation is in progress") when a pooled
+# connection is terminated mid-query: a database outage like the others, not a crash.
+_DB_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError)
 
 _CLAIM = f"""
 WITH live AS ({LIVE}),
@@ -64,7 +64,11 @@ RETURNING o.id, o.message_id, o.subscription_id, o.payload, o.content_type, o.at
 """  # noqa: S608  a constant, no input
 
 
-_OUTCOME = {"delivered": "delivered", "pending": "retry", "dead": "dead"}  # metric label
+_OUTCOME = {  # metric label of an attempt's outcome
+    OutboxStatus.DELIVERED: "delivered",
+    OutboxStatus.PENDING: "retry",
+    OutboxStatus.DEAD: "dead",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,14 +76,16 @@ class Outcome:
     """Result of one delivery attempt of one outbox row."""
 
     row_id: int
-    status: str  # delivered | pending | dead
+    status: OutboxStatus
     error: str | None = None
     retry_in_s: float = 0.0
     latency_s: float = 0.0  # delivered: seconds from the outbox commit to the 2xx answer
 
 
-class WebhookDispatcher:
+class WebhookDispatcher(StackedResource):
     """Delivers the outbox; an async context manager owning a pool and an HTTP client."""
+
+    close_timeout_s = 10.0
 
     def __init__(self, config: DispatchConfig, metrics: AlertsMetrics | None = None) -> None:
         self.config = config
@@ -101,31 +107,21 @@ class WebhookDispatcher:
         """The id this dispatcher claims rows under (``outbox.claimed_by``); 0 before entering."""
         return 0 if self._owner is None else self._owner.id
 
-    async def __aenter__(self) -> Self:
+    async def open(self, stack: contextlib.AsyncExitStack) -> None:
+        """The pool, the claim owner, the LISTEN connection and the HTTP client."""
         self._pool = await asyncpg.create_pool(self.config.dsn, min_size=1, max_size=4)
-        self._owner = await ClaimOwner(self.config.dsn, self.config.claim_stale_s).__aenter__()
+        stack.push_async_callback(self._pool.close)
+        self._owner = await stack.enter_async_context(
+            ClaimOwner(self.config.dsn, self.config.claim_stale_s)
+        )
         # A commit that queues messages NOTIFYs: deliver at once rather than at the next poll.
-        self._listener = await ChannelListener(
-            self.config.dsn, OUTBOX_CHANNEL, self._wake.set, "encosta-outbox-listener"
-        ).__aenter__()
+        self._listener = await stack.enter_async_context(
+            ChannelListener(
+                self.config.dsn, OUTBOX_CHANNEL, self._wake.set, "encosta-outbox-listener"
+            )
+        )
         self._http = webhook_client(self.config)
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        async with asyncio.timeout(10):
-            if self._http is not None:
-                await self._http.aclose()
-            if self._listener is not None:
-                await self._listener.__aexit__(exc_type, exc, tb)
-            if self._owner is not None:
-                await self._owner.__aexit__(exc_type, exc, tb)
-            if self._pool is not None:
-                await self._pool.close()
+        stack.push_async_callback(self._http.aclose)
 
     def stop(self) -> None:
         """Stop claiming rows; deliveries in flight finish (bounded by the HTTP timeout)."""
@@ -158,7 +154,7 @@ class WebhookDispatcher:
             try:
                 generation = self.generation
                 rows = await self._claim(capacity) if capacity > 0 else []
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            except _DB_ERRORS:
                 log.exception("outbox scan failed; retrying")
                 rows = []
             for row in rows:
@@ -208,7 +204,7 @@ class WebhookDispatcher:
     async def _release(self, row: asyncpg.Record) -> None:
         """Give a claim back unattempted: it is due again at once, for any dispatcher."""
         assert self._pool is not None
-        with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        with contextlib.suppress(*_DB_ERRORS):
             await self._pool.execute(
                 "UPDATE outbox SET claimed_by = NULL, attempts = attempts - 1"
                 " WHERE id = $1 AND claimed_by = $2 AND status = 'pending'",
@@ -229,12 +225,12 @@ class WebhookDispatcher:
             return
         outcome = await self._attempt(row)
         self.metrics.attempts.labels(_OUTCOME[outcome.status]).inc()
-        if outcome.status == "delivered":
+        if outcome.status is OutboxStatus.DELIVERED:
             self.metrics.delivery.observe(outcome.latency_s)
         try:
             async with self._pool.acquire() as connection, connection.transaction():
                 await self._record(connection, outcome, row["subscription_id"], self.owner_id)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        except _DB_ERRORS:
             # The row stays claimed by us; it is attempted again when our session ends or the
             # claim outlives the lease (at least once: the receiver deduplicates by webhook-id).
             log.exception("could not record a delivery outcome", extra={"id": row["id"]})
@@ -253,18 +249,15 @@ class WebhookDispatcher:
                     "webhook dead-lettered",
                     extra={"message_id": row["message_id"], "error": reason},
                 )
-                return Outcome(row["id"], "dead", reason)
-            wait = delay_s(
-                row["attempts"],
-                self.config.backoff_base_s,
-                self.config.backoff_max_s,
-                exc.retry_after_s,
-            )
-            return Outcome(row["id"], "pending", str(exc), wait)
+                return Outcome(row["id"], OutboxStatus.DEAD, reason)
+            wait = self.config.backoff.delay_s(row["attempts"], at_least_s=exc.retry_after_s)
+            return Outcome(row["id"], OutboxStatus.PENDING, str(exc), wait)
         except AlertsError as exc:  # a malformed secret: retrying will not help
-            return Outcome(row["id"], "dead", str(exc))
+            return Outcome(row["id"], OutboxStatus.DEAD, str(exc))
         return Outcome(
-            row["id"], "delivered", latency_s=float(row["age_s"]) + time.monotonic() - started
+            row["id"],
+            OutboxStatus.DELIVERED,
+            latency_s=float(row["age_s"]) + time.monotonic() - started,
         )
 
     async def post(
@@ -287,14 +280,14 @@ class WebhookDispatcher:
     ) -> None:
         # Fenced on the claim: a dispatcher whose claim was taken over (it froze, or lost its
         # session) must not overwrite what the new claimer records.
-        if outcome.status == "delivered":
+        if outcome.status is OutboxStatus.DELIVERED:
             await connection.execute(
                 "UPDATE outbox SET status = 'delivered', delivered_at = now(), last_error = NULL,"
                 " claimed_by = NULL WHERE id = $1 AND claimed_by = $2",
                 outcome.row_id,
                 owner,
             )
-        elif outcome.status == "dead":
+        elif outcome.status is OutboxStatus.DEAD:
             await connection.execute(
                 "UPDATE outbox SET status = 'dead', last_error = $2, claimed_by = NULL"
                 " WHERE id = $1 AND claimed_by = $3",
@@ -320,45 +313,3 @@ class WebhookDispatcher:
                 subscription_id,
                 retry_at,
             )
-
-
-def webhook_client(config: DispatchConfig) -> httpx.AsyncClient:
-    """The HTTP client of webhook POSTs: destination policy enforced, no redirects, no proxy."""
-    return httpx.AsyncClient(
-        timeout=config.timeout_s,
-        transport=guarded_transport(config.destinations),
-        trust_env=False,  # a proxy from the environment would hide the destination check
-        follow_redirects=False,
-        headers={"user-agent": "encosta-webhooks/1"},
-    )
-
-
-async def post(  # noqa: PLR0913  one message's parts
-    http: httpx.AsyncClient,
-    url: str,
-    *,
-    secret: str,
-    message_id: str,
-    body: bytes,
-    content_type: str,
-) -> None:
-    """POST one signed message with ``http``; raise :class:`DeliveryError` unless 2xx."""
-    headers = signing.headers(secret, message_id, int(time.time()), body)
-    headers["content-type"] = content_type
-    try:
-        response = await http.post(url, content=body, headers=headers)
-    except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
-        raise DeliveryError(f"{type(exc).__name__}: {exc}", retryable=True) from exc
-    except DestinationError as exc:
-        # The host now resolves somewhere forbidden (DNS changed since registration, or the
-        # policy was tightened): nothing was sent. Dead, so that an operator sees it.
-        raise DeliveryError(str(exc), retryable=False) from exc
-    if response.is_success:
-        return
-    status = response.status_code
-    raise DeliveryError(
-        f"HTTP {status}",
-        retryable=retryable_status(status),
-        status=status,
-        retry_after_s=retry_after_s(response.headers.get("retry-after"), datetime.now(UTC)),
-    )

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from alerts.geometry import zone_circle
 from alerts.payload import AlertEvent, render
-from alerts.store import wake_dispatchers, zone_circle
+from alerts.store import wake_dispatchers
 from models import MODEL_VERSION
 
 if TYPE_CHECKING:

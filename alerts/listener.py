@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Self
 
 import asyncpg
 
-from alerts.backoff import delay_s
+from runtime.backoff import Backoff, Jitter
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -27,8 +27,7 @@ log = logging.getLogger("encosta.alerts.listener")
 
 _CHECK_S = 10.0  # a session lost without a closed socket is found within this
 _CHECK_TIMEOUT_S = 5.0
-_RETRY_BASE_S = 0.2
-_RETRY_MAX_S = 10.0
+_RECONNECT = Backoff(base_s=0.2, cap_s=10.0, jitter=Jitter.HALF)
 _DB_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
@@ -127,7 +126,7 @@ class ChannelListener:
                 await self._connect()
             except _DB_ERRORS as exc:
                 attempt += 1
-                wait = delay_s(attempt, _RETRY_BASE_S, _RETRY_MAX_S)
+                wait = _RECONNECT.delay_s(attempt)
                 log.warning(
                     "LISTEN reconnect failed",
                     extra={"channel": self.channel, "error": repr(exc), "retry_in_s": wait},

@@ -2,7 +2,7 @@
 
 The evaluator and the dispatcher update the counters and histograms as they work; the outbox
 backlog is a gauge refreshed by :meth:`AlertsMetrics.watch`, which also tells ``/healthz``
-whether the database answers. Served by :class:`ingest.probe.ProbeServer` on
+whether the database answers. Served by :class:`runtime.probe.ProbeServer` on
 ``ENCOSTA_ALERTS_METRICS_PORT``.
 
 ``/healthz`` is 503 when the database did not answer the last check, or when the evaluation

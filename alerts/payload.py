@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree as ET
 
+from alerts.kind import AlertKind
 from models import MODEL_VERSION, Level
 
 if TYPE_CHECKING:
@@ -143,7 +144,7 @@ def to_cap(event: AlertEvent) -> str:
     info = sub(root, "info")
     sub(info, "language", "en")
     sub(info, "category", "Geo")
-    what = "Landslide risk" if event.kind == "risk" else "Landslide monitoring data outage"
+    what = "Landslide risk" if event.kind == AlertKind.RISK else "Landslide monitoring data outage"
     sub(info, "event", what)
     sub(info, "urgency", _URGENCY[event.to_level])
     sub(info, "severity", _SEVERITY[event.to_level])

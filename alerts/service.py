@@ -11,7 +11,7 @@ from alerts.dispatcher import WebhookDispatcher
 from alerts.errors import ConfigError
 from alerts.evaluator import Evaluator
 from alerts.metrics import AlertsMetrics
-from ingest.probe import ProbeServer
+from runtime.probe import ProbeServer
 
 if TYPE_CHECKING:
     from alerts.config import DispatchConfig, EvaluatorConfig

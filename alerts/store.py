@@ -9,11 +9,11 @@ transition is never recorded without its messages nor sent without being recorde
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from alerts.errors import AlertsError
+from alerts.geometry import zone_circle
 from alerts.lifecycle import AlertState, Step, Transition, advance
 from alerts.payload import AlertEvent, render
 from models import MODEL_VERSION
@@ -30,40 +30,18 @@ class Proposal:
 
     zone_id: str
     zone_name: str
-    kind: str
+    kind: str  # an AlertKind value
     level: int
     unknown: bool
     evidence: dict[str, Any]
 
 
 OUTBOX_CHANNEL = "encosta_outbox"  # NOTIFYed with each commit that queues messages
-_EARTH_KM = 6371.0
 
 
 async def wake_dispatchers(connection: asyncpg.Connection) -> None:
     """NOTIFY the dispatchers; delivered when (and only if) the transaction commits."""
     await connection.execute(f"NOTIFY {OUTBOX_CHANNEL}")
-
-
-async def zone_circle(
-    connection: asyncpg.Connection, zone_id: str
-) -> tuple[float, float, float] | None:
-    """A circle (lat, lon, radius km) around the zone's stations, with a 0.5 km margin."""
-    rows = await connection.fetch("SELECT lat, lon FROM stations WHERE zone_id = $1", zone_id)
-    if not rows:
-        return None
-    lat = sum(r["lat"] for r in rows) / len(rows)
-    lon = sum(r["lon"] for r in rows) / len(rows)
-
-    def km(r: asyncpg.Record) -> float:  # haversine: the zone spans a few km at most
-        p1, p2 = math.radians(lat), math.radians(r["lat"])
-        h = (
-            math.sin((p2 - p1) / 2) ** 2
-            + math.cos(p1) * math.cos(p2) * math.sin(math.radians(r["lon"] - lon) / 2) ** 2
-        )
-        return 2 * _EARTH_KM * math.asin(math.sqrt(h))
-
-    return lat, lon, max(km(r) for r in rows) + 0.5
 
 
 async def _event(  # noqa: PLR0913  keyword-only: the identity and outcome of one transition

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 import asyncpg
 
 from alerts.destinations import Destinations
-from alerts.dispatcher import post, webhook_client
 from alerts.errors import DestinationError, SubscriptionError
+from alerts.sender import post, webhook_client
 from alerts.signing import new_secret, secret_key
 
 if TYPE_CHECKING:

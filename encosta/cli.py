@@ -18,9 +18,11 @@ from pathlib import Path
 from alerts.errors import AlertsError
 from encosta import logs, stack
 from encosta.backtest import command as backtest_command
-from encosta.errors import EncostaError
-from ingest.accounts import DEFAULT_INGEST_CLIENTS
+from encosta.errors import ConfigError, EncostaError
+from ingest.accounts import ingest_client_ids
 from ingest.errors import IngestError
+from runtime import settings
+from runtime.settings import Environment
 from simulators import cli as simulators_cli
 
 DEFAULT_REGISTRY = stack.REPO / "deploy" / "stations" / "rio-de-janeiro.toml"
@@ -107,15 +109,16 @@ def _broker(args: argparse.Namespace) -> int:
         return 0
 
     registry = load_registry(Path(args.file))
+    env = Environment(os.environ, ConfigError)
     store = Path(os.environ["ENCOSTA_MQTT_CREDENTIALS"])
-    ingest_ids = [c.strip() for c in args.ingest_clients.split(",") if c.strip()]
+    ingest_ids = ingest_client_ids(args.ingest_clients, os.environ)
     fixed = {}
     if password := os.environ.get("ENCOSTA_MQTT_INGEST_PASSWORD"):
         fixed = dict.fromkeys(ingest_ids, password)
     report = asyncio.run(
         dynsec.sync_network(
-            os.environ.get("ENCOSTA_MQTT_HOST", "127.0.0.1"),
-            int(os.environ.get("ENCOSTA_MQTT_PORT", "18830")),
+            settings.mqtt_host(env),
+            settings.mqtt_port(env),
             dynsec.admin_login(os.environ, store),
             registry,
             ingest_client_ids=ingest_ids,
@@ -200,12 +203,11 @@ def _webhooks(args: argparse.Namespace) -> int:
     from dataclasses import replace  # noqa: PLC0415
 
     from alerts import subscriptions  # noqa: PLC0415
-    from alerts.config import DispatchConfig, default_dsn  # noqa: PLC0415
+    from alerts.config import DispatchConfig  # noqa: PLC0415
 
     # The operator's webhook commands do what the ops API does, as its role.
-    config = replace(
-        DispatchConfig.from_env(os.environ), dsn=args.dsn or default_dsn(os.environ, "api")
-    )
+    api_dsn = settings.service_dsn(Environment(os.environ, ConfigError), "api")
+    config = replace(DispatchConfig.from_env(os.environ), dsn=args.dsn or api_dsn)
     if args.webhooks_command == "add":
         sub = asyncio.run(
             subscriptions.add(
@@ -301,7 +303,6 @@ def _add_database_commands(sub: argparse._SubParsersAction[argparse.ArgumentPars
     sync.add_argument("file", nargs="?", default=str(DEFAULT_REGISTRY))
     sync.add_argument(
         "--ingest-clients",
-        default=os.environ.get("ENCOSTA_BROKER_INGEST_CLIENTS", DEFAULT_INGEST_CLIENTS),
         help="comma-separated client ids of the ingest replicas, each its own account "
         "(default ENCOSTA_BROKER_INGEST_CLIENTS or encosta-ingest-1,encosta-ingest-2); "
         "ENCOSTA_MQTT_INGEST_PASSWORD, if set, is their password",
@@ -320,7 +321,9 @@ def _add_database_commands(sub: argparse._SubParsersAction[argparse.ArgumentPars
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(prog="encosta", description=__doc__.splitlines()[0])
-    parser.add_argument("--log-level", default=os.environ.get("ENCOSTA_LOG_LEVEL", "INFO"))
+    parser.add_argument(
+        "--log-level", help="DEBUG, INFO, WARNING… (default ENCOSTA_LOG_LEVEL or INFO)"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     _add_database_commands(sub)
@@ -436,9 +439,9 @@ def _local_defaults() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``encosta`` command."""
     args = build_parser().parse_args(argv)
-    _local_defaults()
-    logs.configure(args.log_level)
+    logs.configure(args.log_level or Environment(os.environ).text("ENCOSTA_LOG_LEVEL", "INFO"))
     try:
+        _local_defaults()
         result: int = args.func(args)
     except (EncostaError, IngestError, AlertsError) as exc:
         print(f"encosta: error: {exc}", file=sys.stderr)

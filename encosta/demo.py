@@ -37,20 +37,23 @@ from alerts.destinations import Destinations
 from alerts.dispatcher import WebhookDispatcher
 from alerts.evaluator import Evaluator
 from encosta import credentials, dynsec, stack
-from encosta.errors import EncostaError
+from encosta.errors import ConfigError, EncostaError
 from encosta.migrate import migrate
 from encosta.registry import import_registry
 from encosta.webhook_sink import WebhookSink
-from ingest.accounts import DEFAULT_INGEST_CLIENTS, ingest_account
+from ingest.accounts import ingest_account, ingest_client_ids
 from ingest.broker import BrokerLogin
 from ingest.config import ROLE as INGEST_ROLE
 from ingest.config import IngestConfig
 from ingest.service import IngestService
 from ingest.stations import Registry, load_registry
+from models import Level
+from runtime import settings
+from runtime.settings import Environment
 from simulators import Run, generate, load_scenario, publish
 
 REGISTRY = stack.REPO / "deploy" / "stations" / "rio-de-janeiro.toml"
-LEVELS = ("normal", "attention", "alert", "crisis")
+LEVELS = tuple(level.name.lower() for level in Level)  # normal, attention, alert, crisis
 STEP_S = 900.0  # the evaluator's step through simulated time
 DEMO_INGEST = "encosta-demo-ingest"  # its own broker account: never the live ingest's session
 DEMO_NAME = re.compile(r"encosta_demo[a-z0-9_]{0,40}")
@@ -107,14 +110,13 @@ async def _broker_accounts(config: stack.StackConfig, registry: Registry) -> dic
     """The network's broker accounts, and the demo's own ingest account; their passwords."""
     store = config.credentials_file
     admin = dynsec.admin_login(os.environ, store)
-    host = os.environ.get("ENCOSTA_MQTT_HOST", "127.0.0.1")
-    ingest_ids = os.environ.get("ENCOSTA_BROKER_INGEST_CLIENTS", DEFAULT_INGEST_CLIENTS)
+    host = settings.mqtt_host(Environment(os.environ, ConfigError))
     await dynsec.sync_network(
         host,
         config.mqtt_port,
         admin,
         registry,
-        ingest_client_ids=ingest_ids.split(","),
+        ingest_client_ids=ingest_client_ids(None, os.environ),
         store=store,
     )
     demo = [ingest_account(registry.network, DEMO_INGEST)]

@@ -24,8 +24,7 @@ import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import aiomqtt
 
@@ -34,6 +33,7 @@ from encosta.errors import BrokerAuthError
 from ingest.accounts import Account, network_accounts
 from ingest.broker import BrokerLogin, load_credentials
 from ingest.stations import Registry
+from runtime.resource import StackedResource
 
 ADMIN_USERNAME = "encosta-admin"
 _TOPIC = "$CONTROL/dynamic-security/v1"
@@ -91,7 +91,12 @@ class SyncReport:
     deleted: list[str] = field(default_factory=list)
 
 
-class DynsecAdmin:
+async def _cancelled(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+class DynsecAdmin(StackedResource):
     """A connection as the admin account that sends plugin commands and awaits the answers."""
 
     def __init__(self, host: str, port: int, login: BrokerLogin, timeout_s: float = 20.0) -> None:
@@ -101,9 +106,9 @@ class DynsecAdmin:
         self.timeout_s = timeout_s
         self._client: aiomqtt.Client | None = None
         self._responses: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        self._reader: asyncio.Task[None] | None = None
 
-    async def __aenter__(self) -> Self:
+    async def open(self, stack: contextlib.AsyncExitStack) -> None:
+        """Log in as the admin account, subscribe to the answers and read them."""
         client = aiomqtt.Client(
             self.host,
             self.port,
@@ -113,28 +118,16 @@ class DynsecAdmin:
             **self.login.client_options(),
         )
         try:
-            await client.__aenter__()
+            await stack.enter_async_context(client)
         except aiomqtt.MqttError as exc:
             raise BrokerAuthError(
                 f"cannot log in to the broker at {self.host}:{self.port} as "
                 f"{self.login.username}: {exc}"
             ) from None
-        self._client = client
         await client.subscribe(f"{_TOPIC}/response", qos=1)
-        self._reader = asyncio.create_task(self._read(client), name="dynsec-responses")
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._reader is not None:
-            self._reader.cancel()
-            await asyncio.gather(self._reader, return_exceptions=True)
-        if self._client is not None:
-            await self._client.__aexit__(exc_type, exc, tb)
+        reader = asyncio.create_task(self._read(client), name="dynsec-responses")
+        stack.push_async_callback(_cancelled, reader)
+        self._client = client
 
     async def _read(self, client: aiomqtt.Client) -> None:
         async for message in client.messages:

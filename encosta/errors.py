@@ -3,6 +3,7 @@
 The tree::
 
     EncostaError             root
+    ├── ConfigError          an environment variable has an unusable value (``.variable``)
     ├── StackError           a local service cannot be installed, started or reached
     ├── MigrationError       a migration file is malformed or failed (``.version``)
     └── BrokerAuthError      the broker's accounts cannot be read or changed
@@ -13,6 +14,14 @@ from __future__ import annotations
 
 class EncostaError(Exception):
     """Root of the exceptions raised by the ``encosta`` package."""
+
+
+class ConfigError(EncostaError):
+    """An environment variable has a value the command cannot use; names the variable."""
+
+    def __init__(self, message: str, *, variable: str) -> None:
+        super().__init__(f"{variable}: {message}")
+        self.variable = variable
 
 
 class StackError(EncostaError):

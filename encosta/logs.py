@@ -15,7 +15,8 @@ import re
 import sys
 from datetime import UTC, datetime
 
-_STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+# Not context: the record's own attributes, and uvicorn's copy of its message with ANSI colours.
+_STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "color_message"}
 _SECRETS = (
     (re.compile(r"whsec_[A-Za-z0-9+/=_-]+"), "whsec_***"),
     (re.compile(r"(?i)(\bbearer\s+)[^\s\"',]+"), r"\1***"),

@@ -29,7 +29,6 @@ PASSWORD_VARIABLES = {
     "encosta_api": "ENCOSTA_DB_PASSWORD_API",
     "encosta_reader": "ENCOSTA_DB_PASSWORD_GRAFANA",
 }
-ROLES = tuple(PASSWORD_VARIABLES)
 SCRAM_ITERATIONS = 4096  # PostgreSQL's default scram_iterations
 
 

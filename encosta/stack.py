@@ -19,10 +19,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from encosta.errors import StackError
+from encosta.errors import ConfigError, StackError
+from runtime import settings
+from runtime.settings import Environment
 
 REPO = Path(__file__).resolve().parent.parent
-DATABASE = "encosta"
+DATABASE = settings.DATABASE
 OWNER = "postgres"  # the local cluster's superuser: owns the schema, runs migrate
 
 
@@ -42,12 +44,13 @@ class StackConfig:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> StackConfig:
-        """Read the configuration from ``environ``."""
+        """Read the configuration from ``environ``; :class:`ConfigError` names a bad variable."""
+        env = Environment(environ, ConfigError)
         return cls(
-            state_dir=Path(environ.get("ENCOSTA_STATE_DIR", str(REPO / ".state"))).resolve(),
-            pg_port=int(environ.get("ENCOSTA_PG_PORT", "55432")),
-            mqtt_port=int(environ.get("ENCOSTA_MQTT_PORT", "18830")),
-            mqtt_tls_port=int(environ.get("ENCOSTA_MQTT_TLS_PORT") or "0"),
+            state_dir=Path(env.text("ENCOSTA_STATE_DIR", str(REPO / ".state"))).resolve(),
+            pg_port=settings.pg_port(env),
+            mqtt_port=settings.mqtt_port(env),
+            mqtt_tls_port=env.integer("ENCOSTA_MQTT_TLS_PORT", 0, 0, 65535),
         )
 
     @property
@@ -82,7 +85,7 @@ class StackConfig:
 
     def dsn(self, database: str = DATABASE, user: str = OWNER) -> str:
         """A libpq DSN for ``database`` on the local instance, as ``user`` (trust auth)."""
-        return f"postgresql://{user}@127.0.0.1:{self.pg_port}/{database}"
+        return settings.local_dsn(user, self.pg_port, database)
 
 
 def owner_dsn(environ: Mapping[str, str]) -> str:
@@ -91,9 +94,10 @@ def owner_dsn(environ: Mapping[str, str]) -> str:
     ``ENCOSTA_PG_OWNER_DSN``, else ``ENCOSTA_PG_DSN`` (as before roles existed), else the
     local stack's superuser.
     """
+    env = Environment(environ, ConfigError)
     return (
-        environ.get("ENCOSTA_PG_OWNER_DSN")
-        or environ.get("ENCOSTA_PG_DSN")
+        env.text_or_none("ENCOSTA_PG_OWNER_DSN")
+        or env.text_or_none("ENCOSTA_PG_DSN")
         or StackConfig.from_env(environ).dsn()
     )
 

@@ -19,16 +19,25 @@ the accounts (Mosquitto's dynamic-security plugin; ``encosta broker sync``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from ingest.errors import ConfigError
 from ingest.stations import Registry
 from ingest.topic import ROOT, PayloadForm, ReadingsTopic, subscription
+from runtime.settings import Environment
 
 SHARE_GROUP = "encosta-ingest"
 # The ingest replicas a deployment runs (compose runs two); ENCOSTA_BROKER_INGEST_CLIENTS.
 DEFAULT_INGEST_CLIENTS = "encosta-ingest-1,encosta-ingest-2"
+
+
+def ingest_client_ids(text: str | None, environ: Mapping[str, str]) -> list[str]:
+    """The ingest replicas' client ids: ``text`` (a comma list), else the variable, else two."""
+    env = Environment(environ, ConfigError)
+    listed = text or env.text("ENCOSTA_BROKER_INGEST_CLIENTS", DEFAULT_INGEST_CLIENTS)
+    return [c.strip() for c in listed.split(",") if c.strip()]
 
 
 class AclType(StrEnum):

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import NotRequired, TypedDict
 
 from ingest.errors import ConfigError
+from runtime.settings import Environment
 
 
 class ClientOptions(TypedDict):
@@ -55,16 +56,13 @@ class BrokerLogin:
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         return context
 
-    def with_username(self, username: str) -> BrokerLogin:
-        """The same transport, another account (its password looked up by the caller)."""
-        return BrokerLogin(username, None, self.ca_file)
-
     @classmethod
     def from_env(cls, environ: Mapping[str, str], default_username: str | None) -> BrokerLogin:
         """Read the login from ``environ``; the password falls back to the credentials store."""
-        username = environ.get("ENCOSTA_MQTT_USERNAME") or default_username
-        password = environ.get("ENCOSTA_MQTT_PASSWORD") or None
-        password_file = environ.get("ENCOSTA_MQTT_PASSWORD_FILE")
+        env = Environment(environ, ConfigError)
+        username = env.text_or_none("ENCOSTA_MQTT_USERNAME") or default_username
+        password = env.text_or_none("ENCOSTA_MQTT_PASSWORD")
+        password_file = env.text_or_none("ENCOSTA_MQTT_PASSWORD_FILE")
         if password is None and password_file:
             try:
                 password = Path(password_file).read_text().strip()
@@ -73,10 +71,10 @@ class BrokerLogin:
                     f"cannot read {password_file}: {exc.strerror}",
                     variable="ENCOSTA_MQTT_PASSWORD_FILE",
                 ) from None
-        store = environ.get("ENCOSTA_MQTT_CREDENTIALS")
+        store = env.text_or_none("ENCOSTA_MQTT_CREDENTIALS")
         if password is None and store and username:
             password = load_credentials(Path(store)).get(username)
-        return cls(username, password, environ.get("ENCOSTA_MQTT_CA_FILE") or None)
+        return cls(username, password, env.text_or_none("ENCOSTA_MQTT_CA_FILE"))
 
 
 def reason_codes(granted: Iterable[object]) -> list[int]:

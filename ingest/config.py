@@ -25,6 +25,9 @@
 | ``ENCOSTA_INGEST_DB_PROBE_MS`` | 2000 | interval of the database probe behind /healthz |
 | ``ENCOSTA_INGEST_DB_PROBE_TIMEOUT_MS`` | 1000 | a probe slower than this counts as db=down |
 
+Unset and empty are the same: the default applies (:mod:`runtime.settings`), except for the
+share group, where '' means none.
+
 The broker login (``ENCOSTA_MQTT_USERNAME``, ``_PASSWORD``, ``_PASSWORD_FILE``,
 ``_CREDENTIALS``, ``_CA_FILE``) is read by :class:`ingest.broker.BrokerLogin`; the username
 defaults to the client id, the account the broker binds to it (:mod:`ingest.accounts`).
@@ -38,32 +41,10 @@ from dataclasses import dataclass, field
 from ingest.broker import BrokerLogin
 from ingest.errors import ConfigError
 from ingest.payload import Limits
-
-
-def _int(environ: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
-    raw = environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{raw!r} is not an integer", variable=name) from None
-    if not low <= value <= high:
-        raise ConfigError(f"{value} is outside [{low}, {high}]", variable=name)
-    return value
-
+from runtime import settings
+from runtime.settings import Environment
 
 ROLE = "encosta_ingest"  # migration 0005: INSERT on readings and rejects, little else
-
-
-def default_dsn(environ: Mapping[str, str]) -> str:
-    """``ENCOSTA_INGEST_PG_DSN``, ``ENCOSTA_PG_DSN``, or the local stack as ``encosta_ingest``."""
-    port = environ.get("ENCOSTA_PG_PORT", "55432")
-    return (
-        environ.get("ENCOSTA_INGEST_PG_DSN")
-        or environ.get("ENCOSTA_PG_DSN")
-        or f"postgresql://{ROLE}@127.0.0.1:{port}/encosta"
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,40 +73,40 @@ class IngestConfig:
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> IngestConfig:
         """Read every setting from ``environ`` (a plain dict in tests)."""
+        env = Environment(environ, ConfigError)
         limits = Limits(
-            max_payload_bytes=_int(
-                environ, "ENCOSTA_INGEST_MAX_PAYLOAD_BYTES", 262144, 64, 256 * 1024 * 1024
+            max_payload_bytes=env.integer(
+                "ENCOSTA_INGEST_MAX_PAYLOAD_BYTES", 262144, 64, 256 * 1024 * 1024
             ),
-            max_records=_int(environ, "ENCOSTA_INGEST_MAX_RECORDS", 1000, 1, 100000),
-            max_future_s=_int(environ, "ENCOSTA_INGEST_MAX_FUTURE_S", 300, 0, 86400),
-            max_past_s=_int(environ, "ENCOSTA_INGEST_MAX_PAST_S", 30 * 86400, 60, 3650 * 86400),
+            max_records=env.integer("ENCOSTA_INGEST_MAX_RECORDS", 1000, 1, 100000),
+            max_future_s=env.integer("ENCOSTA_INGEST_MAX_FUTURE_S", 300, 0, 86400),
+            max_past_s=env.integer("ENCOSTA_INGEST_MAX_PAST_S", 30 * 86400, 60, 3650 * 86400),
             # 3: a native envelope, its records list and a record; 64 stays far below the
             # interpreter's recursion limit, which the decoder's own recursion counts against.
-            max_depth=_int(environ, "ENCOSTA_INGEST_MAX_DEPTH", 16, 3, 64),
+            max_depth=env.integer("ENCOSTA_INGEST_MAX_DEPTH", 16, 3, 64),
         )
-        group = environ.get("ENCOSTA_INGEST_SHARE_GROUP", "encosta-ingest")
-        client_id = environ.get("ENCOSTA_INGEST_CLIENT_ID", "encosta-ingest-1")
+        client_id = env.text("ENCOSTA_INGEST_CLIENT_ID", "encosta-ingest-1")
         return cls(
-            dsn=default_dsn(environ),
-            mqtt_host=environ.get("ENCOSTA_MQTT_HOST", "127.0.0.1"),
-            mqtt_port=_int(environ, "ENCOSTA_MQTT_PORT", 18830, 1, 65535),
-            network=environ.get("ENCOSTA_NETWORK", "rio"),
+            dsn=settings.service_dsn(env, "ingest"),
+            mqtt_host=settings.mqtt_host(env),
+            mqtt_port=settings.mqtt_port(env),
+            network=settings.network(env),
             client_id=client_id,
-            share_group=group or None,
-            batch_readings=_int(environ, "ENCOSTA_INGEST_BATCH_READINGS", 5000, 1, 1_000_000),
-            linger_s=_int(environ, "ENCOSTA_INGEST_LINGER_MS", 5, 0, 10000) / 1000.0,
-            receive_max=_int(environ, "ENCOSTA_INGEST_RECEIVE_MAX", 10000, 1, 65535),
-            session_expiry_s=_int(
-                environ, "ENCOSTA_INGEST_SESSION_EXPIRY_S", 7 * 86400, 0, 0xFFFFFFFF
+            share_group=env.optional("ENCOSTA_INGEST_SHARE_GROUP", "encosta-ingest"),
+            batch_readings=env.integer("ENCOSTA_INGEST_BATCH_READINGS", 5000, 1, 1_000_000),
+            linger_s=env.integer("ENCOSTA_INGEST_LINGER_MS", 5, 0, 10000) / 1000.0,
+            receive_max=env.integer("ENCOSTA_INGEST_RECEIVE_MAX", 10000, 1, 65535),
+            session_expiry_s=env.integer(
+                "ENCOSTA_INGEST_SESSION_EXPIRY_S", 7 * 86400, 0, 0xFFFFFFFF
             ),
-            drain_s=float(_int(environ, "ENCOSTA_INGEST_DRAIN_S", 10, 0, 3600)),
-            metrics_port=_int(environ, "ENCOSTA_INGEST_METRICS_PORT", 9101, 0, 65535),
-            metrics_host=environ.get("ENCOSTA_INGEST_METRICS_HOST") or "127.0.0.1",
+            drain_s=float(env.integer("ENCOSTA_INGEST_DRAIN_S", 10, 0, 3600)),
+            metrics_port=env.integer("ENCOSTA_INGEST_METRICS_PORT", 9101, 0, 65535),
+            metrics_host=env.text("ENCOSTA_INGEST_METRICS_HOST", "127.0.0.1"),
             limits=limits,
             login=BrokerLogin.from_env(environ, client_id),
             # 1 MiB: the ceiling the rejects table's trigger enforces (0006_rejects_bounded.sql).
-            reject_raw_bytes=_int(environ, "ENCOSTA_INGEST_REJECT_RAW_BYTES", 4096, 0, 1 << 20),
-            db_probe_s=_int(environ, "ENCOSTA_INGEST_DB_PROBE_MS", 2000, 100, 600_000) / 1000.0,
-            db_probe_timeout_s=_int(environ, "ENCOSTA_INGEST_DB_PROBE_TIMEOUT_MS", 1000, 50, 60_000)
+            reject_raw_bytes=env.integer("ENCOSTA_INGEST_REJECT_RAW_BYTES", 4096, 0, 1 << 20),
+            db_probe_s=env.integer("ENCOSTA_INGEST_DB_PROBE_MS", 2000, 100, 600_000) / 1000.0,
+            db_probe_timeout_s=env.integer("ENCOSTA_INGEST_DB_PROBE_TIMEOUT_MS", 1000, 50, 60_000)
             / 1000.0,
         )

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
 from collections.abc import Callable, Sequence
 
@@ -33,19 +32,22 @@ import aiomqtt
 import paho.mqtt.client as paho
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from ingest import mqtt_internals
 from ingest.broker import reason_codes
 from ingest.config import IngestConfig
 from ingest.metrics import IngestMetrics
 from ingest.mqtt5 import connect_properties
 from ingest.payload import Decoded, PayloadDecoder, Rejected
-from ingest.probe import ProbeServer
 from ingest.reasons import Reason
 from ingest.topic import subscription
 from ingest.writer import BatchWriter, Message
+from runtime.backoff import Backoff
+from runtime.probe import ProbeServer
 
 log = logging.getLogger("encosta.ingest")
 _STOP = None
 _REGISTRY_REFRESH_S = 60.0
+_RECONNECT = Backoff(base_s=1.0, factor=1.5, cap_s=30.0)  # aiomqtt's reconnect example
 
 
 def _check_granted(topic_filter: str, granted: Sequence[object]) -> None:
@@ -181,7 +183,7 @@ class IngestService:
         )
         # Before connecting: the broker may send queued messages right after CONNACK, and
         # paho must not acknowledge any of them before they are committed.
-        client._client.manual_ack_set(on=True)  # noqa: SLF001  aiomqtt has no public API (#345)
+        mqtt_internals.manual_acks(client)  # aiomqtt has no public API for it (#345)
         return client
 
     async def _mqtt(self) -> None:
@@ -204,12 +206,12 @@ class IngestService:
             except aiomqtt.MqttError as exc:
                 self._client = None
                 self.metrics.mqtt_connected.set(0)
-                delay = min(30.0, random.uniform(0, 1.5 ** min(10, attempt)))  # noqa: S311
+                attempt += 1
+                delay = _RECONNECT.delay_s(attempt)
                 log.warning(
                     "broker connection lost, reconnecting",
                     extra={"error": str(exc), "delay_s": round(delay, 2)},
                 )
-                attempt += 1
                 await asyncio.sleep(delay)
             finally:
                 self._client = None
@@ -224,7 +226,7 @@ class IngestService:
         aiomqtt still owns connecting, subscribing and noticing a broken connection. Measured
         in bench/ingest.py: this is what lifts the receive rate to a bare paho subscriber's.
         """
-        paho_client = client._client  # noqa: SLF001  aiomqtt has no hook for either part
+        paho_client = mqtt_internals.paho_client(client)  # aiomqtt has no hook for either part
         sock = paho_client.socket()
         if sock is None:
             raise aiomqtt.MqttError("connected client has no socket")
@@ -233,7 +235,7 @@ class IngestService:
             self._accept(
                 # paho's ``message.topic`` raises on invalid UTF-8, and an exception here would
                 # end the session and bring the message back on the next one, forever.
-                topic_text(message._topic),  # noqa: SLF001  the bytes as received
+                topic_text(mqtt_internals.topic_bytes(message)),
                 bytes(message.payload),
                 message.mid,
                 message.qos,
@@ -244,7 +246,7 @@ class IngestService:
         loop = asyncio.get_running_loop()
         fd = sock.fileno()
 
-        read_packet = paho_client._packet_read  # noqa: SLF001  see the docstring
+        read_packet = mqtt_internals.packet_reader(paho_client)
 
         def drain() -> None:
             try:
@@ -254,7 +256,7 @@ class IngestService:
                     rc = read_packet()
                     if rc != paho.MQTT_ERR_SUCCESS:
                         if rc != paho.MQTT_ERR_AGAIN:
-                            paho_client._loop_rc_handle(rc)  # noqa: SLF001
+                            mqtt_internals.handle_read_error(paho_client, rc)
                         break
                     if self._queue.qsize() >= self._high_water:
                         # Back-pressure of our own: stop reading the socket until the writer
@@ -264,8 +266,7 @@ class IngestService:
                         self.metrics.reader_paused.set(1)
                         break
             except Exception as exc:  # noqa: BLE001  as aiomqtt: a broken socket ends the session
-                if not client._disconnected.done():  # noqa: SLF001
-                    client._disconnected.set_exception(exc)  # noqa: SLF001
+                mqtt_internals.end_session(client, exc)
 
         def resume() -> None:
             if paho_client.socket() is sock:
@@ -374,4 +375,4 @@ class IngestService:
             # one; its packet id belongs to the old connection, so it is not ours to ack.
             if client is None or message.generation != self._generation or message.qos == 0:
                 continue
-            client._client.ack(message.mid, message.qos)  # noqa: SLF001  see _client_for
+            mqtt_internals.ack(client, message.mid, message.qos)  # see _client_for

@@ -2,34 +2,26 @@
 
 The file is TOML (``deploy/stations/rio-de-janeiro.toml``): a ``network`` name, ``[[zones]]``
 with ``id``/``name``/``municipality``, and ``[[stations]]`` each with the fields of
-:class:`Station`. Every field is checked on load; an error names the station and the field.
+:class:`Station`. The file's schema is declared once (msgspec structs with ranges and allowed
+values); every field is checked on load, and an error names the field and where it is.
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Literal
+
+import msgspec
 
 from ingest.errors import RegistryError
 from ingest.topic import ID_PATTERN
 
-# field -> (minimum, maximum) for the numeric fields; units are in the names.
-_RANGES: dict[str, tuple[float, float]] = {
-    "lat": (-90.0, 90.0),
-    "lon": (-180.0, 180.0),
-    "elevation_m": (-100.0, 9000.0),
-    "slope_deg": (0.0, 80.0),
-    "soil_depth_m": (0.1, 30.0),
-    "cohesion_kpa": (0.0, 200.0),
-    "friction_deg": (5.0, 60.0),
-    "unit_weight_knm3": (10.0, 30.0),
-    "vwc_residual": (0.0, 0.5),
-    "vwc_saturated": (0.05, 0.7),
-    "expected_interval_s": (10.0, 86400.0),
-}
-STATUSES = ("active", "maintenance", "retired")
+_M = msgspec.Meta
+# As ID_PATTERN.fullmatch: msgspec searches, and "$" would let a trailing newline through.
+_ID = Annotated[str, _M(pattern=ID_PATTERN.pattern.removesuffix("$") + r"\Z")]
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,50 +68,43 @@ class Registry:
         return frozenset(s.id for s in self.stations)
 
 
-def _check_fields(raw: dict[str, Any], where: str, path: str) -> None:
-    names = {f.name for f in fields(Station)}
-    unknown = set(raw) - names
-    if unknown:
-        raise RegistryError(
-            f"{where}: unknown field(s) {sorted(unknown)}", path=path, field=min(unknown)
-        )
-    for name in ("id", "zone", "name", *_RANGES, "sensor_depths_m"):
-        if name not in raw and name != "expected_interval_s":
-            raise RegistryError(f"{where}: missing field {name!r}", path=path, field=name)
-    for name, (low, high) in _RANGES.items():
-        value = raw.get(name)
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise RegistryError(f"{where}: {name} must be a number", path=path, field=name)
-        if not low <= value <= high:
-            raise RegistryError(
-                f"{where}: {name}={value} outside [{low}, {high}]", path=path, field=name
-            )
+class _ZoneFile(msgspec.Struct, forbid_unknown_fields=True):
+    id: str
+    name: str
+    municipality: str = ""
 
 
-def _station(raw: dict[str, Any], where: str, path: str) -> Station:
-    _check_fields(raw, where, path)
-    depths = raw["sensor_depths_m"]
-    if (
-        not isinstance(depths, list)
-        or not depths
-        or not all(isinstance(d, int | float) and 0.0 < d <= 5.0 for d in depths)
-    ):
-        raise RegistryError(
-            f"{where}: sensor_depths_m must be a non-empty list of depths in (0, 5] m",
-            path=path,
-            field="sensor_depths_m",
-        )
-    if raw["vwc_residual"] >= raw["vwc_saturated"]:
-        raise RegistryError(
-            f"{where}: vwc_residual must be below vwc_saturated", path=path, field="vwc_residual"
-        )
-    if raw.get("status", "active") not in STATUSES:
-        raise RegistryError(f"{where}: status must be one of {STATUSES}", path=path, field="status")
-    values: dict[str, Any] = {k: float(v) if k in _RANGES else v for k, v in raw.items()}
-    values["sensor_depths_m"] = tuple(float(d) for d in depths)
-    return Station(**values)
+class _StationFile(msgspec.Struct, forbid_unknown_fields=True):
+    # The file's schema, declared once: types, ranges (units in the names), allowed values.
+    id: _ID
+    zone: str
+    name: str
+    lat: Annotated[float, _M(ge=-90.0, le=90.0)]
+    lon: Annotated[float, _M(ge=-180.0, le=180.0)]
+    elevation_m: Annotated[float, _M(ge=-100.0, le=9000.0)]
+    slope_deg: Annotated[float, _M(ge=0.0, le=80.0)]
+    soil_depth_m: Annotated[float, _M(ge=0.1, le=30.0)]
+    cohesion_kpa: Annotated[float, _M(ge=0.0, le=200.0)]
+    friction_deg: Annotated[float, _M(ge=5.0, le=60.0)]
+    unit_weight_knm3: Annotated[float, _M(ge=10.0, le=30.0)]
+    vwc_residual: Annotated[float, _M(ge=0.0, le=0.5)]
+    vwc_saturated: Annotated[float, _M(ge=0.05, le=0.7)]
+    sensor_depths_m: Annotated[tuple[Annotated[float, _M(gt=0.0, le=5.0)], ...], _M(min_length=1)]
+    expected_interval_s: Annotated[float, _M(ge=10.0, le=86400.0)] = 900.0
+    status: Literal["active", "maintenance", "retired"] = "active"
+
+    def __post_init__(self) -> None:
+        if self.vwc_residual >= self.vwc_saturated:
+            raise ValueError("vwc_residual must be below vwc_saturated")
+
+
+class _RegistryFile(msgspec.Struct, forbid_unknown_fields=True):
+    network: _ID
+    stations: Annotated[list[_StationFile], _M(min_length=1)]
+    zones: list[_ZoneFile] = msgspec.field(default_factory=list)
+
+
+_FIELD = re.compile(r"`\$(?:\.\w+\[\d+\])*\.(\w+)")  # the last name of msgspec's error path
 
 
 def load_registry(path: Path) -> Registry:
@@ -131,33 +116,25 @@ def load_registry(path: Path) -> Registry:
         raise RegistryError(f"cannot read: {exc.strerror}", path=where) from exc
     except tomllib.TOMLDecodeError as exc:
         raise RegistryError(f"not valid TOML: {exc}", path=where) from exc
-    network = document.get("network")
-    if not isinstance(network, str) or not ID_PATTERN.fullmatch(network):
-        raise RegistryError("network must be a lower-case identifier", path=where, field="network")
-    zones = tuple(
-        Zone(str(z.get("id")), str(z.get("name")), str(z.get("municipality", "")))
-        for z in document.get("zones", [])
-    )
+    try:
+        parsed = msgspec.convert(document, _RegistryFile)
+    except msgspec.ValidationError as exc:
+        found = _FIELD.search(str(exc))
+        raise RegistryError(str(exc), path=where, field=found.group(1) if found else None) from None
+    zones = tuple(Zone(z.id, z.name, z.municipality) for z in parsed.zones)
     zone_ids = {z.id for z in zones}
-    stations = []
+    stations: list[Station] = []
     seen: set[str] = set()
-    for i, raw in enumerate(document.get("stations", [])):
-        label = f"station #{i + 1} ({raw.get('id', '?')})"
-        station = _station(raw, label, where)
-        if not ID_PATTERN.fullmatch(station.id):
-            raise RegistryError(
-                f"{label}: id must match {ID_PATTERN.pattern}", path=where, field="id"
-            )
-        if station.id in seen:
+    for i, raw in enumerate(parsed.stations):
+        label = f"station #{i + 1} ({raw.id})"
+        if raw.id in seen:
             raise RegistryError(f"{label}: duplicate id", path=where, field="id")
-        if station.zone not in zone_ids:
+        if raw.zone not in zone_ids:
             raise RegistryError(
-                f"{label}: zone {station.zone!r} is not declared in [[zones]]",
+                f"{label}: zone {raw.zone!r} is not declared in [[zones]]",
                 path=where,
                 field="zone",
             )
-        seen.add(station.id)
-        stations.append(station)
-    if not stations:
-        raise RegistryError("no [[stations]]", path=where, field="stations")
-    return Registry(network, zones, tuple(stations))
+        seen.add(raw.id)
+        stations.append(Station(**msgspec.structs.asdict(raw)))
+    return Registry(parsed.network, zones, tuple(stations))

@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -36,6 +35,7 @@ from ingest import rollup
 from ingest.metrics import IngestMetrics
 from ingest.payload import Reading, Rejected
 from ingest.reasons import Reason
+from runtime.backoff import Backoff
 
 log = logging.getLogger("encosta.ingest.writer")
 
@@ -58,6 +58,8 @@ RETRYABLE: tuple[type[BaseException], ...] = (
 # constraint): retrying the same batch would fail forever.
 _DATA_ERRORS = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError)
 _STAGE = "ingest_stage"
+# Waits from 0.1 s up to 10 s: short enough to catch a failover, long enough not to hammer it.
+_DB_RETRY = Backoff(base_s=0.1, cap_s=10.0)
 _COLUMNS = ("station_id", "quantity", "ts", "value", "received_at")
 DETAIL_CHARS = 1000  # of a reject's detail; a quoted hostile value must not fill the table
 _INSERT_REJECTS = (
@@ -85,11 +87,6 @@ class Message:
     def digest(self) -> bytes:
         """Identity of the message for recording its rejects once across redeliveries."""
         return hashlib.blake2b(self.topic.encode() + b"\0" + self.payload, digest_size=16).digest()
-
-
-def backoff(attempt: int, cap: float = 10.0) -> float:
-    """Capped, jittered exponential backoff in seconds (full jitter)."""
-    return random.uniform(0, min(cap, 0.1 * 2 ** min(attempt, 10)))  # noqa: S311
 
 
 async def _prepare(connection: asyncpg.Connection) -> None:
@@ -250,7 +247,7 @@ class BatchWriter:
                 self.metrics.db_up.set(0)
                 self.metrics.db_retries.inc()
                 await self._reset_connections()
-                delay = backoff(attempt)
+                delay = _DB_RETRY.delay_s(attempt + 1)
                 log.warning(
                     "database unavailable, retrying batch",
                     extra={
@@ -380,7 +377,7 @@ class BatchWriter:
                 )
             except (*RETRYABLE, asyncpg.PostgresError) as exc:
                 # Any database error (a role without SELECT, say) is waited out, never fatal.
-                delay = backoff(attempt)
+                delay = _DB_RETRY.delay_s(attempt + 1)
                 log.warning(
                     "cannot read the station registry, retrying",
                     extra={"error": repr(exc), "delay_s": delay},

@@ -13,13 +13,16 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 
 from ingest.broker import BrokerLogin, load_credentials
 from ingest.errors import IngestError
 from ingest.stations import load_registry
-from simulators.errors import SimulatorError
+from runtime import settings
+from runtime.settings import Environment
+from simulators.errors import ConfigError, SimulatorError
 from simulators.output import write_messages, write_run
 from simulators.progress import Progress
 from simulators.publisher import CLIENT_MODES, PublishStats, publish
@@ -80,13 +83,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--host",
-        default=os.environ.get("ENCOSTA_MQTT_HOST", "127.0.0.1"),
         help="MQTT broker (env ENCOSTA_MQTT_HOST, default 127.0.0.1)",
     )
     parser.add_argument(
         "--port",
         type=int,
-        default=int(os.environ.get("ENCOSTA_MQTT_PORT", "18830")),
         help="MQTT port (env ENCOSTA_MQTT_PORT, default 18830: the local stack)",
     )
     parser.add_argument(
@@ -102,6 +103,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(env ENCOSTA_MQTT_CREDENTIALS; default: the local stack's store). Clients log in as "
         "gateway.<network>.<zone> or station.<network>.<id>; ENCOSTA_MQTT_CA_FILE turns on TLS",
     )
+
+
+def broker_address(
+    host: str | None, port: int | None, environ: Mapping[str, str]
+) -> tuple[str, int]:
+    """``--host`` and ``--port``, else ``ENCOSTA_MQTT_HOST`` and ``_PORT`` as services read them."""
+    env = Environment(environ, ConfigError)
+    return host or settings.mqtt_host(env), settings.mqtt_port(env) if port is None else port
 
 
 def resolve_anchor(text: str, scenario: Scenario, now: float | None = None) -> float:
@@ -161,6 +170,7 @@ def run(args: argparse.Namespace) -> int:
         scenario = load_scenario(args.scenario)
         registry = load_registry(args.registry or scenario.registry)
         anchor = resolve_anchor(args.anchor, scenario)
+        args.host, args.port = broker_address(args.host, args.port, os.environ)
         run_ = generate(scenario, registry, args.seed, anchor, faults=not args.no_faults)
     except (SimulatorError, IngestError) as exc:
         print(f"simulate: {exc}", file=sys.stderr)  # noqa: T201  user-facing error

@@ -3,6 +3,7 @@
 The tree::
 
     SimulatorError             root: catch this to catch everything the simulator raises
+    ├── ConfigError            an environment variable has an unusable value (``.variable``)
     ├── ScenarioError          a scenario or hyetograph file is invalid (``.path``, ``.field``)
     └── PublishError           the broker cannot be reached or refused us (``.host``, ``.port``)
 
@@ -14,6 +15,14 @@ from __future__ import annotations
 
 class SimulatorError(Exception):
     """Root of every exception raised by the simulators package."""
+
+
+class ConfigError(SimulatorError):
+    """An environment variable has a value the simulator cannot use; names the variable."""
+
+    def __init__(self, message: str, *, variable: str) -> None:
+        super().__init__(f"{variable}: {message}")
+        self.variable = variable
 
 
 class ScenarioError(SimulatorError):

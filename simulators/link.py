@@ -3,9 +3,9 @@
 Field-gateway conventions: a fixed client id per gateway (its broker account, bound to that
 id: :mod:`ingest.accounts`) and a persistent session
 (``clean_session=False``), so the broker keeps the session across reconnects. A failed
-publish reconnects with capped, jittered exponential backoff (``uniform(0, 1.5**attempt)``,
-as aiomqtt's own examples do) and publishes again: delivery is at least once, as a real
-gateway's is. Callers buffer in bounded queues meanwhile.
+publish reconnects with capped, jittered exponential backoff (:mod:`runtime.backoff`,
+``uniform(0, 1.5**attempt)`` as aiomqtt's own examples do) and publishes again: delivery is at
+least once, as a real gateway's is. Callers buffer in bounded queues meanwhile.
 """
 
 from __future__ import annotations
@@ -13,18 +13,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import secrets
 from typing import TYPE_CHECKING
 
 import aiomqtt
 
 from ingest.broker import BrokerLogin
+from runtime.backoff import Backoff
 
 if TYPE_CHECKING:
     from types import TracebackType
 
 _log = logging.getLogger(__name__)
-_jitter = secrets.SystemRandom()
 
 
 class GatewayLink:
@@ -48,7 +47,7 @@ class GatewayLink:
         self.client_id = client_id
         self.qos = qos
         self.ack_timeout_s = ack_timeout_s
-        self.max_backoff_s = max_backoff_s
+        self.backoff = Backoff(base_s=1.0, factor=1.5, cap_s=max_backoff_s)
         self.abort = abort
         self.reconnects = 0
         self.retries = 0
@@ -101,7 +100,8 @@ class GatewayLink:
                     await stack.enter_async_context(client)
                 except aiomqtt.MqttError as exc:
                     await stack.aclose()
-                    delay = min(self.max_backoff_s, _jitter.uniform(0, 1.5 ** min(10, attempt)))
+                    attempt += 1
+                    delay = self.backoff.delay_s(attempt)
                     _log.warning(
                         "gateway %s: cannot connect to %s:%d (%s); retry in %.1f s",
                         self.client_id,
@@ -110,7 +110,6 @@ class GatewayLink:
                         exc,
                         delay,
                     )
-                    attempt += 1
                     with contextlib.suppress(TimeoutError):
                         async with asyncio.timeout(delay):
                             await self.abort.wait()

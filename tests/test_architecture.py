@@ -8,12 +8,14 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-PACKAGES = ("encosta", "ingest", "models", "alerts", "simulators")
+PACKAGES = ("encosta", "ingest", "models", "alerts", "simulators", "runtime")
 
-# What each package may import from the others (module prefixes). encosta wires everything.
+# What each package may import from the others (module prefixes). encosta wires everything;
+# runtime is the floor every service stands on (backoff, settings, HTTP probes).
 ALLOWED: dict[str, tuple[str, ...]] = {
     "models": (),
-    "ingest": (),
+    "runtime": (),
+    "ingest": ("runtime",),
     "simulators": (
         "ingest.topic",
         "ingest.payload",
@@ -23,8 +25,9 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "ingest.reasons",
         "ingest.broker",  # how a client logs in: part of the wire contract
         "ingest.accounts",  # which account a gateway or station publishes as
+        "runtime",
     ),
-    "alerts": ("models", "ingest.probe"),
+    "alerts": ("models", "runtime"),
 }
 
 

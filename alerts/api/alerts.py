@@ -23,9 +23,10 @@ from alerts.api.schemas import (
     level_name,
 )
 from alerts.errors import AlertsError
+from alerts.geometry import zone_circle
 from alerts.payload import CAP_TYPE, to_cap
 from alerts.payload import AlertEvent as Transition
-from alerts.store import acknowledge, zone_circle
+from alerts.store import acknowledge
 
 if TYPE_CHECKING:
     import asyncpg

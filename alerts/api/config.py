@@ -12,6 +12,8 @@
 | ``ENCOSTA_ALERTS_TIMEOUT_S`` | 10 | HTTP timeout of a webhook test message |
 | ``ENCOSTA_API_MAX_BODY_BYTES`` | 65536 | largest request body; larger: 413 |
 | ``ENCOSTA_ALERTS_WEBHOOK_ALLOW_*`` | 0 / (none) | webhook destinations (alerts.destinations) |
+
+Unset and empty are the same: the default applies (:mod:`runtime.settings`).
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from alerts.config import default_dsn, number
 from alerts.destinations import Destinations
+from alerts.errors import ConfigError
+from runtime import settings
+from runtime.settings import Environment
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -45,16 +49,17 @@ class ApiConfig:
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> ApiConfig:
         """Read ``ENCOSTA_*`` variables; raise :class:`ConfigError` naming a bad one."""
+        env = Environment(environ, ConfigError)
         return cls(
-            dsn=default_dsn(environ, "api"),
-            network=environ.get("ENCOSTA_NETWORK") or "rio",
-            host=environ.get("ENCOSTA_API_HOST") or "127.0.0.1",
-            port=int(number(environ, "ENCOSTA_API_PORT", 8080, 0, 65535)),
-            token=environ.get("ENCOSTA_API_TOKEN") or None,
-            stale_intervals=int(number(environ, "ENCOSTA_ALERTS_STALE_INTERVALS", 4, 1, 1000)),
-            webhook_timeout_s=number(environ, "ENCOSTA_ALERTS_TIMEOUT_S", 10.0, 0.1, 300),
-            max_body_bytes=int(
-                number(environ, "ENCOSTA_API_MAX_BODY_BYTES", 64 * 1024, 1024, 64 * 1024 * 1024)
+            dsn=settings.service_dsn(env, "api"),
+            network=settings.network(env),
+            host=env.text("ENCOSTA_API_HOST", "127.0.0.1"),
+            port=env.integer("ENCOSTA_API_PORT", 8080, 0, 65535),
+            token=env.text_or_none("ENCOSTA_API_TOKEN"),
+            stale_intervals=env.integer("ENCOSTA_ALERTS_STALE_INTERVALS", 4, 1, 1000),
+            webhook_timeout_s=env.number("ENCOSTA_ALERTS_TIMEOUT_S", 10.0, 0.1, 300),
+            max_body_bytes=env.integer(
+                "ENCOSTA_API_MAX_BODY_BYTES", 64 * 1024, 1024, 64 * 1024 * 1024
             ),
             destinations=Destinations.from_env(environ),
         )

@@ -12,12 +12,14 @@ from typing import TYPE_CHECKING
 import asyncpg
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from alerts.outbox import OutboxStatus
+
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _OUTBOX = """
 SELECT s.status, count(o.id) AS messages, coalesce(sum(o.attempts), 0) AS attempts
-FROM unnest(ARRAY['pending', 'delivered', 'dead']) AS s(status)
+FROM unnest($1::text[]) AS s(status)
 LEFT JOIN outbox o ON o.status = s.status
 GROUP BY s.status
 """
@@ -66,7 +68,7 @@ class ApiMetrics:
     async def scrape(self, pool: asyncpg.Pool) -> bytes:
         """Refresh the outbox gauges from the database, then render the text format."""
         try:
-            rows = await pool.fetch(_OUTBOX, timeout=5)
+            rows = await pool.fetch(_OUTBOX, list(OutboxStatus), timeout=5)
         except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
             self.db_up.set(0)
         else:
@@ -74,7 +76,7 @@ class ApiMetrics:
             for row in rows:
                 self.outbox.labels(row["status"]).set(row["messages"])
                 self.attempts.labels(row["status"]).set(row["attempts"])
-                if row["status"] == "dead":
+                if row["status"] == OutboxStatus.DEAD:
                     self.dead.set(row["messages"])
         return generate_latest(self.registry)
 

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from pydantic import BaseModel, Field
 
+from models import Level
+
 Quality = Literal["ok", "late", "offline", "never"]
 Transition = Literal["raised", "escalated", "de-escalated", "acknowledged", "cleared"]
+# Literals so that the OpenAPI document lists the values; tests/alerts/test_closed_sets.py
+# holds them to models.Level, alerts.lifecycle.Transition and the alerts table's kinds.
 LevelName = Literal["normal", "attention", "alert", "crisis"]
 
 
@@ -184,12 +188,9 @@ class Replayed(BaseModel):
     replayed: list[str]
 
 
-_LEVEL_NAMES: dict[int, LevelName] = {0: "normal", 1: "attention", 2: "alert", 3: "crisis"}
-
-
 def level_name(level: int) -> LevelName:
-    """The operator name of level 0..3 (``models.Level`` in lower case)."""
-    return _LEVEL_NAMES[level]
+    """The operator name of level 0..3: ``models.Level`` in lower case."""
+    return cast("LevelName", Level(level).name.lower())
 
 
 # Identifiers as the registry writes them; anything else (a NUL byte, a 10 kB string) is

@@ -1,13 +1,15 @@
-"""A minimal HTTP/1.1 webhook receiver on 127.0.0.1 built on ``asyncio.start_server``."""
+"""Webhook receivers on 127.0.0.1 for the tests, on the services' own :mod:`runtime.http_server`."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Self
 
 from alerts.destinations import Destinations
+from runtime.http_server import HttpServer, Request, Response
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -44,7 +46,7 @@ class Receiver:
     port: int = field(default_factory=free_port)
     respond: Callable[[int], tuple[int, dict[str, str]]] = lambda _: (204, {})
     received: list[Received] = field(default_factory=list)
-    _server: asyncio.Server | None = None
+    _stack: contextlib.AsyncExitStack = field(default_factory=contextlib.AsyncExitStack)
 
     @property
     def url(self) -> str:
@@ -52,30 +54,17 @@ class Receiver:
         return f"http://127.0.0.1:{self.port}"
 
     async def __aenter__(self) -> Self:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
+        server = HttpServer(self._answer, port=self.port, read_timeout_s=None)
+        await self._stack.enter_async_context(server)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        assert self._server is not None
-        self._server.close()
-        await self._server.wait_closed()
+        await self._stack.aclose()
 
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            request = (await reader.readline()).decode().split()
-            headers: dict[str, str] = {}
-            while line := (await reader.readline()).decode().strip():
-                name, _, value = line.partition(":")
-                headers[name.strip().lower()] = value.strip()
-            body = await reader.readexactly(int(headers.get("content-length", "0")))
-            status, extra = self.respond(len(self.received))
-            self.received.append(Received(request[1], headers, body, status))
-            lines = [f"HTTP/1.1 {status} X", "content-length: 0", "connection: close"]
-            lines += [f"{k}: {v}" for k, v in extra.items()]
-            writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
-            await writer.drain()
-        finally:
-            writer.close()
+    async def _answer(self, request: Request) -> Response:
+        status, extra = self.respond(len(self.received))
+        self.received.append(Received(request.path, dict(request.headers), request.body, status))
+        return Response(status, headers=extra)
 
 
 @dataclass
@@ -93,7 +82,7 @@ class HangingReceiver:
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
     _healthy: bool = False
     _released: asyncio.Event = field(default_factory=asyncio.Event)
-    _server: asyncio.Server | None = None
+    _stack: contextlib.AsyncExitStack = field(default_factory=contextlib.AsyncExitStack)
 
     @property
     def url(self) -> str:
@@ -109,33 +98,20 @@ class HangingReceiver:
         self._released.set()
 
     async def __aenter__(self) -> Self:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
+        server = HttpServer(self._answer, port=self.port, read_timeout_s=None)
+        await self._stack.enter_async_context(server)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         self.release()
-        assert self._server is not None
-        self._server.close()
-        await self._server.wait_closed()
+        await self._stack.aclose()
 
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            await reader.readline()
-            headers: dict[str, str] = {}
-            while line := (await reader.readline()).decode().strip():
-                name, _, value = line.partition(":")
-                headers[name.strip().lower()] = value.strip()
-            await reader.readexactly(int(headers.get("content-length", "0")))
-            if not self._healthy:
-                self.held += 1
-                self.hung.set()
-                await self._released.wait()
-                return
-            self.received.append(headers.get("webhook-id", ""))
-            self.arrived.set()
-            writer.write(b"HTTP/1.1 204 X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
-            await writer.drain()
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass
-        finally:
-            writer.close()
+    async def _answer(self, request: Request) -> Response | None:
+        if not self._healthy:
+            self.held += 1
+            self.hung.set()
+            await self._released.wait()
+            return None
+        self.received.append(request.headers.get("webhook-id", ""))
+        self.arrived.set()
+        return Response(204)

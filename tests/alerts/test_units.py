@@ -8,10 +8,10 @@ from xml.etree import ElementTree as ET
 import pytest
 import standardwebhooks
 
-from alerts.backoff import delay_s, retry_after_s, retryable_status
 from alerts.config import DispatchConfig, EvaluatorConfig
 from alerts.errors import AlertsError, ConfigError, SubscriptionError
 from alerts.payload import AlertEvent, render
+from alerts.retry import retry_after_s, retryable_status
 from alerts.signing import headers, new_secret, secret_key
 
 AT = datetime(2026, 11, 24, 19, 0, tzinfo=UTC)
@@ -61,10 +61,11 @@ def test_retry_policy() -> None:
         False,
         False,
     ]
-    assert 1.0 <= delay_s(1, 2.0, 600.0) <= 2.0
-    assert 16.0 <= delay_s(5, 2.0, 600.0) <= 32.0
-    assert delay_s(40, 2.0, 600.0) <= 600.0
-    assert delay_s(1, 2.0, 600.0, retry_after=120.0) == 120.0
+    backoff = DispatchConfig(dsn="postgresql://x/y").backoff  # base 2 s, cap 600 s
+    assert 1.0 <= backoff.delay_s(1) <= 2.0
+    assert 16.0 <= backoff.delay_s(5) <= 32.0
+    assert backoff.delay_s(40) <= 600.0
+    assert backoff.delay_s(1, at_least_s=120.0) == 120.0
     assert retry_after_s("30") == 30.0
     assert retry_after_s("Tue, 24 Nov 2026 19:01:00 GMT", AT) == 60.0
     assert retry_after_s("whenever") is None
@@ -78,6 +79,24 @@ def test_signature_verifies_with_standardwebhooks() -> None:
     assert standardwebhooks.Webhook(secret).verify(body, signed) == {"type": "alert.raised"}
     with pytest.raises(standardwebhooks.WebhookVerificationError):
         standardwebhooks.Webhook(secret).verify(body + b" ", signed)
+
+
+def test_signature_matches_the_spec_example_and_a_utf8_body() -> None:
+    """The spec's published vector, and a non-ASCII CAP body signed over its UTF-8 bytes."""
+    assert headers(
+        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        "msg_p5jXN8AQM9LWM0D4loKWxJek",
+        1614265330,
+        b'{"test": 2432232314}',
+    ) == {
+        "webhook-id": "msg_p5jXN8AQM9LWM0D4loKWxJek",
+        "webhook-timestamp": "1614265330",
+        "webhook-signature": "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+    }
+    secret = new_secret()
+    body = "<alert><headline>Rocinha: área de risco</headline></alert>".encode()
+    signed = headers(secret, "msg_2_1_1", int(datetime.now(UTC).timestamp()), body)
+    assert standardwebhooks.Webhook(secret).verify(body, signed, json_parse=False) is None
 
 
 def test_malformed_secret_is_refused() -> None:

@@ -1,8 +1,10 @@
-"""Retry policy of webhook deliveries: which failures retry, and how long to wait."""
+"""Which webhook answers are worth retrying, and how long the receiver asks us to wait.
+
+How long a retry then waits is :mod:`runtime.backoff`'s business.
+"""
 
 from __future__ import annotations
 
-import random
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
@@ -28,16 +30,3 @@ def retry_after_s(value: str | None, now: datetime | None = None) -> float | Non
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
-
-
-def delay_s(attempts: int, base_s: float, max_s: float, retry_after: float | None = None) -> float:
-    """Wait before attempt ``attempts + 1``: capped exponential with jitter, >= Retry-After.
-
-    Jitter spreads the retries of many messages to one failing endpoint over time instead of
-    sending them in bursts (Grafana #102282).
-    """
-    ceiling = min(max_s, base_s * 2 ** min(max(attempts - 1, 0), 30))
-    wait = random.uniform(ceiling / 2, ceiling)  # noqa: S311  jitter, not cryptography
-    if retry_after is not None:
-        wait = max(wait, min(retry_after, max_s))
-    return wait
