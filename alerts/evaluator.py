@@ -76,8 +76,13 @@ def risk_proposals(
                 names.get(zone_id, zone_id),
                 "risk",
                 int(result.zone_level[z]),
-                bool(result.zone_unknown[z]),
-                {"model_version": result.model_version, "criteria": evidence},
+                # Only unknown that could change the level holds a de-escalation (issue 9).
+                bool(result.zone_unknown_material[z]),
+                {
+                    "model_version": result.model_version,
+                    "criteria": evidence,
+                    "unknown": bool(result.zone_unknown[z]),
+                },
             )
         )
     return out

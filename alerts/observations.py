@@ -2,8 +2,10 @@
 
 Readings are bucketed in SQL with ``time_bucket`` over an indexed ``ts`` range: rain is summed
 per bucket, soil moisture is the bucket's newest value. A bucket without readings stays NaN,
-never 0 — missing rain is unknown, not dry. The newest bucket is the one containing ``now``
-(partially filled: its rain is a lower bound, which can only escalate, never clear).
+never 0 — missing rain is unknown, not dry. The cells become the grid in
+:func:`alerts.gridding.fill_grid`, which the offline backtest shares. The newest bucket is
+the one containing ``now`` (partially filled: its rain is a lower bound, which can only
+escalate, never clear).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from alerts.gridding import fill_grid
 from models import StationParams, project_lonlat
 
 if TYPE_CHECKING:
@@ -133,19 +136,14 @@ async def load_grid(
     ids = list(stations.ids)
     cells = await connection.fetchrow(_GRID_SQL, step, start, end + step, ids, step.total_seconds())
     seen = await connection.fetchrow(_SEEN_SQL, start, end + step, ids)
-    i = np.asarray(cells["i"], dtype=np.int64)
-    j = np.asarray(cells["j"], dtype=np.int64)
-    pref = np.asarray(cells["pref"], dtype=np.int64)
-    value = np.asarray(cells["value"], dtype=np.float32)
-    rain = np.full((len(ids), n_steps), np.nan, dtype=np.float32)
-    vwc = np.full_like(rain, np.nan)
-    is_rain = pref == -1
-    rain[i[is_rain], j[is_rain]] = value[is_rain]
-    best = np.full(len(ids), -2, dtype=np.int64)
-    soil = pref >= 0
-    np.maximum.at(best, i[soil], pref[soil])
-    chosen = soil & (pref == best[i])
-    vwc[i[chosen], j[chosen]] = value[chosen]
+    rain, vwc = fill_grid(
+        len(ids),
+        n_steps,
+        np.asarray(cells["i"], dtype=np.int64),
+        np.asarray(cells["j"], dtype=np.int64),
+        np.asarray(cells["pref"], dtype=np.int64),
+        np.asarray(cells["value"], dtype=np.float64),
+    )
     last = np.full(len(ids), np.nan, dtype=np.float64)
     last[np.asarray(seen["i"], dtype=np.int64)] = np.asarray(seen["last"], dtype=np.float64)
     return Grid(rain, vwc, last, end)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from alerts.errors import AlertsError
 from encosta import logs, stack
+from encosta.backtest import command as backtest_command
 from encosta.errors import ConfigError, EncostaError
 from ingest.accounts import ingest_client_ids
 from ingest.errors import IngestError
@@ -422,6 +423,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     simulate = simulators_cli.add_parser(sub)
     simulate.set_defaults(func=simulators_cli.run)
+
+    backtest = backtest_command.add_parser(sub)
+    backtest.set_defaults(func=backtest_command.run)
     return parser
 
 

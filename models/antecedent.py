@@ -42,3 +42,22 @@ def api_series(rain_mm: FloatArray, k_step: float) -> FloatArray:
         api = api_update(api, rain_mm[:, t], k_step)
         out[:, t] = api
     return out
+
+
+def prior_api(
+    daily_mm: npt.NDArray[Any], k_daily: float, k_step: float, n_steps: int
+) -> FloatArray:
+    """The API contribution at the newest step of rain *before* the gridded record.
+
+    ``daily_mm`` [stations, days] holds daily totals of the days before the first grid step,
+    newest last (e.g. 30 days from an hourly rollup: the antecedent record the 96 h grid
+    cannot carry). A day's rain enters at its end, decays by ``k_daily`` per whole day to the
+    start of the record, then by ``k_step`` per step across it. Missing days (NaN) add
+    nothing: the index stays a lower bound.
+    """
+    days = daily_mm.shape[1]
+    ages = np.arange(days - 1, -1, -1, dtype=np.float64)
+    weights = np.power(k_daily, ages) * k_step**n_steps
+    rain = np.where(np.isfinite(daily_mm) & (daily_mm >= 0), daily_mm, 0.0)
+    result: FloatArray = rain.astype(np.float64) @ weights
+    return result

@@ -7,6 +7,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from models.antecedent import prior_api
+from models.completeness import gap_bounds
+from models.consistency import screen
 from models.event import current_event, first_blocks
 from models.inputs import ModelInputs, StationStatic, StepWindows
 from models.interpolation import idw_estimate
@@ -19,6 +22,8 @@ from models.summary import WindowSummary
 from models.threshold import id_ratio, id_threshold_mm_h
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from models.config import ModelConfig
     from models.inputs import FloatArray
 
@@ -26,7 +31,7 @@ if TYPE_CHECKING:
 def summarise(inputs: ModelInputs, config: ModelConfig) -> WindowSummary:
     """Reduce the gridded arrays to the per-station statistics at the newest step."""
     win = StepWindows.build(inputs.step_minutes, config)
-    rain = as_float(inputs.rain_mm)
+    rain = screen(as_float(inputs.rain_mm), inputs.static.zone, inputs.step_minutes, config)
     # One pass over the array: bad-value screen, 96 h sum and API, and hourly sums over the
     # trailing window (they serve the 1 h / 24 h sums and the event scan).
     n_steps = rain.shape[1]
@@ -34,8 +39,15 @@ def summarise(inputs: ModelInputs, config: ModelConfig) -> WindowSummary:
     dirty, long, hourly_all = row_pass(rain, win, blocks)
     hourly = hourly_all if blocks else None
     acc, missing, api = window_sums(rain, win, dirty, hourly, long)
+    if inputs.antecedent_daily_mm is not None:
+        api = api + prior_api(
+            inputs.antecedent_daily_mm, config.antecedent.k_daily, win.k_step, n_steps
+        )
     event = current_event(rain, win, config.event.wet_threshold_mm, ~dirty, hourly)
     stats = sensor_stats(rain, inputs.vwc_m3m3, win, config, dirty)
+    static = inputs.static
+    gap_step_mm = config.quality.gap_max_mm_per_h * win.step_minutes / 60.0
+    bound = gap_bounds(rain, dirty, static.zone, static.n_zones, win, gap_step_mm)
     return WindowSummary(
         acc_mm=acc,
         missing=missing,
@@ -46,6 +58,7 @@ def summarise(inputs: ModelInputs, config: ModelConfig) -> WindowSummary:
         event_missing=event.missing,
         event_truncated=event.truncated,
         **stats,
+        gap_bound_mm=bound,
     )
 
 
@@ -69,6 +82,33 @@ def _falling(values: FloatArray, table: tuple[float, float, float]) -> npt.NDArr
     level += values <= table[1]
     level += values <= table[2]
     return level
+
+
+def _graded(
+    summary: WindowSummary,
+    own: FloatArray,
+    incomplete: npt.NDArray[np.bool_],
+    untrusted: npt.NDArray[np.bool_],
+) -> Callable[[int, npt.NDArray[np.int8], tuple[float, float, float]], npt.NDArray[np.bool_]]:
+    """Material unknown per rain row: a gap counts while its hidden rain reaches the next level.
+
+    Rows 0-2 are the 1 h, 24 h, 96 h sums, row 3 the API (whose weights are <= 1, so the 96 h
+    bound bounds it). Without a bound (incremental path) any gap is unknown.
+    """
+    bound = summary.gap_bound_mm
+
+    def unknown(
+        j: int, level: npt.NDArray[np.int8], table: tuple[float, float, float]
+    ) -> npt.NDArray[np.bool_]:
+        gaps: npt.NDArray[np.bool_] = incomplete[j]
+        if bound is None:
+            return gaps
+        next_mm = np.asarray((*table, np.inf))[level]
+        could: npt.NDArray[np.bool_] = own[j] + bound[:, min(j, 2)] >= next_mm
+        out: npt.NDArray[np.bool_] = (gaps & could) | untrusted
+        return out
+
+    return unknown
 
 
 def finalize(  # noqa: PLR0915  one pass through the criteria, kept together on purpose
@@ -112,13 +152,16 @@ def finalize(  # noqa: PLR0915  one pass through the criteria, kept together on 
     levels = np.empty((len(Criterion), n), dtype=np.int8)
     own_levels = np.empty_like(levels)
     unknown = np.empty(levels.shape, dtype=np.bool_)
+    material = np.empty(levels.shape, dtype=np.bool_)  # unknown that could change the level
     estimated = np.zeros(levels.shape, dtype=np.bool_)
+    graded = _graded(summary, own, incomplete, ~trusted | quality.rain_suspect)
     for j, (column, table) in enumerate(zip(columns, tables, strict=True)):
         own_levels[column] = _rising(own[j], table)
         levels[column] = own_levels[column]
         changed = np.flatnonzero(use_estimate[j])
         levels[column, changed] = _rising(value[j, changed], table)
         unknown[column] = incomplete[j]
+        material[column] = graded(j, levels[column], table)
         estimated[column] = use_estimate[j]
 
     curve = config.intensity_duration
@@ -147,8 +190,11 @@ def finalize(  # noqa: PLR0915  one pass through the criteria, kept together on 
     own_levels[Criterion.SLOPE] = levels[Criterion.SLOPE]
     has_soil = summary.vwc_seen if static.has_soil_sensor is None else static.has_soil_sensor
     unknown[Criterion.SLOPE] = has_soil & ~quality.vwc_trusted
+    for column in (Criterion.INTENSITY_DURATION, Criterion.SLOPE):
+        material[column] = unknown[column]
 
     unknown &= levels < Level.CRISIS
+    material &= unknown
     station_level = np.maximum.reduce(levels, axis=0)
     station_unknown = np.logical_or.reduce(unknown, axis=0) & (station_level < Level.CRISIS)
     station_criterion = np.zeros(n, dtype=np.int8)
@@ -158,6 +204,11 @@ def finalize(  # noqa: PLR0915  one pass through the criteria, kept together on 
         station_level, station_unknown, own_levels.T, quality.live, static.zone, static.n_zones,
         config.zone,
     )  # fmt: skip
+    station_material = np.logical_or.reduce(material, axis=0) & (station_level < Level.CRISIS)
+    zone_material = (
+        np.bincount(static.zone, weights=station_material, minlength=static.n_zones) > 0
+    ) | zones.degraded
+    zone_material &= zones.unknown
     active_rows = np.flatnonzero(active)
     intensity = np.full(n, np.nan)
     threshold = np.full(n, np.nan)
@@ -195,6 +246,7 @@ def finalize(  # noqa: PLR0915  one pass through the criteria, kept together on 
         zone=static.zone,
         zone_level=zones.level,
         zone_unknown=zones.unknown,
+        zone_unknown_material=zone_material,
         zone_station=zones.station,
         zone_crisis_stations=zones.crisis_stations,
         zone_corroborated=zones.corroborated,

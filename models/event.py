@@ -3,8 +3,9 @@
 An event is a run of steps bounded by dry spells of at least ``dry_spell`` steps, a dry step
 being a valid reading of at most ``wet_threshold_mm`` (a gap is never dry: it might have
 rained). The event is current while the trailing dry run is shorter than the dry spell. Its
-duration D runs from its first to its last non-dry step and its mean intensity is total/D;
-these feed the intensity-duration threshold of Caine (1980).
+duration D runs from its first recorded rain (leading gaps are missing history, not rain
+duration; they still mark the event ``missing``) to its last non-dry step, and its mean
+intensity is total/D; these feed the intensity-duration threshold of Caine (1980).
 
 Stations dry for the whole last dry spell are settled first. Rows without gaps or bad values
 (the usual case) are then scanned on hourly block sums over a trailing window (see
@@ -264,6 +265,46 @@ def _block_scan(  # noqa: PLR0913, PLR0917  the scan fills the caller's output a
     return np.concatenate(left) if left else rows
 
 
+def _skip_leading_gaps(  # noqa: PLR0913, PLR0917  the scan's arrays, adjusted in place
+    rain_mm: npt.NDArray[Any],
+    active: BoolArray,
+    start: IntArray,
+    end: IntArray,
+    total: FloatArray,
+    wet_mm: float,
+    high: float,
+) -> None:
+    """Start each event at its first recorded rain: missing history is not rain duration.
+
+    A gap is never dry, so an event whose rain began after missing steps (a record that
+    starts with a gap, a station back from an outage) would otherwise date from the first
+    gap and dilute its intensity over hours nobody measured. The event stays ``missing`` and,
+    if it reaches the record's start, ``truncated``: the gaps still make ID unknown. Events
+    made only of gaps keep their extent.
+    """
+    rows = np.flatnonzero(active)
+    if not rows.size:
+        return
+    first = rain_mm[rows, start[rows]]
+    with np.errstate(invalid="ignore"):
+        rained = (first > wet_mm) & (first <= high)
+    rows = rows[~rained]
+    if not rows.size:
+        return
+    sub = rain_mm[rows]
+    cols = np.arange(sub.shape[1])
+    with np.errstate(invalid="ignore"):
+        wet = (sub > wet_mm) & (sub <= high)
+    wet &= (cols >= start[rows, None]) & (cols <= end[rows, None])
+    has = wet.any(axis=1)
+    moved = rows[has]
+    start[moved] = np.argmax(wet[has], axis=1)
+    inside = (cols >= start[moved, None]) & (cols <= end[moved, None])
+    with np.errstate(invalid="ignore"):
+        valid = (sub[has] >= 0.0) & (sub[has] <= high)
+    total[moved] = np.where(inside & valid, sub[has], 0.0).sum(axis=1)
+
+
 def current_event(
     rain_mm: npt.NDArray[Any],
     win: StepWindows,
@@ -318,6 +359,7 @@ def current_event(
     rows = np.sort(rest)
     _exact_scan(rain_mm, rows, win, wet_mm, start, end, (total, missing, truncated))
     active = end >= 0
+    _skip_leading_gaps(rain_mm, active, start, end, total, wet_mm, high)
     return EventScan(
         active=active,
         steps=np.where(active, end - start + 1, 0),

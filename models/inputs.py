@@ -124,6 +124,9 @@ class ModelInputs:
     vwc_m3m3: AnyFloatArray
     step_minutes: int
     static: StationStatic
+    antecedent_daily_mm: AnyFloatArray | None = None
+    """[stations, days]: daily rain before the first grid step (newest last), so the API sees
+    more than the grid's 96 h (:func:`models.antecedent.prior_api`); None: the grid only."""
 
     def __post_init__(self) -> None:
         if self.rain_mm.ndim != 2:
@@ -134,6 +137,9 @@ class ModelInputs:
             raise InputError("zone", "one zone index per station row of rain_mm")
         if self.rain_mm.shape[1] < 1:
             raise InputError("rain_mm", "needs at least one time step")
+        daily = self.antecedent_daily_mm
+        if daily is not None and (daily.ndim != 2 or daily.shape[0] != self.rain_mm.shape[0]):
+            raise InputError("antecedent_daily_mm", "expected [stations, days] like rain_mm rows")
 
     @classmethod
     def build(  # noqa: PLR0913, PLR0917  one keyword per physical input keeps call sites readable
@@ -147,6 +153,7 @@ class ModelInputs:
         params: StationParams,
         n_zones: int | None = None,
         has_soil_sensor: npt.ArrayLike | None = None,
+        antecedent_daily_mm: npt.ArrayLike | None = None,
     ) -> ModelInputs:
         """Convenience constructor that coerces array-likes to the expected dtypes."""
         zones = np.asarray(zone, dtype=np.int64)
@@ -160,4 +167,5 @@ class ModelInputs:
             params=params,
             has_soil_sensor=soil,
         )
-        return cls(rain_mm, vwc_m3m3, step_minutes, static)
+        daily = None if antecedent_daily_mm is None else np.asarray(antecedent_daily_mm, np.float64)
+        return cls(rain_mm, vwc_m3m3, step_minutes, static, daily)

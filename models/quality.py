@@ -33,7 +33,9 @@ class QualityFlag(enum.IntFlag):
     STUCK = 2
     """Flat-lined: the same soil-moisture value, or the same non-zero rain, for the stuck window."""
     OUT_OF_RANGE = 4
-    """A reading outside the plausible range within the stuck window (it is treated as missing)."""
+    """A reading outside the plausible range within the stuck window (it is treated as missing):
+    negative or too much rain, a wet outlier against the zone, soil moisture outside 0-0.7 or
+    above the station's saturated water content plus the probe tolerance."""
     CLOGGED = 8
     """Gauge reads zero for the last hour while enough zone neighbours report rain."""
 
@@ -199,11 +201,21 @@ def assess(
     """Turn the counters into flags; a clogged gauge is judged against its zone neighbours."""
     q = config.quality
     offline = summary.since_obs >= win.offline
-    stuck_rain = summary.rain_flat_run >= win.stuck - 1
+    complete_1h = summary.missing[:, 0] == 0
+    # Identical non-zero totals are how a steady rain reads on a tipping bucket (one tip per
+    # interval): a flat run is a stuck logger only while no zone neighbour reports rain in
+    # the last hour too (issue 9, cause 4).
+    raining = complete_1h & (summary.acc_mm[:, 0] > 0.0)
+    raining_in_zone = np.bincount(static.zone, weights=raining, minlength=static.n_zones)
+    corroborated = raining_in_zone[static.zone] - raining >= 1
+    stuck_rain = (summary.rain_flat_run >= win.stuck - 1) & ~corroborated
     has_soil = summary.vwc_seen if static.has_soil_sensor is None else static.has_soil_sensor
     stuck_vwc = (summary.vwc_flat_run >= win.stuck - 1) & has_soil
-    out_of_range = summary.since_bad < win.stuck
-    complete_1h = summary.missing[:, 0] == 0
+    # A probe reading above its station's saturated water content (beyond the probe's
+    # accuracy) is a fault, not a saturated slope (issue 9, cause 3).
+    with np.errstate(invalid="ignore"):
+        oversaturated = summary.vwc_last > static.params.vwc_saturated + q.vwc_saturation_tolerance
+    out_of_range = (summary.since_bad < win.stuck) | oversaturated
     reporting = complete_1h & ~stuck_rain
     wet = reporting & (summary.acc_mm[:, 0] >= q.clog_neighbour_mm_1h)
     wet_in_zone = np.bincount(static.zone, weights=wet, minlength=static.n_zones)
@@ -225,7 +237,7 @@ def assess(
         rain_trusted=~(stuck_rain | clogged),
         rain_stuck=stuck_rain,
         rain_suspect=suspect,
-        vwc_trusted=~stuck_vwc & (summary.vwc_age < win.offline),
+        vwc_trusted=~stuck_vwc & ~oversaturated & (summary.vwc_age < win.offline),
         live=flags == 0,
     )
 

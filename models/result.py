@@ -94,6 +94,11 @@ class ModelResult:
     # --- per zone, shape [zones] ---
     zone_level: npt.NDArray[np.int8]
     zone_unknown: BoolArray
+    zone_unknown_material: BoolArray
+    """Unknown that could change the zone's level by the network's own evidence: a gap counts
+    only while the rain it may hide — the wettest zone neighbour at that step, the record rate
+    where none reported (:mod:`models.completeness`) — could reach the next level. This, not
+    ``zone_unknown``, is what should hold a de-escalation."""
     zone_station: IntArray
     """Station that set the zone level (-1 for an empty zone)."""
     zone_crisis_stations: IntArray

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from models.completeness import gap_bounds
+from models.consistency import screen
 from models.evaluate import finalize, summarise
 from models.inputs import FloatArray, ModelInputs, StationStatic, StepWindows
 from models.summary import WindowSummary
@@ -33,7 +35,8 @@ class ModelState:
         self.static: StationStatic = inputs.static
         self.win = win = StepWindows.build(inputs.step_minutes, config)
         summary = summarise(inputs, config)
-        rain = inputs.rain_mm.astype(np.float64)
+        rain = screen(inputs.rain_mm, inputs.static.zone, inputs.step_minutes, config)
+        rain = rain.astype(np.float64)
         n, n_steps = rain.shape
         valid = (rain >= 0.0) & (rain <= win.rain_max_mm)
         ring = np.full((n, win.w96h), np.nan, dtype=np.float32)
@@ -53,6 +56,13 @@ class ModelState:
         self.tail_dry = np.where(self.active, 0, min(n_steps, win.dry_spell)).astype(np.int64)
         self.tail_mm = np.zeros(n)
         self._init_tails(rain, valid)
+        # Whether the current event has recorded rain yet (its start is its first rain).
+        self.rained = np.zeros(n, dtype=np.bool_)
+        rows = np.flatnonzero(self.active)
+        if rows.size:
+            first = n_steps - self.tail_dry[rows] - self.steps[rows]
+            wet = rain[rows, first] > config.event.wet_threshold_mm
+            self.rained[rows] = valid[rows, first] & wet
         self.prev_rain = rain[:, -1].copy()
         self.prev_vwc = inputs.vwc_m3m3[:, -1].astype(np.float64)
         self.rain_flat = summary.rain_flat_run.copy()
@@ -87,6 +97,7 @@ class ModelState:
         """Fold in one new step (arrays of shape [stations]; NaN where nothing arrived)."""
         win = self.win
         r = np.asarray(rain_mm, dtype=np.float64)
+        r = screen(r[:, None], self.static.zone, win.step_minutes, self.config)[:, 0]
         v = np.asarray(vwc_m3m3, dtype=np.float64)
         valid = (r >= 0.0) & (r <= win.rain_max_mm)
         x0 = np.where(valid, r, 0.0)
@@ -116,14 +127,21 @@ class ModelState:
         spell = self.win.dry_spell
         dry = valid & (r <= self.config.event.wet_threshold_mm)
         wet = ~dry
+        rain_now = valid & ~dry
         fresh = wet & ~self.active
         going = wet & self.active
+        # The first recorded rain of an event that began with gaps restarts its duration and
+        # total there: missing history is not rain duration (models.event).
+        first_rain = going & ~self.rained & rain_now
         self.truncated = np.where(fresh, self.tail_dry < spell, self.truncated)
         self.total = np.where(
-            fresh, x0, np.where(going, self.total + self.tail_mm + x0, self.total)
+            fresh | first_rain, x0, np.where(going, self.total + self.tail_mm + x0, self.total)
         )
         self.ev_missing = np.where(fresh, ~valid, self.ev_missing | (going & ~valid))
-        self.steps = np.where(fresh, 1, np.where(going, self.steps + self.tail_dry + 1, self.steps))
+        self.steps = np.where(
+            fresh | first_rain, 1, np.where(going, self.steps + self.tail_dry + 1, self.steps)
+        )
+        self.rained = np.where(fresh, rain_now, self.rained | (going & rain_now))
         self.tail_dry = np.where(wet, 0, np.minimum(self.tail_dry + 1, spell))
         self.tail_mm = np.where(wet, 0.0, self.tail_mm + x0)
         self.active = (self.active | wet) & (self.tail_dry < spell)
@@ -165,7 +183,20 @@ class ModelState:
             vwc_last=np.where(self.vwc_age < self.win.offline, self.vwc_last, np.nan),
             vwc_age=self.vwc_age.copy(),
             vwc_seen=self.vwc_seen.copy(),
+            gap_bound_mm=self._gap_bounds(),
         )
+
+    def _gap_bounds(self) -> FloatArray:
+        """:func:`models.completeness.gap_bounds` over the ring, oldest column first.
+
+        O(stations x window) per call, not per push: only ``summary``/``result`` need it.
+        Steps before the record are NaN in the ring for every station, so they take the
+        record-rate bound, as the full path's steps before the first column do.
+        """
+        ordered = np.roll(self.ring, -self.pos, axis=1)
+        dirty = np.asarray(np.isnan(ordered).any(axis=1), dtype=np.bool_)
+        step_mm = self.config.quality.gap_max_mm_per_h * self.win.step_minutes / 60.0
+        return gap_bounds(ordered, dirty, self.static.zone, self.static.n_zones, self.win, step_mm)
 
     def result(self) -> ModelResult:
         """Levels, flags and zones at the newest step (same code as the full evaluation)."""

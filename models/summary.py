@@ -47,3 +47,6 @@ class WindowSummary:
     vwc_last: FloatArray
     vwc_age: IntArray
     vwc_seen: BoolArray
+    gap_bound_mm: FloatArray | None = None
+    """[stations, 3]: most rain the missing steps of each window could hide
+    (:mod:`models.completeness`); None (the incremental path) treats any gap as unknown."""

@@ -81,6 +81,10 @@ class Quality:
     vwc_max_m3m3: float
     clog_neighbour_mm_1h: float
     clog_min_neighbours: int
+    gap_max_mm_per_h: float  # rain a gap may hide where no zone neighbour reported (record)
+    outlier_min_mm_per_h: float  # a step this wet at one gauge ...
+    outlier_neighbour_mm_per_h: float  # ... while every reporting neighbour is this dry
+    vwc_saturation_tolerance: float  # m3/m3 above a station's theta_s still believed
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,4 +296,8 @@ class _Parser:
             vwc_max_m3m3=self.number(q, "vwc_max_m3m3", 0.3, 1.0),
             clog_neighbour_mm_1h=self.number(q, "clog_neighbour_mm_1h", 0.0, 200.0, open_low=True),
             clog_min_neighbours=self.integer(q, "clog_min_neighbours", 1, 50),
+            gap_max_mm_per_h=self.number(q, "gap_max_mm_per_h", 10.0, 2000.0),
+            outlier_min_mm_per_h=self.number(q, "outlier_min_mm_per_h", 1.0, 2000.0),
+            outlier_neighbour_mm_per_h=self.number(q, "outlier_neighbour_mm_per_h", 0.0, 100.0),
+            vwc_saturation_tolerance=self.number(q, "vwc_saturation_tolerance", 0.0, 0.3),
         )

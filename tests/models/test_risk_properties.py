@@ -64,6 +64,9 @@ def reference_station(row: npt.NDArray[Any], config: ModelConfig) -> dict[str, A
                 if prev < 0 or start - prev - 1 >= win.dry_spell:
                     break
                 start = prev
+            # The event starts at its first recorded rain: leading gaps are missing history.
+            rained = [i for i in range(start, end + 1) if (vals[i] or 0.0) > 0.0]
+            start = rained[0] if rained else start
             out["event_steps"] = end - start + 1
             out["event_total"] = sum(v for v in vals[start : end + 1] if v is not None)
     stuck = win.stuck

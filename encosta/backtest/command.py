@@ -1,0 +1,344 @@
+"""``encosta backtest``: scenarios x seeds x presets offline, scored against the ground truth.
+
+No broker and no database: each run goes through :mod:`encosta.backtest.replay` (ingest's
+decoder, the evaluator's gridding, ``models.evaluate``, the lifecycle) and is scored by
+:mod:`encosta.backtest.scores`; ``--report DIR`` writes ``summary.json``, ``report.md`` and
+plots (:mod:`encosta.backtest.report`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import statistics
+import sys
+import time
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table as RichTable
+
+from encosta.backtest.replay import SIREN, Timeline, replay, stations_of
+from encosta.backtest.scores import (
+    Episode,
+    Outcome,
+    Table,
+    ZoneScore,
+    episodes,
+    score_zone,
+    zone_days,
+)
+from ingest.stations import load_registry
+from models import ModelConfig, load_preset
+from simulators import available, generate, load_scenario
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from simulators import Run
+
+REGISTRY = Path(__file__).resolve().parents[2] / "deploy" / "stations" / "rio-de-janeiro.toml"
+WARN_LEVEL = 2
+
+
+def add_parser(sub: Any) -> argparse.ArgumentParser:  # noqa: ANN401  argparse's private type
+    """Register ``backtest`` on the CLI's subparsers."""
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "backtest",
+        help="score the model, each preset and the community-siren rule offline over "
+        "simulated storms (no broker, no database)",
+    )
+    parser.add_argument(
+        "--scenario", action="append", default=None, help="scenario (repeatable; default: all)"
+    )
+    parser.add_argument("--seeds", type=int, default=10, help="seeds 1..N per scenario (10)")
+    parser.add_argument(
+        "--preset", action="append", default=None, help="models/config preset (repeatable; "
+        "default: rio and sirens)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--sweep",
+        default="0.8,1.25",
+        help="factors on the first preset's rain thresholds for the threshold sweep "
+        "(comma-separated; empty: none)",
+    )
+    parser.add_argument("--report", default=None, help="directory for summary.json, report.md")
+    parser.add_argument("--registry", default=str(REGISTRY), help="station registry (TOML)")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=min(2, os.cpu_count() or 1),
+        help="worker processes (default: 2, or 1 on a single core)",
+    )
+    return parser
+
+
+def scaled(config: ModelConfig, factor: float) -> ModelConfig:
+    """``config`` with every rain-accumulation threshold multiplied by ``factor``."""
+    rain = config.rain_levels
+
+    def times(row: tuple[float, float, float]) -> tuple[float, float, float]:
+        return (row[0] * factor, row[1] * factor, row[2] * factor)
+
+    return replace(
+        config,
+        rain_levels=replace(
+            rain,
+            rain_1h_mm=times(rain.rain_1h_mm),
+            rain_24h_mm=times(rain.rain_24h_mm),
+            rain_96h_mm=times(rain.rain_96h_mm),
+        ),
+    )
+
+
+@dataclass(slots=True)
+class Scored:
+    """One method's results in one run."""
+
+    scenario: str
+    seed: int
+    method: str
+    zones: list[ZoneScore]
+    days: list[Outcome]
+    episodes: list[Episode]
+
+
+@dataclass(slots=True)
+class Backtest:
+    """Everything a backtest produced."""
+
+    scenarios: list[str]
+    seeds: int
+    methods: list[str]
+    scored: list[Scored] = field(default_factory=list)
+    examples: dict[str, tuple[Run, Timeline]] = field(default_factory=dict)
+    runtime_s: float = 0.0
+
+
+def score_run(run: Run, line: Timeline, zone_ids: Sequence[str]) -> list[Scored]:
+    """Episodes and outcomes of every method of one replayed run."""
+    failures: dict[str, list[float]] = {z: [] for z in zone_ids}
+    for s in run.truth.stations:
+        if s.failed and s.failure_ts is not None:
+            failures[s.zone].append(s.failure_ts)
+    out = []
+    for method, held in line.held.items():
+        found_all: list[Episode] = []
+        zones = []
+        days: list[Outcome] = []
+        for z, zone in enumerate(zone_ids):
+            found = episodes(
+                zone,
+                line.times_s,
+                [row[z] for row in held],
+                [row[z] for row in line.criterion[method]],
+                WARN_LEVEL,
+            )
+            found_all += found
+            zones.append(score_zone(zone, found, failures[zone]))
+            days += zone_days(found, failures[zone], run.start_ts, run.end_ts)
+        out.append(Scored(run.scenario.name, run.seed, method, zones, days, found_all))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One scenario x seed, with everything a worker process needs."""
+
+    scenario: str
+    seed: int
+    registry_path: str
+    presets: dict[str, ModelConfig]
+    keep: bool  # return the run and timeline for the plots
+
+
+def run_job(job: Job) -> tuple[Job, list[Scored], tuple[Run, Timeline] | None]:
+    """Simulate, replay and score one scenario x seed (in a worker process or inline)."""
+    registry = load_registry(Path(job.registry_path))
+    stations = stations_of(registry)
+    scenario = load_scenario(job.scenario)
+    run = generate(scenario, registry, seed=job.seed, anchor=scenario.start.timestamp())
+    line = replay(run, job.presets, load_preset("sirens"), stations)
+    return job, score_run(run, line, stations.zone_ids), (run, line) if job.keep else None
+
+
+def run_backtest(  # noqa: PLR0913  the command's options
+    scenarios: Sequence[str],
+    seeds: int,
+    presets: dict[str, ModelConfig],
+    registry_path: str = str(REGISTRY),
+    *,
+    console: Console | None = None,
+    jobs: int = 1,
+) -> Backtest:
+    """Replay and score every scenario x seed; the first seed of each is kept for plots.
+
+    ``jobs`` > 1 runs scenario x seed pairs in that many worker processes (each is
+    independent and deterministic, so the result does not depend on ``jobs``).
+    """
+    result = Backtest(list(scenarios), seeds, [*presets, SIREN])
+    started = time.perf_counter()
+    work = [
+        Job(name, seed, registry_path, presets, keep=seed == 1)
+        for name in scenarios
+        for seed in range(1, seeds + 1)
+    ]
+    done: dict[tuple[str, int], list[Scored]] = {}
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console or Console(stderr=True),
+        transient=True,
+    ) as progress:
+        task = progress.add_task("backtest", total=len(work))
+
+        def record(outcome: tuple[Job, list[Scored], tuple[Run, Timeline] | None]) -> None:
+            job, scored, example = outcome
+            done[job.scenario, job.seed] = scored
+            if example is not None:
+                result.examples[job.scenario] = example
+            progress.update(task, description=f"{job.scenario} seed {job.seed}")
+            progress.advance(task)
+
+        if jobs <= 1:
+            for job in work:
+                record(run_job(job))
+        else:
+            with ProcessPoolExecutor(max_workers=jobs) as pool:
+                for outcome in pool.map(run_job, work):
+                    record(outcome)
+    for job in work:  # a fixed order, whatever order the workers finished in
+        result.scored += done[job.scenario, job.seed]
+    result.examples = {name: result.examples[name] for name in scenarios}
+    result.runtime_s = time.perf_counter() - started
+    return result
+
+
+def family(backtest: Backtest, scenario: str, method: str) -> dict[str, Any]:
+    """The scores of one method over every seed of one scenario."""
+    runs = [s for s in backtest.scored if s.scenario == scenario and s.method == method]
+    zones = [z for s in runs for z in s.zones]
+    table = Table.of(z.outcome for z in zones)
+    days = Table.of(d for s in runs for d in s.days)
+    leads = [z.lead_h for z in zones if z.lead_h is not None]
+    opened = Counter(e.criterion for s in runs for e in s.episodes)
+    return {
+        "runs": len(runs),
+        "zones": _table(table),
+        "zone_days": _table(days),
+        "false_episodes": sum(z.false_episodes for z in zones),
+        "episodes": sum(z.episodes for z in zones),
+        "mean_lead_h": statistics.fmean(leads) if leads else None,
+        "min_lead_h": min(leads) if leads else None,
+        "opened_by": dict(opened.most_common()),
+        "hit_opened_by": dict(Counter(z.criterion for z in zones if z.outcome is Outcome.HIT)),
+    }
+
+
+def _table(table: Table) -> dict[str, Any]:
+    def num(x: float) -> float | None:
+        return None if math.isnan(x) else round(x, 4)
+
+    return {
+        "hits": table.hits,
+        "misses": table.misses,
+        "false_alarms": table.false_alarms,
+        "quiet": table.quiet,
+        "pod": num(table.pod),
+        "far": num(table.far),
+        "csi": num(table.csi),
+    }
+
+
+def summary(backtest: Backtest, command: str) -> dict[str, Any]:
+    """The JSON summary: per scenario and method, and the totals per method."""
+    families = {
+        sc: {m: family(backtest, sc, m) for m in backtest.methods} for sc in backtest.scenarios
+    }
+    total: dict[str, Any] = {}
+    for m in backtest.methods:
+        zones = [z for s in backtest.scored if s.method == m for z in s.zones]
+        leads = [z.lead_h for z in zones if z.lead_h is not None]
+        total[m] = {
+            "zones": _table(Table.of(z.outcome for z in zones)),
+            "zone_days": _table(
+                Table.of(d for s in backtest.scored if s.method == m for d in s.days)
+            ),
+            "mean_lead_h": statistics.fmean(leads) if leads else None,
+        }
+    return {
+        "command": command,
+        "seeds": backtest.seeds,
+        "scenarios": backtest.scenarios,
+        "methods": backtest.methods,
+        "warn_level": WARN_LEVEL,
+        "runtime_s": round(backtest.runtime_s, 2),
+        "families": families,
+        "total": total,
+    }
+
+
+def print_table(data: dict[str, Any], console: Console) -> None:
+    """The scores side by side, one row per scenario and method."""
+    table = RichTable(title=f"warning skill, level >= {WARN_LEVEL}, {data['seeds']} seeds")
+    for col in ("scenario", "method", "hit", "miss", "false", "POD", "FAR", "CSI", "lead h",
+                "zone-day h/m/f", "opened by"):  # fmt: skip
+        table.add_column(
+            col, justify="left" if col in {"scenario", "method", "opened by"} else "right"
+        )
+    for sc, methods in data["families"].items():
+        for m, f in methods.items():
+            z, d = f["zones"], f["zone_days"]
+            lead = "-" if f["mean_lead_h"] is None else f"{f['mean_lead_h']:.1f}"
+            opened = ", ".join(f"{k} {v}" for k, v in list(f["opened_by"].items())[:3])
+            table.add_row(
+                sc, m, str(z["hits"]), str(z["misses"]), str(z["false_alarms"]),
+                _fmt(z["pod"]), _fmt(z["far"]), _fmt(z["csi"]), lead,
+                f"{d['hits']}/{d['misses']}/{d['false_alarms']}", opened,
+            )  # fmt: skip
+        table.add_section()
+    console.print(table)
+    console.print(f"runtime {data['runtime_s']:.1f} s")
+
+
+def _fmt(x: float | None) -> str:
+    return "-" if x is None else f"{x:.2f}"
+
+
+def presets_of(names: Sequence[str], sweep: str) -> dict[str, ModelConfig]:
+    """The named presets, then the sweep variants of the first one."""
+    presets = {name: load_preset(name) for name in names}
+    first = names[0]
+    for raw in (s.strip() for s in sweep.split(",")):
+        if raw:
+            factor = float(raw)
+            presets[f"{first}x{factor:g}"] = scaled(presets[first], factor)
+    return presets
+
+
+def run(args: argparse.Namespace) -> int:
+    """Entry point of ``encosta backtest``."""
+    from encosta.backtest.report import write_report  # noqa: PLC0415  matplotlib is slow to import
+
+    console = Console() if sys.stdout.isatty() else Console(width=160)
+    scenarios = args.scenario or list(available())
+    presets = presets_of(args.preset or ["rio", "sirens"], args.sweep)
+    backtest = run_backtest(scenarios, args.seeds, presets, args.registry, jobs=args.jobs)
+    command = "encosta backtest " + " ".join(
+        [*(f"--scenario {s}" for s in scenarios), f"--seeds {args.seeds}",
+         *(f"--preset {p}" for p in (args.preset or ["rio", "sirens"])), f"--sweep '{args.sweep}'"]
+    )  # fmt: skip
+    data = summary(backtest, command)
+    print_table(data, console)
+    if args.report:
+        write_report(backtest, data, Path(args.report))
+        console.print(f"report written to {args.report}")
+    return 0

@@ -1,0 +1,250 @@
+"""One simulated run replayed offline through the live path's own code.
+
+The simulator's messages go through ingest's :class:`~ingest.payload.PayloadDecoder` (at each
+message's send time, so timestamp checks act as they would live) and are stored once per
+(station, quantity, ts), the first copy winning, as the ``readings`` primary key with
+``ON CONFLICT DO NOTHING`` does. Every 15 minutes of simulated time ``t`` the evaluator's
+window is gridded by :mod:`alerts.gridding` from the readings that had **arrived** by ``t``
+and carry a device time **before** ``t`` (no look-ahead: the newest bucket is
+``[t - 15 min, t)``), evaluated by :func:`models.evaluate` for every preset, and each zone's
+proposal goes through :func:`alerts.lifecycle.advance` (the lifecycle's hysteresis).
+
+The community-siren rule is evaluated on the same grid: a zone is at level 2 while one of
+its gauges holds >= 40 mm in 1 h or >= 125 mm in 24 h (``models/config/sirens.toml``, row 2;
+d'Orsi 2012), from the gauge's own readings, held by the same lifecycle.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+from alerts.gridding import OTHER, bucket_cells, fill_grid, soil_preference
+from alerts.lifecycle import AlertState, advance
+from alerts.observations import StationTable
+from ingest.payload import PayloadDecoder, epoch_of
+from models import ModelInputs, StationParams, evaluate, project_lonlat
+from models.result import Criterion
+
+if TYPE_CHECKING:
+    from ingest.stations import Registry
+    from models import ModelConfig, ModelResult
+    from simulators import Run
+
+STEP_MINUTES = 15  # the evaluator's grid (alerts.config.EvaluatorConfig)
+WINDOW_H = 96
+SIREN = "siren"
+
+
+@dataclass(frozen=True, slots=True)
+class Readings:
+    """Stored readings of a run, sorted by device time: what the database would hold."""
+
+    station: npt.NDArray[np.int64]
+    pref: npt.NDArray[np.int64]
+    ts_s: npt.NDArray[np.float64]
+    value: npt.NDArray[np.float64]
+    arrival_s: npt.NDArray[np.float64]
+    rejected: int
+    duplicates: int
+
+
+def stations_of(registry: Registry) -> StationTable:
+    """The active stations as the evaluator's station table (ordered by id, as in SQL)."""
+    by_id = {s.id: s for s in registry.stations if s.status == "active"}
+    ids = tuple(sorted(by_id))
+    zones = tuple(sorted(z.id for z in registry.zones))
+    index = {z: k for k, z in enumerate(zones)}
+    rows = [by_id[i] for i in ids]
+
+    def column(name: str) -> npt.NDArray[np.float64]:
+        return np.asarray([float(getattr(r, name)) for r in rows], dtype=np.float64)
+
+    x, y = project_lonlat(column("lat"), column("lon"))
+    return StationTable(
+        ids=ids,
+        zone_ids=zones,
+        zone=np.asarray([index[r.zone] for r in rows], dtype=np.int64),
+        x_m=x,
+        y_m=y,
+        params=StationParams(
+            slope_deg=column("slope_deg"),
+            soil_depth_m=column("soil_depth_m"),
+            cohesion_kpa=column("cohesion_kpa"),
+            friction_deg=column("friction_deg"),
+            unit_weight_knm3=column("unit_weight_knm3"),
+            vwc_residual=column("vwc_residual"),
+            vwc_saturated=column("vwc_saturated"),
+        ),
+        expected_interval_s=column("expected_interval_s"),
+    )
+
+
+def store(run: Run, stations: StationTable) -> Readings:
+    """Decode every message as ingest would and keep the first copy of each reading."""
+    index = {s: k for k, s in enumerate(stations.ids)}
+    decoder = PayloadDecoder(run.network, index.__contains__)
+    seen: set[tuple[str, str, float]] = set()
+    prefs: dict[str, int] = {}
+    station: list[int] = []
+    prefs_out: list[int] = []
+    times: list[float] = []
+    values: list[float] = []
+    arrival: list[float] = []
+    rejected = duplicates = 0
+    for message in run.messages:
+        decoded = decoder.decode(message.topic, message.payload, message.send_ts)
+        rejected += len(decoded.rejects)
+        for r in decoded.readings:
+            ts = epoch_of(r.ts)
+            key = (r.station_id, r.quantity, ts)
+            if key in seen:
+                duplicates += 1
+                continue
+            seen.add(key)
+            pref = prefs.setdefault(r.quantity, soil_preference(r.quantity))
+            if pref == OTHER:
+                continue
+            station.append(index[r.station_id])
+            prefs_out.append(pref)
+            times.append(ts)
+            values.append(r.value)
+            arrival.append(message.send_ts)
+    order = np.argsort(np.asarray(times), kind="stable")
+    return Readings(
+        np.asarray(station, dtype=np.int64)[order],
+        np.asarray(prefs_out, dtype=np.int64)[order],
+        np.asarray(times, dtype=np.float64)[order],
+        np.asarray(values, dtype=np.float64)[order],
+        np.asarray(arrival, dtype=np.float64)[order],
+        rejected,
+        duplicates,
+    )
+
+
+def grid_at(
+    readings: Readings, n_stations: int, t_s: float
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    """The evaluator's window ending before ``t_s``, from what had arrived by ``t_s``."""
+    step = STEP_MINUTES * 60.0
+    n_steps = WINDOW_H * 60 // STEP_MINUTES
+    start = t_s - n_steps * step
+    a, b = np.searchsorted(readings.ts_s, [start, t_s], side="left")
+    part = slice(int(a), int(b))
+    here = readings.arrival_s[part] <= t_s
+    cells = bucket_cells(
+        readings.station[part][here],
+        readings.pref[part][here],
+        readings.ts_s[part][here],
+        readings.value[part][here],
+        start,
+        step,
+        n_steps,
+    )
+    return fill_grid(n_stations, n_steps, *cells)
+
+
+@dataclass(slots=True)
+class Timeline:
+    """Per method (preset or siren rule) and zone, at each evaluation time."""
+
+    times_s: list[float] = field(default_factory=list)
+    proposed: dict[str, list[list[int]]] = field(default_factory=dict)
+    held: dict[str, list[list[int]]] = field(default_factory=dict)
+    unknown: dict[str, list[list[bool]]] = field(default_factory=dict)
+    criterion: dict[str, list[list[str]]] = field(default_factory=dict)
+    # Zone maxima of the first preset's inputs, for the report's plots.
+    rain_1h_mm: list[list[float]] = field(default_factory=list)
+    rain_24h_mm: list[list[float]] = field(default_factory=list)
+    min_fs: list[list[float]] = field(default_factory=list)
+
+
+def _zone_max(values: npt.NDArray[np.float64], zone: npt.NDArray[np.int64], n: int) -> list[float]:
+    out = np.full(n, np.nan)
+    ok = np.isfinite(values)
+    np.fmax.at(out, zone[ok], values[ok])
+    return [float(v) for v in out]
+
+
+def _criteria(result: ModelResult) -> list[str]:
+    out = []
+    for z in range(len(result.zone_level)):
+        s = int(result.zone_station[z])
+        out.append("-" if s < 0 else Criterion(int(result.station_criterion[s])).name.lower())
+    return out
+
+
+def _siren(
+    rain: npt.NDArray[np.float32], stations: StationTable, siren: ModelConfig
+) -> tuple[list[int], list[str]]:
+    per_h = 60 // STEP_MINUTES
+    with np.errstate(invalid="ignore"):
+        acc_1h = np.nansum(rain[:, -per_h:], axis=1, dtype=np.float64)
+        acc_24h = np.nansum(rain[:, -24 * per_h :], axis=1, dtype=np.float64)
+    levels = siren.rain_levels
+    n = len(stations.zone_ids)
+    by_1h = np.zeros(n, dtype=np.bool_)
+    by_24h = np.zeros(n, dtype=np.bool_)
+    by_1h[stations.zone[acc_1h >= levels.rain_1h_mm[1]]] = True
+    by_24h[stations.zone[acc_24h >= levels.rain_24h_mm[1]]] = True
+    level = [2 if a or b else 0 for a, b in zip(by_1h, by_24h, strict=True)]
+    why = ["rain_1h" if a else "rain_24h" if b else "-" for a, b in zip(by_1h, by_24h, strict=True)]
+    return level, why
+
+
+def replay(
+    run: Run, presets: dict[str, ModelConfig], siren: ModelConfig, stations: StationTable
+) -> Timeline:
+    """Evaluate ``run`` every 15 simulated minutes with each preset and the siren rule."""
+    readings = store(run, stations)
+    step = STEP_MINUTES * 60.0
+    first = (run.start_ts // step + 1) * step
+    methods = [*presets, SIREN]
+    n_zones = len(stations.zone_ids)
+    holds = {name: timedelta(minutes=c.hysteresis.hold_minutes) for name, c in presets.items()}
+    holds[SIREN] = timedelta(minutes=siren.hysteresis.hold_minutes)
+    states = {m: [AlertState() for _ in range(n_zones)] for m in methods}
+    line = Timeline()
+    for m in methods:
+        line.proposed[m], line.held[m], line.unknown[m], line.criterion[m] = [], [], [], []
+    t = first
+    while t <= run.end_ts:
+        rain, vwc = grid_at(readings, len(stations.ids), t)
+        inputs = ModelInputs.build(
+            rain, vwc, STEP_MINUTES, stations.zone, stations.x_m, stations.y_m,
+            stations.params, n_zones=n_zones,
+        )  # fmt: skip
+        at = datetime.fromtimestamp(t, UTC)
+        line.times_s.append(t)
+        outputs: dict[str, tuple[list[int], list[bool], list[str]]] = {}
+        for k, (name, config) in enumerate(presets.items()):
+            result = evaluate(inputs, config)
+            outputs[name] = (
+                [int(v) for v in result.zone_level],
+                [bool(v) for v in result.zone_unknown_material],
+                _criteria(result),
+            )
+            if k == 0:
+                line.rain_1h_mm.append(_zone_max(result.acc_1h_mm, stations.zone, n_zones))
+                line.rain_24h_mm.append(_zone_max(result.acc_24h_mm, stations.zone, n_zones))
+                line.min_fs.append(
+                    [-v for v in _zone_max(-result.factor_of_safety, stations.zone, n_zones)]
+                )
+        level, why = _siren(rain, stations, siren)
+        outputs[SIREN] = (level, [False] * n_zones, why)
+        for m, (proposed, unknown, why) in outputs.items():
+            held = []
+            for z in range(n_zones):
+                step_z = advance(states[m][z], proposed[z], at, holds[m], unknown=unknown[z])
+                states[m][z] = step_z.state
+                held.append(step_z.state.level)
+            line.proposed[m].append(proposed)
+            line.held[m].append(held)
+            line.unknown[m].append(unknown)
+            line.criterion[m].append(why)
+        t += step
+    return line

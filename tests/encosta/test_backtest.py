@@ -1,0 +1,112 @@
+"""The offline backtest: scoring on hand-made episodes, no look-ahead, and a short run."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from encosta.backtest.command import presets_of, run_backtest, summary
+from encosta.backtest.replay import Readings, grid_at
+from encosta.backtest.report import write_report
+from encosta.backtest.scores import Episode, Outcome, Table, episodes, score_zone, zone_days
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+H = 3600.0
+
+
+def test_episodes_are_maximal_runs_at_or_above_the_warning_level() -> None:
+    """Two runs of held level >= 2 make two episodes with their opening criterion and peak."""
+    times = [k * 900.0 for k in range(8)]
+    levels = [0, 2, 3, 1, 0, 2, 2, 2]
+    why = ["-", "rain_1h", "slope", "-", "-", "rain_24h", "x", "x"]
+    found = episodes("z", times, levels, why)
+    assert found == [
+        Episode("z", 900.0, 2700.0, 3, "rain_1h"),
+        Episode("z", 4500.0, None, 2, "rain_24h"),
+    ]
+
+
+def test_lead_time_is_from_the_episode_open_at_the_failure() -> None:
+    """An early false episode that closed gives no lead: lead counts from the open one."""
+    found = [Episode("z", 0.0, 2 * H, 2, "rain_1h"), Episode("z", 10 * H, None, 3, "slope")]
+    score = score_zone("z", found, [13 * H, 20 * H])
+    assert score.outcome is Outcome.HIT
+    assert score.lead_h == 3.0
+    assert score.criterion == "slope"
+    assert score.false_episodes == 1
+
+
+def test_a_failure_after_the_episode_closed_is_a_miss() -> None:
+    """An episode that ended before the failure does not detect it (end is exclusive)."""
+    score = score_zone("z", [Episode("z", 0.0, 5 * H, 2, "rain_1h")], [5 * H])
+    assert score.outcome is Outcome.MISS
+    assert score.lead_h is None
+
+
+def test_alert_without_failure_is_a_false_alarm_and_silence_is_quiet() -> None:
+    """A zone with an episode and no failure is a false alarm; with neither it is quiet."""
+    assert score_zone("z", [Episode("z", 0.0, H, 2, "r")], []).outcome is Outcome.FALSE_ALARM
+    assert score_zone("z", [], []).outcome is Outcome.QUIET
+
+
+def test_zone_days_and_scores_have_exact_values() -> None:
+    """Three days: hit on day 0, false alarm on day 1, quiet on day 2; POD 1, FAR 0.5."""
+    found = [Episode("z", 2 * H, 30 * H, 2, "r")]
+    days = zone_days(found, [3 * H], 0.0, 72 * H)
+    assert days == [Outcome.HIT, Outcome.FALSE_ALARM, Outcome.QUIET]
+    table = Table.of([*days, Outcome.MISS])
+    assert (table.hits, table.misses, table.false_alarms, table.quiet) == (1, 1, 1, 1)
+    assert table.pod == 0.5
+    assert table.far == 0.5
+    assert math.isclose(table.csi, 1 / 3)
+    assert math.isnan(Table().pod)
+
+
+def test_the_grid_sees_only_readings_before_t_that_had_arrived() -> None:
+    """No look-ahead: device time >= t, or arrival after t, stays out of the window at t."""
+    t = 100 * 900.0
+    ts = np.array([t - 600.0, t - 300.0, t, t - 60.0])
+    readings = Readings(
+        station=np.zeros(4, dtype=np.int64),
+        pref=np.full(4, -1, dtype=np.int64),
+        ts_s=ts,
+        value=np.array([1.0, 2.0, 4.0, 8.0]),
+        arrival_s=np.array([t - 500.0, t - 200.0, t, t + 1.0]),
+        rejected=0,
+        duplicates=0,
+    )
+    rain, _ = grid_at(readings, 1, t)
+    assert rain[0, -1] == 3.0  # 1 + 2: the reading at t and the late arrival are unseen
+    assert np.isnan(rain[0, -2])
+
+
+def test_a_short_backtest_writes_the_report_with_scores(tmp_path: Path) -> None:
+    """One seed of Petrópolis 2022: report files exist and the JSON holds POD, FAR and CSI."""
+    presets = presets_of(["rio"], "1.25")
+    backtest = run_backtest(["petropolis-2022-02"], 1, presets)
+    data = summary(backtest, "test")
+    write_report(backtest, data, tmp_path)
+    for name in ("summary.json", "report.md", "sweep.png", "zones-petropolis-2022-02.png"):
+        assert (tmp_path / name).stat().st_size > 0
+    stored = json.loads((tmp_path / "summary.json").read_text())
+    scores = stored["families"]["petropolis-2022-02"]
+    assert set(scores) == {"rio", "riox1.25", "siren"}
+    zones = scores["siren"]["zones"]
+    assert zones["hits"] + zones["misses"] + zones["false_alarms"] + zones["quiet"] == 8
+    assert zones["hits"] + zones["misses"] > 0  # Petrópolis fails slopes at seed 1
+    assert {"pod", "far", "csi"} <= set(zones)
+
+
+def test_worker_processes_give_the_same_scores_as_one_process() -> None:
+    """Two seeds in two worker processes score exactly as the same seeds inline."""
+    presets = presets_of(["rio"], "")
+    inline = run_backtest(["petropolis-2022-02"], 2, presets, jobs=1)
+    pooled = run_backtest(["petropolis-2022-02"], 2, presets, jobs=2)
+    assert [s.zones for s in pooled.scored] == [s.zones for s in inline.scored]
+    assert [s.episodes for s in pooled.scored] == [s.episodes for s in inline.scored]
+    assert len(pooled.scored) == 2 * 2  # seeds x (rio, siren)
