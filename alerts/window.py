@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from alerts.gridding import OTHER, PLAIN_VWC, RAIN
 from alerts.observations import Grid, StationTable
 
 if TYPE_CHECKING:
@@ -53,22 +54,24 @@ _ROW = np.dtype(
 BUCKET_S = 900
 _HEADER = 11 + 4 + 4  # PGCOPY signature, flags, header extension length (0)
 
-_SELECT = """
+# alerts.gridding.soil_preference in SQL (a test compares them): vwc_d<cm> gives the depth,
+# read without a regular expression per row (twice as fast as one).
+PREF_SQL = (
+    f"CASE WHEN {{q}} = 'rain_mm' THEN {RAIN} WHEN {{q}} = 'vwc' THEN {PLAIN_VWC}"
+    " WHEN left({q}, 5) = 'vwc_d' AND length({q}) BETWEEN 6 AND 14"
+    " AND ltrim(substr({q}, 6), '0123456789') = '' THEN substr({q}, 6)::int4"
+    f" ELSE {OTHER} END"
+)
+_SELECT = f"""
 SELECT s.i,
        ((extract(epoch FROM r.bucket) - $2::float8) / $3::float8)::int4 AS j,
-       (CASE WHEN r.quantity = 'rain_mm' THEN -1
-             WHEN r.quantity = 'vwc' THEN 10000
-             -- vwc_d<cm>: the depth, without a regular expression per row (twice as fast)
-             WHEN left(r.quantity, 5) = 'vwc_d' AND length(r.quantity) BETWEEN 6 AND 14
-                  AND ltrim(substr(r.quantity, 6), '0123456789') = ''
-             THEN substr(r.quantity, 6)::int4
-             ELSE -2 END)::int4,
+       ({PREF_SQL.format(q="r.quantity")})::int4,
        (CASE WHEN r.quantity = 'rain_mm' THEN r.total ELSE r.last_value END)::float4,
        extract(epoch FROM r.last_ts)::float8
 FROM readings_15m r
 JOIN (SELECT id, (n - 1)::int4 AS i FROM unnest($1::text[]) WITH ORDINALITY AS u (id, n)) s
   ON s.id = r.station_id
-"""
+"""  # noqa: S608  constants only
 # The whole window (first cycle, or after a reset); $4, $5: first and last bucket.
 _WINDOW = _SELECT + "WHERE r.bucket >= $4 AND r.bucket <= $5"
 # What entered the window ($6 < bucket <= $5) and what changed since snapshot $7 inside it.
@@ -150,7 +153,7 @@ class IncrementalGrid:
         self.ids = ids
         self.rain = np.full((len(ids), self.n_steps), np.nan, dtype=np.float32)
         self.vwc = np.full_like(self.rain, np.nan)
-        self.best = np.full(len(ids), -2, dtype=np.int64)
+        self.best = np.full(len(ids), OTHER, dtype=np.int64)
         self.last = np.full(len(ids), np.nan, dtype=np.float64)
         self.relearn = np.zeros(len(ids), dtype=np.bool_)
         self.end = None
@@ -169,7 +172,7 @@ class IncrementalGrid:
         # A station whose chosen probe left the window may have another one in it: the full
         # path would choose that one, so forget the choice (its soil row is read again).
         lost = had_soil & np.isnan(self.vwc).all(axis=1) & (self.best >= 0)
-        self.best[lost] = -2
+        self.best[lost] = OTHER
         self.relearn |= lost
 
     def apply(
@@ -184,7 +187,7 @@ class IncrementalGrid:
         np.fmax.at(self.last, i, last)
         inside = (j >= 0) & (j < self.n_steps)
         i, j, pref, value = i[inside], j[inside], pref[inside], value[inside]
-        rain = pref == -1
+        rain = pref == RAIN
         self.rain[i[rain], j[rain]] = value[rain]
         soil = pref >= 0
         if soil.any():

@@ -132,3 +132,18 @@ def test_one_bucket_width_for_writer_reader_and_schema() -> None:
     assert rollup.BUCKET_S == window.BUCKET_S == 900
     assert "time_bucket(INTERVAL '15 minutes'" in migration.read_text()
     assert "time_bucket(INTERVAL '15 minutes'" in rollup._ADD
+
+
+async def test_the_windows_sql_chooses_soil_quantities_like_the_gridding(
+    database: Database,
+) -> None:
+    """The SQL preference code equals alerts.gridding.soil_preference for every kind of name."""
+    from alerts.gridding import soil_preference  # noqa: PLC0415
+    from alerts.window import PREF_SQL  # noqa: PLC0415
+
+    names = ["rain_mm", "vwc", "vwc_d60", "vwc_d5", "vwc_d999", "battery_v", "vwc_dx", "vwc_d"]
+    rows = await database.fetch(
+        f"SELECT q, ({PREF_SQL.format(q='q')})::int4 AS pref FROM unnest($1::text[]) AS q",
+        names,
+    )
+    assert {r["q"]: r["pref"] for r in rows} == {n: soil_preference(n) for n in names}
