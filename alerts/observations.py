@@ -10,6 +10,7 @@ escalate, never clear).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -61,18 +62,32 @@ async def load_stations(connection: asyncpg.Connection, network: str) -> Station
         " FROM stations WHERE network = $1 AND status = 'active' ORDER BY id",
         network,
     )
-    index = {z: i for i, z in enumerate(zones)}
+    return station_table(
+        tuple(r["id"] for r in rows),
+        tuple(zones),
+        [r["zone_id"] for r in rows],
+        lambda name: np.asarray([float(r[name]) for r in rows], dtype=np.float64),
+    )
 
-    def column(name: str) -> npt.NDArray[np.float64]:
-        return np.asarray([float(r[name]) for r in rows], dtype=np.float64)
 
+def station_table(
+    ids: tuple[str, ...],
+    zone_ids: tuple[str, ...],
+    station_zones: Sequence[str],
+    column: Callable[[str], npt.NDArray[np.float64]],
+) -> StationTable:
+    """The station table of ``ids`` (in order), their zones and their columns by field name.
+
+    One construction for the live path (database rows) and the backtest (a registry).
+    """
+    index = {z: i for i, z in enumerate(zone_ids)}
     x, y = (
-        (column("lat"), column("lon")) if not rows else project_lonlat(column("lat"), column("lon"))
+        (column("lat"), column("lon")) if not ids else project_lonlat(column("lat"), column("lon"))
     )
     return StationTable(
-        ids=tuple(r["id"] for r in rows),
-        zone_ids=tuple(zones),
-        zone=np.asarray([index[r["zone_id"]] for r in rows], dtype=np.int64),
+        ids=ids,
+        zone_ids=zone_ids,
+        zone=np.asarray([index[z] for z in station_zones], dtype=np.int64),
         x_m=x,
         y_m=y,
         params=StationParams(

@@ -25,9 +25,9 @@ import numpy.typing as npt
 
 from alerts.gridding import OTHER, bucket_cells, fill_grid, soil_preference
 from alerts.lifecycle import AlertState, advance
-from alerts.observations import StationTable
+from alerts.observations import StationTable, station_table
 from ingest.payload import PayloadDecoder, epoch_of
-from models import ModelInputs, StationParams, evaluate, project_lonlat
+from models import ModelInputs, evaluate
 from models.result import Criterion
 
 if TYPE_CHECKING:
@@ -58,29 +58,12 @@ def stations_of(registry: Registry) -> StationTable:
     by_id = {s.id: s for s in registry.stations if s.status == "active"}
     ids = tuple(sorted(by_id))
     zones = tuple(sorted(z.id for z in registry.zones))
-    index = {z: k for k, z in enumerate(zones)}
     rows = [by_id[i] for i in ids]
-
-    def column(name: str) -> npt.NDArray[np.float64]:
-        return np.asarray([float(getattr(r, name)) for r in rows], dtype=np.float64)
-
-    x, y = project_lonlat(column("lat"), column("lon"))
-    return StationTable(
-        ids=ids,
-        zone_ids=zones,
-        zone=np.asarray([index[r.zone] for r in rows], dtype=np.int64),
-        x_m=x,
-        y_m=y,
-        params=StationParams(
-            slope_deg=column("slope_deg"),
-            soil_depth_m=column("soil_depth_m"),
-            cohesion_kpa=column("cohesion_kpa"),
-            friction_deg=column("friction_deg"),
-            unit_weight_knm3=column("unit_weight_knm3"),
-            vwc_residual=column("vwc_residual"),
-            vwc_saturated=column("vwc_saturated"),
-        ),
-        expected_interval_s=column("expected_interval_s"),
+    return station_table(
+        ids,
+        zones,
+        [r.zone for r in rows],
+        lambda name: np.asarray([float(getattr(r, name)) for r in rows], dtype=np.float64),
     )
 
 
