@@ -61,6 +61,7 @@ from ingest.broker import BrokerLogin
 from ingest.config import IngestConfig
 from ingest.service import IngestService
 from ingest.stations import load_registry
+from runtime.http_server import HttpServer, Request, Response
 
 NETWORK = "rio"
 REGISTRY = stack.REPO / "deploy/stations/rio-de-janeiro.toml"
@@ -71,37 +72,23 @@ class Receiver:
 
     def __init__(self) -> None:
         self.arrivals: asyncio.Queue[tuple[float, dict[str, object]]] = asyncio.Queue()
-        self.server: asyncio.Server | None = None
+        self._server = HttpServer(self._answer)
 
     @property
     def url(self) -> str:
         """Where to POST."""
-        assert self.server is not None
-        return f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}/hook"
+        return f"{self._server.url}/hook"
 
     async def __aenter__(self) -> Self:
-        self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        await self._server.__aenter__()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        assert self.server is not None
-        self.server.close()
-        await self.server.wait_closed()
+        await self._server.__aexit__(None, None, None)
 
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            await reader.readline()
-            length = 0
-            while line := (await reader.readline()).strip():
-                name, _, value = line.decode().partition(":")
-                if name.lower() == "content-length":
-                    length = int(value)
-            body = await reader.readexactly(length)
-            self.arrivals.put_nowait((time.time(), json.loads(body)))
-            writer.write(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n")
-            await writer.drain()
-        finally:
-            writer.close()
+    async def _answer(self, request: Request) -> Response:
+        self.arrivals.put_nowait((time.time(), json.loads(request.body)))
+        return Response(204)
 
 
 async def fresh_database(cfg: stack.StackConfig, name: str) -> str:
@@ -190,51 +177,35 @@ async def round_latencies(
 
 
 class HangingReceiver:
-    """Holds every request unanswered until :meth:`heal`; then answers 204 and records when."""
+    """Holds every request unanswered until ``healthy`` is set; then answers 204, recording when."""
 
     def __init__(self) -> None:
         self.healthy = False
         self.hung = asyncio.Event()
         self.arrived: asyncio.Queue[float] = asyncio.Queue()
         self.release = asyncio.Event()
-        self.server: asyncio.Server | None = None
+        self._server = HttpServer(self._answer, read_timeout_s=None)
 
     @property
     def url(self) -> str:
         """Where to POST."""
-        assert self.server is not None
-        return f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}/hook"
+        return f"{self._server.url}/hook"
 
     async def __aenter__(self) -> Self:
-        self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        await self._server.__aenter__()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         self.release.set()
-        assert self.server is not None
-        self.server.close()
-        await self.server.wait_closed()
+        await self._server.__aexit__(None, None, None)
 
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            await reader.readline()
-            length = 0
-            while line := (await reader.readline()).strip():
-                name, _, value = line.decode().partition(":")
-                if name.lower() == "content-length":
-                    length = int(value)
-            await reader.readexactly(length)
-            if not self.healthy:
-                self.hung.set()
-                await self.release.wait()
-                return
-            self.arrived.put_nowait(time.monotonic())
-            writer.write(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n")
-            await writer.drain()
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass
-        finally:
-            writer.close()
+    async def _answer(self, _request: Request) -> Response | None:
+        if not self.healthy:
+            self.hung.set()
+            await self.release.wait()
+            return None  # hang up without an answer
+        self.arrived.put_nowait(time.monotonic())
+        return Response(204)
 
 
 def _alerts_process(dsn: str, network: str) -> subprocess.Popen[bytes]:
