@@ -53,10 +53,9 @@ from alerts.destinations import Destinations
 from alerts.dispatcher import WebhookDispatcher
 from alerts.service import AlertsService
 from alerts.signing import new_secret
+from bench import database
 from bench.accounts import bench_login
 from encosta import stack
-from encosta.migrate import migrate
-from encosta.registry import import_registry
 from ingest.broker import BrokerLogin
 from ingest.config import IngestConfig
 from ingest.service import IngestService
@@ -93,12 +92,7 @@ class Receiver:
 
 async def fresh_database(cfg: stack.StackConfig, name: str) -> str:
     """A migrated database with the registry and 96 h of dry readings at every station."""
-    pg = stack.Postgres(cfg)
-    pg.psql("postgres", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    pg.psql("postgres", f"CREATE DATABASE {name}")
-    dsn = cfg.dsn(name)
-    await migrate(dsn)
-    await import_registry(dsn, load_registry(REGISTRY))
+    dsn = await database.create(cfg, name)
     connection = await asyncpg.connect(dsn)
     try:
         await connection.execute(
@@ -172,7 +166,7 @@ async def round_latencies(
                 latencies.append(arrived - start)
         ingest.stop()
         alerts.stop()
-    stack.Postgres(cfg).psql("postgres", f"DROP DATABASE IF EXISTS bench_alerts_{run} WITH (FORCE)")
+    database.drop(cfg, f"bench_alerts_{run}")
     return latencies
 
 
@@ -309,12 +303,8 @@ async def claim_round(dsn: str, network: str, case: str) -> float:
 async def claims(cfg: stack.StackConfig, rounds: int) -> None:
     """Claim release after kill -9 / SIGSTOP, ``rounds`` times each; print the table."""
     name = f"bench_claims_{int(time.time())}"
-    pg = stack.Postgres(cfg)
-    pg.psql("postgres", f"CREATE DATABASE {name}")
-    dsn = cfg.dsn(name)
-    await migrate(dsn)
     registry = load_registry(REGISTRY)
-    await import_registry(dsn, registry)
+    dsn = await database.create(cfg, name, registry)
     rows = ["| case | what is timed | rounds | p50 | max |", "| --- | --- | ---: | ---: | ---: |"]
     cases = (
         ("kill-standby", "kill -9 -> received (a standby dispatcher runs)"),
@@ -331,7 +321,7 @@ async def claims(cfg: stack.StackConfig, rounds: int) -> None:
                 f" | {max(got):.2f} s |"
             )
     finally:
-        pg.psql("postgres", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        database.drop(cfg, name)
     print(f"# bench/alerts.py --claims {rounds}")
     print("\n".join(rows))
 

@@ -37,9 +37,8 @@ import numpy as np
 from alerts.config import EvaluatorConfig
 from alerts.evaluator import Evaluator
 from alerts.observations import load_grid, load_stations
+from bench import database
 from encosta import stack
-from encosta.migrate import migrate
-from encosta.registry import import_registry
 from ingest.metrics import IngestMetrics
 from ingest.payload import Reading
 from ingest.stations import Registry, Station, Zone, load_registry
@@ -130,12 +129,7 @@ async def measure(  # noqa: PLR0915  one linear script, read top to bottom
 ) -> dict[str, float]:
     """Load a network of ``size`` stations and time full and incremental cycles side by side."""
     name = f"bench_evaluator_{size}"
-    pg = stack.Postgres(cfg)
-    pg.psql("postgres", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    pg.psql("postgres", f"CREATE DATABASE {name}")
-    owner = cfg.dsn(name)
-    await migrate(owner)
-    await import_registry(owner, synthetic(size))
+    owner = await database.create(cfg, name, synthetic(size))
     now = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=30)
     connection = await asyncpg.connect(owner)
     try:
@@ -208,7 +202,7 @@ async def measure(  # noqa: PLR0915  one linear script, read top to bottom
     out["full_s"] = statistics.median(full)
     out["ratio"] = out["full_s"] / out["steady_s"]
     out["pg_cpu_s"] = statistics.median(cpu)
-    pg.psql("postgres", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    database.drop(cfg, name)
     return out
 
 

@@ -16,13 +16,13 @@ from dataclasses import replace
 
 import httpx
 
+from bench import database
+from bench.accounts import bench_login
 from encosta import stack
-from encosta.migrate import migrate
-from encosta.registry import import_registry
 from ingest.config import IngestConfig
 from ingest.service import IngestService
-from ingest.stations import load_registry
 
+NETWORK = "rio"
 DB = "bench_health"
 
 
@@ -36,26 +36,10 @@ async def _until(client: httpx.AsyncClient, status: int) -> None:
         await asyncio.sleep(0.05)
 
 
-async def main() -> None:
-    """Measure and print the two figures."""
-    cfg = stack.StackConfig.from_env(os.environ)
-    stack.up(cfg)
-    pg = stack.Postgres(cfg)
-    pg.psql("postgres", f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
-    pg.psql("postgres", f"CREATE DATABASE {DB}")
-    dsn = cfg.dsn(DB)
-    await migrate(dsn)
-    await import_registry(dsn, load_registry(stack.REPO / "deploy/stations/rio-de-janeiro.toml"))
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    config = replace(
-        IngestConfig.from_env({**os.environ, "ENCOSTA_PG_DSN": dsn}),
-        client_id="bench-health",
-        share_group=None,
-        metrics_port=port,
-        session_expiry_s=60,
-    )
+async def _measure(
+    config: IngestConfig, pg: stack.Postgres, port: int
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Seconds to 503 after stopping PostgreSQL and to 200 after starting it again."""
     service = IngestService(config)
     task = asyncio.create_task(service.run())
     try:
@@ -76,6 +60,30 @@ async def main() -> None:
         await asyncio.to_thread(pg.start)
         service.stop()
         await task
+    return down, up
+
+
+async def main() -> None:
+    """Measure and print the two figures."""
+    cfg = stack.StackConfig.from_env(os.environ)
+    stack.up(cfg)
+    pg = stack.Postgres(cfg)
+    dsn = await database.create(cfg, DB)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    async with bench_login(NETWORK) as login:
+        config = replace(
+            IngestConfig.from_env({**os.environ, "ENCOSTA_PG_DSN": dsn}),
+            network=NETWORK,
+            client_id="bench-health",
+            share_group=None,
+            metrics_port=port,
+            session_expiry_s=60,
+            login=login,
+        )
+        down, up = await _measure(config, pg, port)
+    database.drop(cfg, DB)
     print(
         f"# bench/health.py  probe every {config.db_probe_s:g} s,"
         f" timeout {config.db_probe_timeout_s:g} s, idle ingest"

@@ -32,15 +32,13 @@ import asyncpg
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
+from bench import database
 from bench.accounts import bench_login
 from encosta import stack
-from encosta.migrate import migrate
-from encosta.registry import import_registry
 from ingest.broker import BrokerLogin
 from ingest.config import IngestConfig
 from ingest.mqtt5 import connect_properties
 from ingest.service import IngestService
-from ingest.stations import load_registry
 from ingest.writer import Message
 
 DB = "bench_ingest"
@@ -297,12 +295,7 @@ async def main(run_id: int, login: BrokerLogin) -> int:  # noqa: PLR0915  one li
 
     cfg = stack.StackConfig.from_env(os.environ)
     stack.up(cfg)
-    pg = stack.Postgres(cfg)
-    pg.psql("postgres", f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
-    pg.psql("postgres", f"CREATE DATABASE {DB}")
-    dsn = cfg.dsn(DB)
-    await migrate(dsn)
-    await import_registry(dsn, load_registry(stack.REPO / "deploy/stations/rio-de-janeiro.toml"))
+    dsn = await database.create(cfg, DB)
     port = cfg.mqtt_port
     ingest = IngestConfig(
         dsn=cfg.dsn(DB, "encosta_ingest"),  # the service's role; setup and TRUNCATE as owner
@@ -373,7 +366,7 @@ async def main(run_id: int, login: BrokerLogin) -> int:  # noqa: PLR0915  one li
     await truncate(dsn)
     # Parts 1-2 bulk-loaded ~1 M rows: flush them now, so that part 3 measures steady ingest
     # at 2,000 readings/s, not a checkpoint of the earlier bulk load landing in the middle.
-    pg.psql(DB, "CHECKPOINT")
+    stack.Postgres(cfg).psql(DB, "CHECKPOINT")
     p50, p99, worst, sent = await latency(ingest, 2000.0, args.latency_seconds)
     stored = await count(dsn)
     assert stored == sent, f"part 3: stored {stored} of {sent}"
@@ -412,7 +405,7 @@ async def main(run_id: int, login: BrokerLogin) -> int:  # noqa: PLR0915  one li
         f"max {worst:.1f} ms | | p99 <= 200 ms |"
     )
     print(f"| loss / duplicates | 0 / 0 ({sent} sent, {stored} stored in part 3) | | 0 |")
-    pg.psql("postgres", f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
+    database.drop(cfg, DB)
     return 0
 
 
