@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -204,16 +204,15 @@ class IncrementalGrid:
     ) -> Grid:
         """The window ending at ``now``'s step, reading only what changed since last time."""
         step = timedelta(seconds=BUCKET_S)
-        end = await connection.fetchval(
-            "SELECT time_bucket($1::interval, $2::timestamptz)", step, now
-        )
+        # The bucket holding ``now``, as time_bucket aligns it (its origin is a multiple of it).
+        end = datetime.fromtimestamp(now.timestamp() // BUCKET_S * BUCKET_S, UTC)
         start = end - (self.n_steps - 1) * step
-        full = stations.ids != self.ids or self.end is None or end < self.end
+        previous = self.end
+        full = stations.ids != self.ids or previous is None or end < previous
         if full:
             self._reset(stations.ids)
-        elif end > self.end:
-            assert self.end is not None
-            self._shift(int((end - self.end) / step))
+        elif previous is not None and end > previous:
+            self._shift(int((end - previous) / step))
         relearn = self.relearn.copy()
         self.relearn[:] = False
         parser = _Parser(self)
