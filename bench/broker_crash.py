@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import socket
 import statistics
 import sys
 import tempfile
@@ -31,18 +30,12 @@ from pathlib import Path
 import aiomqtt
 
 from encosta import dynsec
-from encosta.stack import Mosquitto, StackConfig
+from encosta.stack import Mosquitto, StackConfig, free_port
 from ingest.accounts import Account, Acl, AclType
 from ingest.mqtt5 import connect_properties
 
 TOPIC = "encosta/crash/bench-01/readings"
 CONSUMER = "crash-consumer"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _accounts() -> list[Account]:
@@ -134,7 +127,7 @@ async def _drain(port: int, password: str) -> set[int]:
 
 async def trial(state: Path, rate: float, before_s: float) -> tuple[int, int, float]:
     """One crash: (acknowledged, lost, window in seconds)."""
-    config = StackConfig(state, pg_port=0, mqtt_port=_free_port())
+    config = StackConfig(state, pg_port=0, mqtt_port=free_port())
     broker = Mosquitto(config)
     await asyncio.to_thread(broker.start)
     try:

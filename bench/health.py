@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import time
 from dataclasses import replace
 
@@ -69,9 +68,7 @@ async def main() -> None:
     stack.up(cfg)
     pg = stack.Postgres(cfg)
     dsn = await database.create(cfg, DB)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
+    port = stack.free_port()
     async with bench_login(NETWORK) as login:
         config = replace(
             IngestConfig.from_env({**os.environ, "ENCOSTA_PG_DSN": dsn}),

@@ -102,9 +102,7 @@ def _broker(args: argparse.Namespace) -> int:
         password = os.environ.get("ENCOSTA_MQTT_ADMIN_PASSWORD")
         if not password:
             raise EncostaError("ENCOSTA_MQTT_ADMIN_PASSWORD must be set for `broker init`")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(dynsec.initial_config_text(password))
-        target.chmod(0o600)
+        dynsec.write_initial_config(target, password)
         print(f"wrote {target}: the admin account {dynsec.ADMIN_USERNAME} only, all else denied")
         return 0
 

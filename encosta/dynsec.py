@@ -77,6 +77,16 @@ def initial_config(admin_password: str) -> dict[str, object]:
     }
 
 
+def write_initial_config(path: Path, admin_password: str) -> bool:
+    """Write the plugin's first file at ``path`` (mode 0600) unless one exists; whether it did."""
+    if path.exists():
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(initial_config_text(admin_password))
+    path.chmod(0o600)
+    return True
+
+
 def initial_config_text(admin_password: str) -> str:
     """:func:`initial_config` as the JSON text the plugin reads."""
     return json.dumps(initial_config(admin_password), indent=1) + "\n"

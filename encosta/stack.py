@@ -140,6 +140,13 @@ def _open_path(path: Path) -> None:
             parent.chmod(mode | 0o001)
 
 
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nobody listens on now (for a private broker or server)."""
+    with contextlib.closing(socket.socket()) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
 def port_open(port: int, host: str = "127.0.0.1") -> bool:
     """Whether something accepts TCP connections on ``host:port``."""
     with contextlib.closing(socket.socket()) as sock:
@@ -354,9 +361,7 @@ class Mosquitto:
 
         store = credentials.ensure(self.config.credentials_file, [dynsec.ADMIN_USERNAME])
         path = self.config.mqtt_dir / "dynamic-security.json"
-        if not path.exists():
-            path.write_text(dynsec.initial_config_text(store[dynsec.ADMIN_USERNAME]))
-            path.chmod(0o600)
+        dynsec.write_initial_config(path, store[dynsec.ADMIN_USERNAME])
 
     def _certificates(self) -> None:
         """A private CA and a server certificate for 127.0.0.1/localhost (never committed)."""

@@ -7,7 +7,6 @@ the accounts ``encosta broker sync`` creates (``ingest.accounts``), with ingest 
 from __future__ import annotations
 
 import json
-import socket
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -16,7 +15,7 @@ import aiomqtt
 import pytest
 
 from encosta import dynsec
-from encosta.stack import Mosquitto, StackConfig
+from encosta.stack import Mosquitto, StackConfig, free_port
 from ingest.accounts import (
     SHARE_GROUP,
     gateway_username,
@@ -172,11 +171,11 @@ async def test_tls_listener_with_a_generated_certificate(
     database: Database, tmp_path: Path
 ) -> None:
     """A broker with a TLS listener: clients verifying its CA connect; ingest stores over TLS."""
-    tls_port = _free_port()
+    tls_port = free_port()
     config = StackConfig(
         state_dir=tmp_path / "tls-stack",
         pg_port=database.stack.pg_port,
-        mqtt_port=_free_port(),
+        mqtt_port=free_port(),
         mqtt_tls_port=tls_port,
     )
     broker = Mosquitto(config)
@@ -220,9 +219,3 @@ async def test_tls_listener_with_a_generated_certificate(
                 pass  # our own client verifies the certificate and logs in
     finally:
         broker.stop()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from encosta.stack import Mosquitto, StackConfig, port_open
+from encosta.stack import Mosquitto, StackConfig, free_port, port_open
 from tests.conftest import Database, ingest_config, running_ingest
 from tests.mqtt import NetworkAccounts, provisioned, publish
 
@@ -27,20 +27,12 @@ pytestmark = pytest.mark.services
 AUTOSAVE_S = 1.0  # deploy/mosquitto/mosquitto.conf.in
 
 
-def _free_port() -> int:
-    import socket  # noqa: PLC0415
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @asynccontextmanager
 async def private_broker(
     database: Database, tmp_path: Path
 ) -> AsyncIterator[tuple[Mosquitto, NetworkAccounts]]:
     """A broker of the test's own, with the network's accounts."""
-    config = StackConfig(tmp_path / "broker", database.stack.pg_port, _free_port())
+    config = StackConfig(tmp_path / "broker", database.stack.pg_port, free_port())
     broker = Mosquitto(config)
     await asyncio.to_thread(broker.start)
     try:
