@@ -19,7 +19,7 @@ the accounts (Mosquitto's dynamic-security plugin; ``encosta broker sync``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -136,8 +136,3 @@ def network_accounts(registry: Registry, ingest_client_ids: Iterable[str]) -> li
     accounts = station_accounts(registry) + gateway_accounts(registry)
     accounts += [ingest_account(registry.network, c) for c in ingest_client_ids]
     return accounts
-
-
-def usernames(accounts: Sequence[Account]) -> list[str]:
-    """The usernames of ``accounts``, in order."""
-    return [a.username for a in accounts]
