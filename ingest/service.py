@@ -86,7 +86,6 @@ class IngestService:
         self._client: aiomqtt.Client | None = None
         self._generation = 0
         self._writer: BatchWriter | None = None
-        self._db_reachable = True  # what the last probe saw; the first runs at start
         self.ready = asyncio.Event()  # set once subscribed the first time
 
     def _is_known(self, station_id: str) -> bool:
@@ -99,7 +98,8 @@ class IngestService:
     def healthy(self) -> tuple[bool, str]:
         """``/healthz``: connected to the broker; the database answered the probe and the writer."""
         mqtt_ok = self._client is not None
-        db_ok = self._writer is not None and self._writer.healthy and self._db_reachable
+        # The newest evidence wins: a probe or a commit (the writer keeps both).
+        db_ok = self._writer is not None and self._writer.healthy
         detail = f"mqtt={'up' if mqtt_ok else 'down'} db={'up' if db_ok else 'down'}"
         return mqtt_ok and db_ok, detail
 
@@ -159,13 +159,12 @@ class IngestService:
 
     async def _probe_database(self, writer: BatchWriter) -> None:
         while True:
+            before = writer.healthy
             reachable = await writer.ping(self.config.db_probe_timeout_s)
-            if reachable != self._db_reachable:
+            if reachable != before:
                 log.warning(
                     "database probe: %s", "up" if reachable else "down", extra={"up": reachable}
                 )
-            self._db_reachable = reachable
-            self.metrics.db_up.set(1 if reachable else 0)
             await asyncio.sleep(self.config.db_probe_s)
 
     def _client_for(self) -> aiomqtt.Client:

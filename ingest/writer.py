@@ -356,15 +356,22 @@ class BatchWriter:
         return stored
 
     async def ping(self, timeout_s: float) -> bool:
-        """Whether the database answers ``SELECT 1`` within ``timeout_s`` (the health probe)."""
+        """Whether the database answers ``SELECT 1`` within ``timeout_s`` (the health probe).
+
+        The answer is the writer's health until the next probe or commit says otherwise.
+        """
         assert self._pool is not None
         try:
             async with asyncio.timeout(timeout_s):
                 await self._pool.fetchval("SELECT 1")
         except (*RETRYABLE, asyncpg.PostgresError) as exc:
             log.debug("database probe failed", extra={"error": repr(exc)})
-            return False
-        return True
+            reachable = False
+        else:
+            reachable = True
+        self.healthy = reachable
+        self.metrics.db_up.set(1 if reachable else 0)
+        return reachable
 
     async def known_stations(self, network: str) -> frozenset[str]:
         """Ids of the registered stations of ``network`` (retrying like ``write``)."""
