@@ -145,6 +145,15 @@ class Destinations:
         host = parts.hostname
         if not host:
             raise DestinationError(f"{url!r}: the URL has no host")
+        if parts.username is not None or parts.password is not None:
+            # Stored and listed in plain text (GET /webhooks, logs, last_error): refused, and
+            # not echoed. Receivers authenticate a delivery by its Standard Webhooks signature.
+            shown = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+            raise DestinationError(
+                f"{shown!r}: credentials in the URL (user:password@) are refused: they would be"
+                " stored and shown in plain text; verify deliveries by their signature instead",
+                url_host=host,
+            )
         try:
             port = parts.port or (443 if parts.scheme == "https" else 80)
         except ValueError:

@@ -175,23 +175,6 @@ class WebhookDispatcher(StackedResource):
         if in_flight:
             await asyncio.wait(set(in_flight))
 
-    async def deliver_due(self) -> int:
-        """Claim the due heads of the queues, deliver them concurrently; return how many.
-
-        For callers that do not :meth:`run`: the heartbeat is renewed once first.
-        """
-        assert self._owner is not None, "use WebhookDispatcher as an async context manager"
-        await self._owner.renew()
-        generation = self.generation
-        rows = await self._claim(self.config.batch)
-        if rows:
-            async with asyncio.TaskGroup() as tg:
-                for row in rows:
-                    tg.create_task(
-                        self._deliver_one(row, generation), name=f"deliver-{row['message_id']}"
-                    )
-        return len(rows)
-
     async def _claim(self, limit: int) -> list[asyncpg.Record]:
         assert self._pool is not None, "use WebhookDispatcher as an async context manager"
         assert self._owner is not None

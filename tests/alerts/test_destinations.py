@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import os
 from dataclasses import replace
@@ -86,6 +87,24 @@ async def test_registration_refuses_every_forbidden_range(database: Database) ->
 
 
 @pytest.mark.services
+async def test_registration_refuses_credentials_in_the_url(database: Database) -> None:
+    """user:password@ in a webhook URL is refused without echoing the secret, on every path."""
+    private = Destinations(allow_private=True)
+    for url in ("http://bob:hunter2@127.0.0.1:9/hook", "https://token@10.1.2.3/x"):
+        with pytest.raises(SubscriptionError, match=r"credentials in the URL") as refused:
+            await subscriptions.add(database.dsn, url, destinations=private)
+        assert "hunter2" not in str(refused.value)
+        assert "token@" not in str(refused.value)
+    async with served(replace(api_config(database), destinations=private)) as client:
+        refused = await client.post(
+            "/webhooks", json={"url": "http://bob:hunter2@127.0.0.1:9/hook"}, headers=AUTH
+        )
+        assert refused.status_code == 400
+        assert "hunter2" not in refused.text
+    assert await database.fetchval("SELECT count(*) FROM webhook_subscriptions") == 0
+
+
+@pytest.mark.services
 async def test_allow_private_and_allow_list(database: Database) -> None:
     """ALLOW_PRIVATE opens loopback and private but not link-local; a CIDR opens what it lists."""
     private = Destinations(allow_private=True)
@@ -158,9 +177,12 @@ async def test_delivery_refuses_a_host_that_now_resolves_to_a_forbidden_address(
             alert,
         )
         strict = replace(fast(database), destinations=Destinations())
-        async with WebhookDispatcher(strict) as dispatcher:
-            assert await dispatcher.deliver_due() == 1
-        await until(database, "SELECT status FROM outbox", "dead")
+        async with WebhookDispatcher(strict) as dispatcher, asyncio.TaskGroup() as tg:
+            tg.create_task(dispatcher.run(), name="dispatcher-under-test")
+            try:
+                await until(database, "SELECT status FROM outbox", "dead")
+            finally:
+                dispatcher.stop()
     error = await database.fetchval("SELECT last_error FROM outbox")
     assert "localhost resolves to" in error
     assert "loopback" in error
