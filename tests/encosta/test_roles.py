@@ -63,6 +63,19 @@ MATRIX: dict[str, dict[str, set[str]]] = {
         "api": {"SELECT"},
         "reader": {"SELECT"},
     },
+    # 0010: the model's output per step, written by the evaluator, drawn by Grafana
+    "station_results": {
+        "ingest": set(),
+        "alerts": {"SELECT", "INSERT", "UPDATE"},
+        "api": {"SELECT"},
+        "reader": {"SELECT"},
+    },
+    "zone_results": {
+        "ingest": set(),
+        "alerts": {"SELECT", "INSERT", "UPDATE"},
+        "api": {"SELECT"},
+        "reader": {"SELECT"},
+    },
     "rejects": {
         "ingest": {"INSERT"} | cols("SELECT", "message_hash", "record_index"),
         "alerts": set(),
