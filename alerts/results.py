@@ -170,10 +170,11 @@ def zone_columns(
     has = deciding >= 0
     at = np.where(has, deciding, 0)
     ids = np.array(stations.ids, dtype=object)
-    criterion = np.where(has, _CRITERIA[result.station_criterion[at].astype(np.int64)], None)
+    nothing = np.full(n_zones, None, dtype=object)  # an empty zone has no deciding station
+    criterion = np.where(has, _CRITERIA[result.station_criterion[at].astype(np.int64)], nothing)
     zone_value = np.where(has, value[at], np.nan)
     zone_threshold = np.where(has, threshold[at], np.nan)
-    station = np.where(has, ids[at], None)
+    station = np.where(has, ids[at], nothing)
     return [
         np.array(stations.zone_ids, dtype=object)[keep].tolist(),
         result.zone_level[keep].astype(np.int16).tolist(),
