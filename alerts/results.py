@@ -4,9 +4,11 @@ Grafana draws the factor of safety, the zone-level timeline and the storm overvi
 rows (migration 0010, ``station_results`` and ``zone_results``). The evaluator calls
 :func:`store_results` once per evaluation with the model's result and the evaluated step (the
 15-minute bucket of the newest data). Rows are built column by column with numpy, with no
-Python object per station, and sent as arrays in one ``INSERT … SELECT FROM unnest(…) ON
-CONFLICT DO UPDATE`` per table: a step evaluated again (late data, a replica taking over)
-overwrites its rows, so the tables hold the newest evaluation of each step, once.
+Python object per station, and sent by binary COPY after deleting what an earlier evaluation
+of the same step wrote for the same zones, in one transaction: a step evaluated again (late
+data, a replica taking over) replaces its rows, so the tables hold the newest evaluation of
+each step, once. Delete-then-COPY costs half of an ``INSERT … SELECT FROM unnest(…) ON
+CONFLICT DO UPDATE`` of the same rows (bench/results.py, docs/benchmarks.md).
 
 Only the zones this evaluator owns (and their stations) are written, so replicas that share
 a network never write the same rows.
@@ -36,42 +38,21 @@ log = logging.getLogger("encosta.alerts.results")
 
 _CRITERIA = np.array([c.name.lower() for c in Criterion], dtype=object)
 
-_STATION_SQL = """
-INSERT INTO station_results AS r (step, station_id, zone_id, level, criterion, value, threshold,
-    unknown, estimated, factor_of_safety, vwc_m3m3, rain_1h_mm, rain_24h_mm, rain_96h_mm, api_mm,
-    event_intensity_mm_h, id_threshold_mm_h, quality, live, model_version)
-SELECT $1, u.*, $19 FROM unnest($2::text[], $3::text[], $4::int2[], $5::text[], $6::float8[],
-    $7::float8[], $8::bool[], $9::bool[], $10::float8[], $11::float8[], $12::float8[],
-    $13::float8[], $14::float8[], $15::float8[], $16::float8[], $17::float8[], $18::int2[],
-    $20::bool[]) AS u
-ON CONFLICT (station_id, step) DO UPDATE SET
-    zone_id = EXCLUDED.zone_id, level = EXCLUDED.level, criterion = EXCLUDED.criterion,
-    value = EXCLUDED.value, threshold = EXCLUDED.threshold, unknown = EXCLUDED.unknown,
-    estimated = EXCLUDED.estimated, factor_of_safety = EXCLUDED.factor_of_safety,
-    vwc_m3m3 = EXCLUDED.vwc_m3m3, rain_1h_mm = EXCLUDED.rain_1h_mm,
-    rain_24h_mm = EXCLUDED.rain_24h_mm, rain_96h_mm = EXCLUDED.rain_96h_mm,
-    api_mm = EXCLUDED.api_mm, event_intensity_mm_h = EXCLUDED.event_intensity_mm_h,
-    id_threshold_mm_h = EXCLUDED.id_threshold_mm_h, quality = EXCLUDED.quality,
-    live = EXCLUDED.live, model_version = EXCLUDED.model_version, evaluated_at = now()
-"""
-_ZONE_SQL = """
-INSERT INTO zone_results AS r (step, zone_id, level, criterion, value, threshold, station_id,
-    unknown, unknown_material, crisis_stations, corroborated, degraded, stations, live_stations,
-    min_factor_of_safety, max_rain_1h_mm, max_rain_24h_mm, max_rain_96h_mm, model_version)
-SELECT $1, u.*, $19 FROM unnest($2::text[], $3::int2[], $4::text[], $5::float8[], $6::float8[],
-    $7::text[], $8::bool[], $9::bool[], $10::int4[], $11::bool[], $12::bool[], $13::int4[],
-    $14::int4[], $15::float8[], $16::float8[], $17::float8[], $18::float8[]) AS u
-ON CONFLICT (zone_id, step) DO UPDATE SET
-    level = EXCLUDED.level, criterion = EXCLUDED.criterion, value = EXCLUDED.value,
-    threshold = EXCLUDED.threshold, station_id = EXCLUDED.station_id,
-    unknown = EXCLUDED.unknown, unknown_material = EXCLUDED.unknown_material,
-    crisis_stations = EXCLUDED.crisis_stations, corroborated = EXCLUDED.corroborated,
-    degraded = EXCLUDED.degraded, stations = EXCLUDED.stations,
-    live_stations = EXCLUDED.live_stations, min_factor_of_safety = EXCLUDED.min_factor_of_safety,
-    max_rain_1h_mm = EXCLUDED.max_rain_1h_mm, max_rain_24h_mm = EXCLUDED.max_rain_24h_mm,
-    max_rain_96h_mm = EXCLUDED.max_rain_96h_mm, model_version = EXCLUDED.model_version,
-    evaluated_at = now()
-"""
+STATION_COLUMNS = (
+    *("step", "station_id", "zone_id", "level", "criterion", "value", "threshold", "unknown"),
+    *("estimated", "factor_of_safety", "vwc_m3m3", "rain_1h_mm", "rain_24h_mm", "rain_96h_mm"),
+    *("api_mm", "event_intensity_mm_h", "id_threshold_mm_h", "quality", "live", "model_version"),
+)
+ZONE_COLUMNS = (
+    *("step", "zone_id", "level", "criterion", "value", "threshold", "station_id", "unknown"),
+    *("unknown_material", "crisis_stations", "corroborated", "degraded", "stations"),
+    *("live_stations", "min_factor_of_safety", "max_rain_1h_mm", "max_rain_24h_mm"),
+    *("max_rain_96h_mm", "model_version"),
+)
+# What an earlier evaluation of the step wrote for these zones, replaced in the same
+# transaction (the primary keys (station_id, step) and (zone_id, step) keep one row each).
+_FORGET_STATIONS = "DELETE FROM station_results WHERE step = $1 AND zone_id = ANY($2::text[])"
+_FORGET_ZONES = "DELETE FROM zone_results WHERE step = $1 AND zone_id = ANY($2::text[])"
 
 
 def _floats(values: npt.NDArray[Any]) -> list[float | None]:
@@ -130,7 +111,7 @@ def _zone_reduce(
 def station_columns(
     result: ModelResult, config: ModelConfig, stations: StationTable, keep: npt.NDArray[np.bool_]
 ) -> list[list[Any]]:
-    """The station rows of ``keep`` as the columns of :data:`_STATION_SQL` ($2-$18, $20)."""
+    """The station rows of ``keep``, column by column (:data:`STATION_COLUMNS` [1:-1])."""
     value, threshold = deciding_values(result, config)
     ids = np.array(stations.ids, dtype=object)
     zones = np.array(stations.zone_ids, dtype=object)[result.zone]
@@ -163,7 +144,7 @@ def station_columns(
 def zone_columns(
     result: ModelResult, config: ModelConfig, stations: StationTable, keep: npt.NDArray[np.bool_]
 ) -> list[list[Any]]:
-    """The zone rows of ``keep`` as the columns of :data:`_ZONE_SQL` ($2-$18)."""
+    """The zone rows of ``keep``, column by column (:data:`ZONE_COLUMNS` [1:-1])."""
     n_zones = len(stations.zone_ids)
     value, threshold = deciding_values(result, config)
     deciding = result.zone_station.astype(np.int64)
@@ -204,7 +185,7 @@ async def store_results(  # noqa: PLR0913, PLR0917  the evaluator's one call
     step: datetime,
     mine: Callable[[str], bool] = lambda _zone: True,
 ) -> int:
-    """Upsert the results of step ``step`` for the zones ``mine`` accepts; return the rows.
+    """Store (or replace) step ``step``'s results of the zones ``mine`` accepts; the rows.
 
     A failure is logged and counted as zero rows, never raised: the alert lifecycle must not
     wait for the dashboards' table.
@@ -212,18 +193,28 @@ async def store_results(  # noqa: PLR0913, PLR0917  the evaluator's one call
     owned = np.array([mine(z) for z in stations.zone_ids], dtype=np.bool_)
     if not owned.any():
         return 0
-    zone_keep = owned
     station_keep = owned[result.zone]
+    zones = [z for z, kept in zip(stations.zone_ids, owned, strict=True) if kept]
     version = result.model_version
+    station_rows = _rows(step, station_columns(result, config, stations, station_keep), version)
+    zone_rows = _rows(step, zone_columns(result, config, stations, owned), version)
     try:
         async with connection.transaction():
-            if station_keep.any():
-                columns = station_columns(result, config, stations, station_keep)
-                await connection.execute(_STATION_SQL, step, *columns[:17], version, columns[17])
-            await connection.execute(
-                _ZONE_SQL, step, *zone_columns(result, config, stations, zone_keep), version
+            await connection.execute(_FORGET_STATIONS, step, zones)
+            await connection.execute(_FORGET_ZONES, step, zones)
+            await connection.copy_records_to_table(
+                "station_results", records=station_rows, columns=STATION_COLUMNS
+            )
+            await connection.copy_records_to_table(
+                "zone_results", records=zone_rows, columns=ZONE_COLUMNS
             )
     except (asyncpg.PostgresError, asyncpg.InterfaceError):
         log.exception("model results of step %s not stored", step.isoformat())
         return 0
-    return int(station_keep.sum() + zone_keep.sum())
+    return len(station_rows) + len(zone_rows)
+
+
+def _rows(step: datetime, columns: list[list[Any]], version: str) -> list[tuple[Any, ...]]:
+    """COPY records: the step, the columns, the model version (one tuple per row)."""
+    n = len(columns[0])
+    return list(zip([step] * n, *columns, [version] * n, strict=True))

@@ -70,7 +70,7 @@ END
 $$;
 REVOKE EXECUTE ON FUNCTION encosta_apply_retention(interval) FROM PUBLIC;
 
--- Least privilege (0005): the evaluator writes (an upsert reads the conflicting row), the API
+-- Least privilege (0005): the evaluator writes (a re-evaluated step: DELETE then COPY), the API
 -- and Grafana read.
-GRANT SELECT, INSERT, UPDATE ON station_results, zone_results TO encosta_alerts;
+GRANT SELECT, INSERT, DELETE ON station_results, zone_results TO encosta_alerts;
 GRANT SELECT ON station_results, zone_results TO encosta_api, encosta_reader;

@@ -76,9 +76,7 @@ async def test_results_are_written_once_per_step(database: Database) -> None:
         await evaluator.evaluate_once(NOW + timedelta(minutes=15))
     zones = await database.fetchval("SELECT count(*) FROM zones")
     assert await database.fetchval("SELECT count(*) FROM zone_results") == 2 * zones
-    assert await database.fetchval(
-        "SELECT count(DISTINCT step) FROM station_results"
-    ) == 2
+    assert await database.fetchval("SELECT count(DISTINCT step) FROM station_results") == 2
 
 
 async def test_only_owned_zones_are_written(database: Database) -> None:

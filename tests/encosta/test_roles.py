@@ -63,16 +63,17 @@ MATRIX: dict[str, dict[str, set[str]]] = {
         "api": {"SELECT"},
         "reader": {"SELECT"},
     },
-    # 0010: the model's output per step, written by the evaluator, drawn by Grafana
+    # 0010: the model's output per step, written (a re-evaluated step replaced: DELETE then
+    # COPY) by the evaluator, drawn by Grafana
     "station_results": {
         "ingest": set(),
-        "alerts": {"SELECT", "INSERT", "UPDATE"},
+        "alerts": {"SELECT", "INSERT", "DELETE"},
         "api": {"SELECT"},
         "reader": {"SELECT"},
     },
     "zone_results": {
         "ingest": set(),
-        "alerts": {"SELECT", "INSERT", "UPDATE"},
+        "alerts": {"SELECT", "INSERT", "DELETE"},
         "api": {"SELECT"},
         "reader": {"SELECT"},
     },
