@@ -89,9 +89,9 @@ def test_dashboard_structure(path: Path) -> None:
 
 @pytest.mark.parametrize("path", DASHBOARDS, ids=lambda p: p.stem)
 def test_readings_queries_are_time_bounded(path: Path) -> None:
-    """Every query on the readings hypertable is bounded by the dashboard's time range."""
+    """Every query on a hypertable (readings, rollup, results) is bounded by the time range."""
     for name, sql in _queries(_load(path)):
-        if "readings" in sql:
+        if any(t in sql for t in ("readings", "station_results", "zone_results")):
             assert "$__timeFilter(" in sql or "$__timeTo()" in sql, f"{path.stem}: {name}"
 
 
