@@ -52,6 +52,7 @@ bench: bootstrap
 	$(BIN)/python -m bench.alerts
 	$(BIN)/python -m bench.broker_crash
 	$(BIN)/python -m bench.evaluator
+	$(BIN)/python -m bench.results
 
 # Bounded: runs the decoder fuzzers for FUZZ_SECONDS, prints what ran, stops by itself.
 FUZZ_SECONDS ?= 60
