@@ -185,6 +185,7 @@ def finalize(  # noqa: PLR0915  one pass through the criteria, kept together on 
         static.params,
         slope.water_unit_weight_knm3,
         suction_cohesion_kpa=slope.suction_cohesion_kpa,
+        saturation_tolerance_m3m3=config.quality.vwc_saturation_tolerance,
     )
     levels[Criterion.SLOPE] = _falling(fs, config.slope.fs_levels)
     own_levels[Criterion.SLOPE] = levels[Criterion.SLOPE]

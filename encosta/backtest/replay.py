@@ -59,12 +59,13 @@ def stations_of(registry: Registry) -> StationTable:
     ids = tuple(sorted(by_id))
     zones = tuple(sorted(z.id for z in registry.zones))
     rows = [by_id[i] for i in ids]
-    return station_table(
-        ids,
-        zones,
-        [r.zone for r in rows],
-        lambda name: np.asarray([float(getattr(r, name)) for r in rows], dtype=np.float64),
-    )
+
+    def column(name: str) -> npt.NDArray[np.float64]:
+        if name == "probe_depth_m":  # the probe the grid reads: the deepest (alerts.gridding)
+            return np.asarray([max(r.sensor_depths_m) for r in rows], dtype=np.float64)
+        return np.asarray([float(getattr(r, name)) for r in rows], dtype=np.float64)
+
+    return station_table(ids, zones, [r.zone for r in rows], column)
 
 
 def store(run: Run, stations: StationTable) -> Readings:
