@@ -30,7 +30,7 @@ class ModelState:
     """Mutable running state of the model for a fixed set of stations (not thread-safe)."""
 
     def __init__(self, inputs: ModelInputs, config: ModelConfig) -> None:
-        """Start from a full record (at least one step); equivalent to ``from_inputs``."""
+        """Start from a full record (at least one step)."""
         self.config = config
         self.static: StationStatic = inputs.static
         self.win = win = StepWindows.build(inputs.step_minutes, config)
@@ -87,11 +87,6 @@ class ModelState:
         after = cols >= tail.shape[1] - count[:, None]
         self.tail_dry[rows] = count
         self.tail_mm[rows] = np.where(after & ok, tail, 0.0).sum(axis=1)
-
-    @classmethod
-    def from_inputs(cls, inputs: ModelInputs, config: ModelConfig) -> ModelState:
-        """Build the running state from a full record."""
-        return cls(inputs, config)
 
     def push(self, rain_mm: npt.ArrayLike, vwc_m3m3: npt.ArrayLike) -> None:
         """Fold in one new step (arrays of shape [stations]; NaN where nothing arrived)."""

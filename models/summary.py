@@ -14,9 +14,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from models.inputs import BoolArray, FloatArray, IntArray
 
-WINDOW_HOURS = (1, 24, 96)
-"""Accumulation windows, in the column order of ``acc_mm`` and ``missing``."""
-
 
 @dataclass(frozen=True, slots=True)
 class WindowSummary:
@@ -27,7 +24,8 @@ class WindowSummary:
     """
 
     acc_mm: FloatArray
-    """Observed rain (mm) in the 1 h, 24 h, 96 h windows: a lower bound when data is missing."""
+    """Observed rain (mm) in the 1 h, 24 h, 96 h windows, in that column order: a lower bound
+    when data is missing."""
     missing: IntArray
     """Steps per window without a valid reading (gaps, out-of-range values, before the data)."""
     api_mm: FloatArray
