@@ -19,6 +19,7 @@ from models.completeness import gap_bounds
 from models.consistency import screen
 from models.evaluate import finalize, summarise
 from models.inputs import FloatArray, ModelInputs, StationStatic, StepWindows
+from models.quality import vwc_rise
 from models.summary import WindowSummary
 
 if TYPE_CHECKING:
@@ -72,6 +73,11 @@ class ModelState:
         self.vwc_last = summary.vwc_last.copy()
         self.vwc_age = summary.vwc_age.copy()
         self.vwc_seen = summary.vwc_seen.copy()
+        width = win.stuck + 1  # the full path's soil window (models.quality.sensor_stats)
+        tail = inputs.vwc_m3m3[:, -width:].astype(np.float64)
+        self.vwc_ring = np.full((n, width), np.nan)
+        self.vwc_ring[:, width - tail.shape[1] :] = tail
+        self.vwc_pos = 0  # column of the oldest soil value
 
     def _init_tails(self, rain: FloatArray, valid: npt.NDArray[np.bool_]) -> None:
         """Dry steps (and their rain) after each current event's last non-dry step."""
@@ -159,6 +165,8 @@ class ModelState:
         self.vwc_age = np.where(v_ok, 0, np.minimum(self.vwc_age + 1, win.offline))
         self.vwc_seen |= v_ok
         self.prev_rain, self.prev_vwc = r, v
+        self.vwc_ring[:, self.vwc_pos] = v
+        self.vwc_pos = (self.vwc_pos + 1) % self.vwc_ring.shape[1]
 
     def summary(self) -> WindowSummary:
         """The per-station statistics at the newest step (copies)."""
@@ -178,6 +186,9 @@ class ModelState:
             vwc_last=np.where(self.vwc_age < self.win.offline, self.vwc_last, np.nan),
             vwc_age=self.vwc_age.copy(),
             vwc_seen=self.vwc_seen.copy(),
+            vwc_rise=vwc_rise(
+                np.roll(self.vwc_ring, -self.vwc_pos, axis=1), self.config.quality.vwc_max_m3m3
+            ),
             gap_bound_mm=self._gap_bounds(),
         )
 

@@ -45,6 +45,9 @@ class WindowSummary:
     vwc_last: FloatArray
     vwc_age: IntArray
     vwc_seen: BoolArray
+    vwc_rise: FloatArray | None = None
+    """Rise (m3/m3) of the newest valid soil reading over the lowest in the stuck window;
+    None: not known (no jump screen)."""
     gap_bound_mm: FloatArray | None = None
     """[stations, 3]: most rain the missing steps of each window could hide
     (:mod:`models.completeness`); None (the incremental path) treats any gap as unknown."""
