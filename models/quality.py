@@ -135,17 +135,14 @@ def _flat_run_counts(
     return _pair_runs(rain, same_rain, cap), _pair_runs(vwc, same_vwc, cap)
 
 
-def vwc_rise(window: npt.NDArray[Any], vmax: float) -> npt.NDArray[np.float64]:
-    """Rise of the newest valid soil reading over the lowest valid one in ``window`` (m3/m3).
+def vwc_rise(
+    window: npt.NDArray[Any], newest: npt.NDArray[Any], vmax: float
+) -> npt.NDArray[np.float64]:
+    """Rise of ``newest`` (the newest valid soil reading) over the lowest valid one in ``window``.
 
-    0 where the row has fewer than two valid readings; the window is the stuck window's.
+    m3/m3; 0 where there is no valid reading. The window is the stuck window's.
     """
-    with np.errstate(invalid="ignore"):
-        valid = (window >= 0.0) & (window <= vmax)
-    low = np.min(np.where(valid, window, np.inf), axis=1)
-    n, width = window.shape
-    age = _since(valid, width)
-    newest = np.where(age < width, window[np.arange(n), np.clip(width - 1 - age, 0, None)], np.nan)
+    low = np.min(np.where((window >= 0.0) & (window <= vmax), window, np.inf), axis=1)
     rise = np.where(np.isfinite(low) & np.isfinite(newest), newest - low, 0.0)
     return np.asarray(rise, dtype=np.float64)
 
@@ -201,7 +198,7 @@ def sensor_stats(
         rows_v = vwc_m3m3[stale]
         vwc_seen[stale] = ((rows_v >= 0.0) & (rows_v <= vmax)).any(axis=1)
     return {
-        "vwc_rise": vwc_rise(vwc, vmax),
+        "vwc_rise": vwc_rise(vwc, vwc_last, vmax),
         "rain_flat_run": rain_flat,
         "vwc_flat_run": vwc_flat,
         "since_obs": _since(seen, win.offline),

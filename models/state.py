@@ -170,6 +170,7 @@ class ModelState:
 
     def summary(self) -> WindowSummary:
         """The per-station statistics at the newest step (copies)."""
+        vwc_last = np.where(self.vwc_age < self.win.offline, self.vwc_last, np.nan)
         return WindowSummary(
             acc_mm=self.acc.copy(),
             missing=self.missing.copy(),
@@ -183,12 +184,10 @@ class ModelState:
             vwc_flat_run=self.vwc_flat.copy(),
             since_obs=self.since_obs.copy(),
             since_bad=self.since_bad.copy(),
-            vwc_last=np.where(self.vwc_age < self.win.offline, self.vwc_last, np.nan),
+            vwc_last=vwc_last,
             vwc_age=self.vwc_age.copy(),
             vwc_seen=self.vwc_seen.copy(),
-            vwc_rise=vwc_rise(
-                np.roll(self.vwc_ring, -self.vwc_pos, axis=1), self.config.quality.vwc_max_m3m3
-            ),
+            vwc_rise=vwc_rise(self.vwc_ring, vwc_last, self.config.quality.vwc_max_m3m3),
             gap_bound_mm=self._gap_bounds(),
         )
 
