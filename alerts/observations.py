@@ -58,7 +58,8 @@ async def load_stations(connection: asyncpg.Connection, network: str) -> Station
     ]
     rows = await connection.fetch(
         "SELECT id, zone_id, lat, lon, slope_deg, soil_depth_m, cohesion_kpa, friction_deg,"
-        " unit_weight_knm3, vwc_residual, vwc_saturated, expected_interval_s"
+        " unit_weight_knm3, vwc_residual, vwc_saturated, expected_interval_s,"
+        " coalesce((SELECT max(d) FROM unnest(sensor_depths_m) AS d), 'NaN') AS probe_depth_m"
         " FROM stations WHERE network = $1 AND status = 'active' ORDER BY id",
         network,
     )
@@ -98,6 +99,7 @@ def station_table(
             unit_weight_knm3=column("unit_weight_knm3"),
             vwc_residual=column("vwc_residual"),
             vwc_saturated=column("vwc_saturated"),
+            probe_depth_m=column("probe_depth_m"),
         ),
         expected_interval_s=column("expected_interval_s"),
     )

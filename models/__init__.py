@@ -21,7 +21,7 @@ from models.interpolation import idw_estimate, project_lonlat
 from models.quality import QualityFlag
 from models.rainfall import rolling_sum_mm
 from models.result import MODEL_VERSION, Criterion, Level, ModelResult
-from models.slope import factor_of_safety, vertical_depth_m, wetness
+from models.slope import factor_of_safety, vertical_depth_m, water_table_ratio, wetness
 from models.state import ModelState
 from models.summary import WindowSummary
 from models.threshold import id_threshold_mm_h
@@ -56,6 +56,7 @@ __all__ = [
     "station_evidence",
     "summarise",
     "vertical_depth_m",
+    "water_table_ratio",
     "wetness",
     "zone_evidence",
 ]

@@ -18,30 +18,10 @@ if TYPE_CHECKING:
     from models.inputs import FloatArray
 
 
-def step_decay(k_daily: float, step_minutes: float) -> float:
-    """Per-step decay constant equivalent to ``k_daily`` per day."""
-    return float(k_daily ** (step_minutes / 1440.0))
-
-
 def api_weights(n_steps: int, k_step: float, dtype: npt.DTypeLike = np.float64) -> npt.NDArray[Any]:
     """Weights ``k_step ** age`` (oldest first) so that ``rain @ weights`` is the API now."""
     ages = np.arange(n_steps - 1, -1, -1, dtype=np.float64)
     return np.power(k_step, ages).astype(dtype)
-
-
-def api_update(api_mm: FloatArray, rain_mm: FloatArray, k_step: float) -> FloatArray:
-    """One recursive step; missing rain (NaN) adds nothing (the index is then a lower bound)."""
-    return k_step * api_mm + np.where(np.isfinite(rain_mm), rain_mm, 0.0)
-
-
-def api_series(rain_mm: FloatArray, k_step: float) -> FloatArray:
-    """Full API series [stations, steps] by the recursion (reference and dashboards)."""
-    out = np.empty(rain_mm.shape, dtype=np.float64)
-    api = np.zeros(rain_mm.shape[0], dtype=np.float64)
-    for t in range(rain_mm.shape[1]):
-        api = api_update(api, rain_mm[:, t], k_step)
-        out[:, t] = api
-    return out
 
 
 def prior_api(

@@ -69,7 +69,7 @@ def evaluate(inputs: ModelInputs, config: ModelConfig) -> ModelResult:
 
 
 def _rising(values: FloatArray, table: tuple[float, float, float]) -> npt.NDArray[np.int8]:
-    """:func:`models.threshold.level_rising` for a 1-D array, as int8 without a 2-D temporary."""
+    """Level 0-3: how many thresholds the value reaches (value >= threshold); NaN -> 0."""
     level = (values >= table[0]).view(np.int8)
     level += values >= table[1]
     level += values >= table[2]
@@ -77,7 +77,7 @@ def _rising(values: FloatArray, table: tuple[float, float, float]) -> npt.NDArra
 
 
 def _falling(values: FloatArray, table: tuple[float, float, float]) -> npt.NDArray[np.int8]:
-    """:func:`models.threshold.level_falling` for a 1-D array, as int8."""
+    """Level 0-3 where lower is worse (factor of safety <= threshold); NaN -> 0."""
     level = (values <= table[0]).view(np.int8)
     level += values <= table[1]
     level += values <= table[2]
@@ -185,6 +185,7 @@ def finalize(  # noqa: PLR0915  one pass through the criteria, kept together on 
         static.params,
         slope.water_unit_weight_knm3,
         suction_cohesion_kpa=slope.suction_cohesion_kpa,
+        saturation_tolerance_m3m3=config.quality.vwc_saturation_tolerance,
     )
     levels[Criterion.SLOPE] = _falling(fs, config.slope.fs_levels)
     own_levels[Criterion.SLOPE] = levels[Criterion.SLOPE]

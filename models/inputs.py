@@ -65,6 +65,9 @@ class StationParams:
     unit_weight_knm3: FloatArray
     vwc_residual: FloatArray
     vwc_saturated: FloatArray
+    probe_depth_m: FloatArray | None = None
+    """Depth of the probe the grid reads (the deepest, m below the surface), NaN where unknown;
+    None: no station has one (the probe then stands for the column, :mod:`models.slope`)."""
 
     @classmethod
     def defaults(cls, n_stations: int, config: ModelConfig) -> StationParams:
@@ -102,7 +105,8 @@ class StationStatic:
             if getattr(self, name).shape != (n,):
                 raise InputError(name, f"expected shape ({n},) like zone")
         for name in StationParams.__dataclass_fields__:
-            if getattr(self.params, name).shape != (n,):
+            value = getattr(self.params, name)
+            if value is not None and value.shape != (n,):
                 raise InputError(f"params.{name}", f"expected shape ({n},)")
         if n and (self.zone.min() < 0 or self.zone.max() >= self.n_zones):
             raise InputError("zone", f"zone indices must lie in 0..{self.n_zones - 1}")

@@ -35,7 +35,8 @@ class QualityFlag(enum.IntFlag):
     OUT_OF_RANGE = 4
     """A reading outside the plausible range within the stuck window (it is treated as missing):
     negative or too much rain, a wet outlier against the zone, soil moisture outside 0-0.7 or
-    above the station's saturated water content plus the probe tolerance."""
+    above the station's saturated water content plus the probe tolerance, or a soil-moisture
+    jump after a rainless day in the zone."""
     CLOGGED = 8
     """Gauge reads zero for the last hour while enough zone neighbours report rain."""
 
@@ -134,6 +135,18 @@ def _flat_run_counts(
     return _pair_runs(rain, same_rain, cap), _pair_runs(vwc, same_vwc, cap)
 
 
+def vwc_rise(
+    window: npt.NDArray[Any], newest: npt.NDArray[Any], vmax: float
+) -> npt.NDArray[np.float64]:
+    """Rise of ``newest`` (the newest valid soil reading) over the lowest valid one in ``window``.
+
+    m3/m3; 0 where there is no valid reading. The window is the stuck window's.
+    """
+    low = np.min(np.where((window >= 0.0) & (window <= vmax), window, np.inf), axis=1)
+    rise = np.where(np.isfinite(low) & np.isfinite(newest), newest - low, 0.0)
+    return np.asarray(rise, dtype=np.float64)
+
+
 def sensor_stats(
     rain_mm: npt.NDArray[Any],
     vwc_m3m3: npt.NDArray[Any],
@@ -185,6 +198,7 @@ def sensor_stats(
         rows_v = vwc_m3m3[stale]
         vwc_seen[stale] = ((rows_v >= 0.0) & (rows_v <= vmax)).any(axis=1)
     return {
+        "vwc_rise": vwc_rise(vwc, vwc_last, vmax),
         "rain_flat_run": rain_flat,
         "vwc_flat_run": vwc_flat,
         "since_obs": _since(seen, win.offline),
@@ -215,6 +229,15 @@ def assess(
     # accuracy) is a fault, not a saturated slope (issue 9, cause 3).
     with np.errstate(invalid="ignore"):
         oversaturated = summary.vwc_last > static.params.vwc_saturated + q.vwc_saturation_tolerance
+    # Water content rises only when water arrives: a jump of the probe over its lowest reading
+    # in the stuck window while neither the station nor any zone neighbour recorded rain for
+    # 24 h is a fault (a spike, a calibration jump), not a wetting slope (issue 9, cause 3).
+    dry_24h = summary.acc_mm[:, 1] == 0.0
+    wet_zone = np.bincount(static.zone, weights=~dry_24h, minlength=static.n_zones) > 0
+    jumped = np.zeros(oversaturated.shape, dtype=np.bool_)
+    if summary.vwc_rise is not None:
+        jumped = (summary.vwc_rise >= q.vwc_jump_m3m3) & dry_24h & ~wet_zone[static.zone]
+    oversaturated |= jumped
     out_of_range = (summary.since_bad < win.stuck) | oversaturated
     reporting = complete_1h & ~stuck_rain
     wet = reporting & (summary.acc_mm[:, 0] >= q.clog_neighbour_mm_1h)

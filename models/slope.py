@@ -21,9 +21,15 @@ a linear loss with wetness from c_s at residual water content to zero at saturat
 suction-stress curve is non-linear (steep near saturation); the linear form understates the
 suction at intermediate wetness, which errs on the side of a lower FS.
 
-The wetness m is derived from volumetric water content between residual and saturated values,
-``m = clip((vwc - vwc_r) / (vwc_s - vwc_r), 0, 1)`` — an Encosta simplification that treats the
-sensor as representative of the column above the failure plane.
+Wetness and water table are two quantities (Lu & Godt 2013, ch. 7; Iverson 2000, Water Resour.
+Res. 36(7)): the degree of saturation ``Se = clip((vwc - vwc_r) / (vwc_s - vwc_r), 0, 1)`` of the
+unsaturated profile controls the suction term, and positive pore pressure exists only below a
+water table, ``m_w = h / z``. A probe at depth ``d`` proves a water table only by reading
+saturation there: then ``h >= z - d`` (perched on the failure plane, the base of the
+colluvium, where the deepest probe sits), so ``m_w = (z - d) / z`` is the lower bound the data
+proves; an unsaturated reading proves no positive pressure (``m_w = 0``) and acts only through
+the suction it has lost, ``c_s (1 - Se) (1 - m_w)``. Without a probe depth the reading stands
+for the column (``m_w = Se``, the former mapping, on the safe side).
 """
 
 from __future__ import annotations
@@ -44,6 +50,25 @@ def wetness(
     return np.clip((vwc_m3m3 - vwc_residual) / span, 0.0, 1.0)
 
 
+def water_table_ratio(
+    vwc_m3m3: FloatArray,
+    vwc_saturated: FloatArray,
+    probe_depth_m: FloatArray,
+    soil_depth_m: FloatArray,
+    *,
+    tolerance_m3m3: float,
+) -> FloatArray:
+    """Water-table ratio m_w = h/z proven by one probe (a lower bound; NaN stays NaN).
+
+    A reading within ``tolerance_m3m3`` of theta_s is saturation at the probe's depth d, so a
+    water table perched on the failure plane stands at least z - d high; any other reading, or
+    a probe at or below the plane, proves none.
+    """
+    saturated = vwc_m3m3 >= vwc_saturated - tolerance_m3m3
+    proven = np.clip((soil_depth_m - probe_depth_m) / soil_depth_m, 0.0, 1.0)
+    return np.where(np.isnan(vwc_m3m3), np.nan, np.where(saturated, proven, 0.0))
+
+
 def vertical_depth_m(normal_thickness_m: FloatArray, slope_deg: FloatArray) -> FloatArray:
     """Vertical depth z from a slope-normal thickness (thickness = z * cos beta)."""
     return normal_thickness_m / np.cos(np.radians(slope_deg))
@@ -59,17 +84,22 @@ def factor_of_safety(  # noqa: PLR0913, PLR0917  the equation's parameters, each
     water_unit_weight_knm3: float,
     *,
     suction_cohesion_kpa: float = 0.0,
+    saturation: FloatArray | None = None,
 ) -> FloatArray:
     """Infinite-slope FS (Skempton & DeLory 1957); ``soil_depth_m`` is vertical; flat -> inf.
 
-    ``suction_cohesion_kpa`` is the apparent cohesion c_s of the soil at residual water
-    content, lost linearly as m goes to 1 (Fredlund et al. 1978; Lu & Godt 2013); the default
-    0 is the saturated-strength (suction-free) slope.
+    ``m`` is the water-table ratio h/z. ``suction_cohesion_kpa`` is the apparent cohesion c_s
+    of the soil at residual water content (Fredlund et al. 1978; Lu & Godt 2013), lost as the
+    profile's degree of saturation ``saturation`` (Se) rises and where the water table covers
+    the plane: ``c_s (1 - Se) (1 - m)``; without ``saturation``, ``c_s (1 - m)``. The default
+    c_s = 0 is the saturated-strength (suction-free) slope.
     """
     beta = np.radians(slope_deg)
     cos_b = np.cos(beta)
     normal = (unit_weight_knm3 - m * water_unit_weight_knm3) * soil_depth_m * cos_b**2
     suction = suction_cohesion_kpa * (1.0 - m)
+    if saturation is not None:
+        suction = suction * (1.0 - saturation)
     resisting = cohesion_kpa + suction + normal * np.tan(np.radians(friction_deg))
     driving = unit_weight_knm3 * soil_depth_m * np.sin(beta) * cos_b
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -83,9 +113,27 @@ def station_factor_of_safety(
     water_unit_weight_knm3: float,
     *,
     suction_cohesion_kpa: float,
+    saturation_tolerance_m3m3: float,
 ) -> FloatArray:
-    """FS for every station from its current water content and registry parameters."""
-    m = wetness(vwc_m3m3, params.vwc_residual, params.vwc_saturated)
+    """FS for every station from its current water content and registry parameters.
+
+    Stations with a probe depth (``params.probe_depth_m``, NaN where unknown) take the water
+    table that the probe proves (:func:`water_table_ratio`) and lose suction with the
+    profile's wetness; the others read the probe's wetness as the water-table ratio.
+    """
+    se = wetness(vwc_m3m3, params.vwc_residual, params.vwc_saturated)
+    m, saturation = se, None
+    if params.probe_depth_m is not None:
+        table = water_table_ratio(
+            vwc_m3m3,
+            params.vwc_saturated,
+            params.probe_depth_m,
+            params.soil_depth_m,
+            tolerance_m3m3=saturation_tolerance_m3m3,
+        )
+        known = np.isfinite(params.probe_depth_m)
+        m = np.where(known, table, se)
+        saturation = np.where(known, se, 0.0)
     return factor_of_safety(
         m,
         params.slope_deg,
@@ -95,4 +143,5 @@ def station_factor_of_safety(
         params.unit_weight_knm3,
         water_unit_weight_knm3,
         suction_cohesion_kpa=suction_cohesion_kpa,
+        saturation=saturation,
     )

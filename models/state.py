@@ -19,6 +19,7 @@ from models.completeness import gap_bounds
 from models.consistency import screen
 from models.evaluate import finalize, summarise
 from models.inputs import FloatArray, ModelInputs, StationStatic, StepWindows
+from models.quality import vwc_rise
 from models.summary import WindowSummary
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ class ModelState:
     """Mutable running state of the model for a fixed set of stations (not thread-safe)."""
 
     def __init__(self, inputs: ModelInputs, config: ModelConfig) -> None:
-        """Start from a full record (at least one step); equivalent to ``from_inputs``."""
+        """Start from a full record (at least one step)."""
         self.config = config
         self.static: StationStatic = inputs.static
         self.win = win = StepWindows.build(inputs.step_minutes, config)
@@ -72,6 +73,11 @@ class ModelState:
         self.vwc_last = summary.vwc_last.copy()
         self.vwc_age = summary.vwc_age.copy()
         self.vwc_seen = summary.vwc_seen.copy()
+        width = win.stuck + 1  # the full path's soil window (models.quality.sensor_stats)
+        tail = inputs.vwc_m3m3[:, -width:].astype(np.float64)
+        self.vwc_ring = np.full((n, width), np.nan)
+        self.vwc_ring[:, width - tail.shape[1] :] = tail
+        self.vwc_pos = 0  # column of the oldest soil value
 
     def _init_tails(self, rain: FloatArray, valid: npt.NDArray[np.bool_]) -> None:
         """Dry steps (and their rain) after each current event's last non-dry step."""
@@ -87,11 +93,6 @@ class ModelState:
         after = cols >= tail.shape[1] - count[:, None]
         self.tail_dry[rows] = count
         self.tail_mm[rows] = np.where(after & ok, tail, 0.0).sum(axis=1)
-
-    @classmethod
-    def from_inputs(cls, inputs: ModelInputs, config: ModelConfig) -> ModelState:
-        """Build the running state from a full record."""
-        return cls(inputs, config)
 
     def push(self, rain_mm: npt.ArrayLike, vwc_m3m3: npt.ArrayLike) -> None:
         """Fold in one new step (arrays of shape [stations]; NaN where nothing arrived)."""
@@ -164,9 +165,12 @@ class ModelState:
         self.vwc_age = np.where(v_ok, 0, np.minimum(self.vwc_age + 1, win.offline))
         self.vwc_seen |= v_ok
         self.prev_rain, self.prev_vwc = r, v
+        self.vwc_ring[:, self.vwc_pos] = v
+        self.vwc_pos = (self.vwc_pos + 1) % self.vwc_ring.shape[1]
 
     def summary(self) -> WindowSummary:
         """The per-station statistics at the newest step (copies)."""
+        vwc_last = np.where(self.vwc_age < self.win.offline, self.vwc_last, np.nan)
         return WindowSummary(
             acc_mm=self.acc.copy(),
             missing=self.missing.copy(),
@@ -180,9 +184,10 @@ class ModelState:
             vwc_flat_run=self.vwc_flat.copy(),
             since_obs=self.since_obs.copy(),
             since_bad=self.since_bad.copy(),
-            vwc_last=np.where(self.vwc_age < self.win.offline, self.vwc_last, np.nan),
+            vwc_last=vwc_last,
             vwc_age=self.vwc_age.copy(),
             vwc_seen=self.vwc_seen.copy(),
+            vwc_rise=vwc_rise(self.vwc_ring, vwc_last, self.config.quality.vwc_max_m3m3),
             gap_bound_mm=self._gap_bounds(),
         )
 

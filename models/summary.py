@@ -14,9 +14,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from models.inputs import BoolArray, FloatArray, IntArray
 
-WINDOW_HOURS = (1, 24, 96)
-"""Accumulation windows, in the column order of ``acc_mm`` and ``missing``."""
-
 
 @dataclass(frozen=True, slots=True)
 class WindowSummary:
@@ -27,7 +24,8 @@ class WindowSummary:
     """
 
     acc_mm: FloatArray
-    """Observed rain (mm) in the 1 h, 24 h, 96 h windows: a lower bound when data is missing."""
+    """Observed rain (mm) in the 1 h, 24 h, 96 h windows, in that column order: a lower bound
+    when data is missing."""
     missing: IntArray
     """Steps per window without a valid reading (gaps, out-of-range values, before the data)."""
     api_mm: FloatArray
@@ -47,6 +45,9 @@ class WindowSummary:
     vwc_last: FloatArray
     vwc_age: IntArray
     vwc_seen: BoolArray
+    vwc_rise: FloatArray | None = None
+    """Rise (m3/m3) of the newest valid soil reading over the lowest in the stuck window;
+    None: not known (no jump screen)."""
     gap_bound_mm: FloatArray | None = None
     """[stations, 3]: most rain the missing steps of each window could hide
     (:mod:`models.completeness`); None (the incremental path) treats any gap as unknown."""

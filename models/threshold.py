@@ -1,4 +1,4 @@
-"""Thresholds: the intensity-duration curve and level look-ups in level tables.
+"""Thresholds: the intensity-duration curve and the ratio of an event to it.
 
 Intensity-duration (ID) threshold of Caine (1980), "The rainfall intensity-duration control of
 shallow landslides and debris flows", Geografiska Annaler 62A: ``I = a * D**-b`` with I the
@@ -15,7 +15,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     from models.config import IntensityDuration
-    from models.inputs import FloatArray, IntArray
+    from models.inputs import FloatArray
 
 
 def id_threshold_mm_h(duration_h: FloatArray, a: float, b: float) -> FloatArray:
@@ -30,17 +30,3 @@ def id_ratio(total_mm: FloatArray, duration_h: FloatArray, curve: IntensityDurat
     safe = np.where(inside, duration_h, 1.0)
     ratio = (total_mm / safe) / id_threshold_mm_h(safe, curve.a, curve.b)
     return np.where(inside, ratio, np.nan)
-
-
-def level_rising(values: FloatArray, thresholds: tuple[float, float, float]) -> IntArray:
-    """Level 0-3: how many thresholds the value reaches (value >= threshold); NaN -> 0."""
-    table = np.asarray(thresholds, dtype=np.float64)
-    result: IntArray = (values[..., None] >= table).sum(axis=-1).astype(np.int64)
-    return result
-
-
-def level_falling(values: FloatArray, thresholds: tuple[float, float, float]) -> IntArray:
-    """Level 0-3 for a quantity where lower is worse (factor of safety <= threshold)."""
-    table = np.asarray(thresholds, dtype=np.float64)
-    result: IntArray = (values[..., None] <= table).sum(axis=-1).astype(np.int64)
-    return result

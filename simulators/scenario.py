@@ -66,6 +66,25 @@ class Failure:
 
 
 @dataclass(frozen=True, slots=True)
+class Antecedent:
+    """Documented rain of the days before the scenario starts (the spin-up record).
+
+    Only the total is documented for most events, so the replay spreads ``rain_mm`` evenly
+    over ``days`` daily totals (an assumption, said so in each scenario file); None: unknown.
+    """
+
+    rain_mm: float | None = None
+    days: int = 30
+    source: str = ""
+
+    def daily_mm(self) -> tuple[float, ...]:
+        """The daily totals, oldest first (empty when the record is unknown)."""
+        if self.rain_mm is None:
+            return ()
+        return (self.rain_mm / self.days,) * self.days
+
+
+@dataclass(frozen=True, slots=True)
 class Scenario:
     """A validated scenario."""
 
@@ -82,6 +101,7 @@ class Scenario:
     failure: Failure
     faults: Faults
     path: str
+    antecedent: Antecedent = Antecedent()
 
     @property
     def steps(self) -> int:
@@ -136,6 +156,19 @@ def _failure(s: Section) -> Failure:
     return out
 
 
+def _antecedent(s: Section) -> Antecedent:
+    rain = s.optional_number("rain_mm", 0.0, 5000.0)
+    out = Antecedent(
+        rain_mm=rain,
+        days=round(s.number("days", 1.0, 90.0, 30.0)),
+        source=s.text("source", default=""),
+    )
+    if rain is not None and not out.source:
+        raise s.error("source", "is required with rain_mm (cite where the figure comes from)")
+    s.finish()
+    return out
+
+
 def parse_scenario(document: dict[str, object], path: Path) -> Scenario:
     """Validate a parsed scenario document; ``path`` resolves relative file names."""
     root = Section(document, "", str(path))
@@ -157,6 +190,7 @@ def parse_scenario(document: dict[str, object], path: Path) -> Scenario:
         failure=_failure(root.section("failure")),
         faults=parse_faults(root.section("faults"), duration_h),
         path=str(path),
+        antecedent=_antecedent(root.section("antecedent")),
     )
     head.finish()
     root.finish()

@@ -59,12 +59,13 @@ def stations_of(registry: Registry) -> StationTable:
     ids = tuple(sorted(by_id))
     zones = tuple(sorted(z.id for z in registry.zones))
     rows = [by_id[i] for i in ids]
-    return station_table(
-        ids,
-        zones,
-        [r.zone for r in rows],
-        lambda name: np.asarray([float(getattr(r, name)) for r in rows], dtype=np.float64),
-    )
+
+    def column(name: str) -> npt.NDArray[np.float64]:
+        if name == "probe_depth_m":  # the probe the grid reads: the deepest (alerts.gridding)
+            return np.asarray([max(r.sensor_depths_m) for r in rows], dtype=np.float64)
+        return np.asarray([float(getattr(r, name)) for r in rows], dtype=np.float64)
+
+    return station_table(ids, zones, [r.zone for r in rows], column)
 
 
 def store(run: Run, stations: StationTable) -> Readings:
@@ -194,12 +195,16 @@ def replay(
     line = Timeline()
     for m in methods:
         line.proposed[m], line.held[m], line.unknown[m], line.criterion[m] = [], [], [], []
+    # The scenario's documented antecedent record (spin-up), as the daily totals the live
+    # evaluator serves from its rollup: the API then sees the month before the storm.
+    prior = run.scenario.antecedent.daily_mm()
+    daily = np.tile(np.asarray(prior, dtype=np.float64), (len(stations.ids), 1)) if prior else None
     t = first
     while t <= run.end_ts:
         rain, vwc = grid_at(readings, len(stations.ids), t)
         inputs = ModelInputs.build(
             rain, vwc, STEP_MINUTES, stations.zone, stations.x_m, stations.y_m,
-            stations.params, n_zones=n_zones,
+            stations.params, n_zones=n_zones, antecedent_daily_mm=daily,
         )  # fmt: skip
         at = datetime.fromtimestamp(t, UTC)
         line.times_s.append(t)

@@ -85,6 +85,7 @@ class Quality:
     outlier_min_mm_per_h: float  # a step this wet at one gauge ...
     outlier_neighbour_mm_per_h: float  # ... while every reporting neighbour is this dry
     vwc_saturation_tolerance: float  # m3/m3 above a station's theta_s still believed
+    vwc_jump_m3m3: float  # a probe rise this large after a rainless day in the zone is a fault
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,4 +301,5 @@ class _Parser:
             outlier_min_mm_per_h=self.number(q, "outlier_min_mm_per_h", 1.0, 2000.0),
             outlier_neighbour_mm_per_h=self.number(q, "outlier_neighbour_mm_per_h", 0.0, 100.0),
             vwc_saturation_tolerance=self.number(q, "vwc_saturation_tolerance", 0.0, 0.3),
+            vwc_jump_m3m3=self.number(q, "vwc_jump_m3m3", 0.01, 1.0),
         )

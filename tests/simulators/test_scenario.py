@@ -59,3 +59,21 @@ def test_hyetograph_contradicting_its_source_fails(tmp_path: Path) -> None:
     broken.write_text(source.replace("mm = 125.8", "mm = 100.0"))
     with pytest.raises(ScenarioError, match=r"gauges\[0\]\.checks\[1\].*125\.8|100\.0"):
         load_hyetograph(broken)
+
+
+def test_the_documented_antecedent_record_becomes_daily_totals() -> None:
+    """Petrópolis carries its 271.6 mm of the 30 days before, as 30 equal daily totals."""
+    antecedent = load_scenario("petropolis-2022-02").antecedent
+    daily = antecedent.daily_mm()
+    assert len(daily) == 30
+    assert sum(daily) == pytest.approx(271.6)
+    assert "STORMS.md" in antecedent.source
+    assert load_scenario("summer-cells").antecedent.daily_mm() == ()
+
+
+def test_an_antecedent_figure_needs_its_source(tmp_path: Path) -> None:
+    """rain_mm without a source is refused: figures in scenarios are cited."""
+    text = MINIMAL + "[antecedent]\nrain_mm = 100\n"
+    with pytest.raises(ScenarioError, match=r"antecedent\.source") as caught:
+        parse_scenario(tomllib.loads(text), tmp_path / "x.toml")
+    assert caught.value.field == "antecedent.source"
