@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -180,9 +181,12 @@ def finalize(  # noqa: PLR0915  one pass through the criteria, kept together on 
 
     vwc = np.where(quality.vwc_trusted, summary.vwc_last, np.nan)
     slope = config.slope
+    params = static.params
+    if slope.water_table == "column":  # the probe stands for the column (models.slope)
+        params = dataclasses.replace(params, probe_depth_m=None)
     fs = station_factor_of_safety(
         vwc,
-        static.params,
+        params,
         slope.water_unit_weight_knm3,
         suction_cohesion_kpa=slope.suction_cohesion_kpa,
         saturation_tolerance_m3m3=config.quality.vwc_saturation_tolerance,

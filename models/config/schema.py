@@ -16,6 +16,10 @@ from models.errors import ConfigError
 Triple = tuple[float, float, float]
 
 
+WATER_TABLE_MAPPINGS = ("column", "probe")
+"""The choices of ``slope.water_table``."""
+
+
 @dataclass(frozen=True, slots=True)
 class RainLevels:
     """Alerta Rio-style table: accumulations (mm) that reach levels 1, 2 and 3."""
@@ -68,6 +72,12 @@ class Slope:
     water_unit_weight_knm3: float
     suction_cohesion_kpa: float  # apparent cohesion at residual water content, every station
     fs_levels: Triple
+    # How a probe reading becomes a water table (docs/model.md, "Water table"): "column" — the
+    # probe stands for the whole column (conservative: no failure missed in the backtest, more
+    # false alarms); "probe" — only a saturated reading at the probe's depth proves a water
+    # table, (z - d) / z as a lower bound (physically grounded; misses slopes whose water
+    # table rises below the deepest probe, measured in docs/model.md).
+    water_table: str = "column"
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,7 +295,16 @@ class _Parser:
             water_unit_weight_knm3=self.number(s, "water_unit_weight_knm3", 9.0, 10.5),
             suction_cohesion_kpa=self.number(s, "suction_cohesion_kpa", 0.0, 50.0),
             fs_levels=self.triple(s, "fs_levels", 0.1, 10.0, rising=False),
+            water_table=self.water_table(s),
         )
+
+    def water_table(self, section: str) -> str:
+        value = self._section(section).get("water_table", "column")
+        if value not in WATER_TABLE_MAPPINGS:
+            raise self._fail(
+                f"{section}.water_table", " or ".join(WATER_TABLE_MAPPINGS), f"got {value!r}"
+            )
+        return str(value)
 
     def quality(self) -> Quality:
         q = "quality"

@@ -9,14 +9,18 @@ one saturated probe as a saturated column. Hand-computed values use the preset's
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from models import Criterion, ModelInputs, StationParams, evaluate, water_table_ratio
+from models.config import load_config
+from models.errors import ConfigError
 from tests.models.helpers_risk import RIO
 
 STEPS = 96 * 4
+PROBE = replace(RIO, slope=replace(RIO.slope, water_table="probe"))  # the mapping under test
 WOBBLE = 0.002 * (np.arange(STEPS) % 2)  # a live probe's noise, above the stuck tolerance
 
 
@@ -26,7 +30,7 @@ def _evaluate(vwc: float, probe_depth_m: float) -> tuple[float, int]:
     inputs = ModelInputs.build(
         np.zeros((1, STEPS)), np.full((1, STEPS), vwc) + WOBBLE, 15, [0], [0.0], [0.0], params
     )
-    result = evaluate(inputs, RIO)
+    result = evaluate(inputs, PROBE)
     return float(result.factor_of_safety[0]), int(result.criterion_level[0, Criterion.SLOPE])
 
 
@@ -69,3 +73,27 @@ def test_water_table_ratio_is_a_lower_bound_from_each_reading() -> None:
     )
     assert ratio[:3] == pytest.approx([0.5, 0.5, 0.0])
     assert np.isnan(ratio[3])
+
+
+def test_the_column_mapping_ignores_the_probe_depth() -> None:
+    """slope.water_table = "column", the presets' default: the probe stands for the column.
+
+    A saturated probe at 1.2 m reads as a saturated column, as without a probe depth.
+    """
+    params = replace(StationParams.defaults(1, RIO), probe_depth_m=np.array([1.2]))
+    vwc = np.full((1, STEPS), 0.45 - 0.002) + WOBBLE
+    inputs = ModelInputs.build(np.zeros((1, STEPS)), vwc, 15, [0], [0.0], [0.0], params)
+    without = replace(params, probe_depth_m=None)
+    bare = ModelInputs.build(np.zeros((1, STEPS)), vwc, 15, [0], [0.0], [0.0], without)
+    column = float(evaluate(inputs, RIO).factor_of_safety[0])
+    assert column == pytest.approx(float(evaluate(bare, RIO).factor_of_safety[0]))
+    assert column < float(evaluate(inputs, PROBE).factor_of_safety[0]) - 0.05
+
+
+def test_an_unknown_water_table_mapping_is_refused(tmp_path: Path) -> None:
+    """A preset naming another mapping fails on load, naming the key and the choices."""
+    source = Path("models/config/rio.toml").read_text(encoding="utf-8")
+    bad = tmp_path / "bad.toml"
+    bad.write_text(source.replace('water_table = "column"', 'water_table = "magic"', 1))
+    with pytest.raises(ConfigError, match=r"slope\.water_table.*column or probe"):
+        load_config(bad)
