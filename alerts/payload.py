@@ -161,6 +161,18 @@ def instruction(kind: str, level: int, language: str) -> str:
     return said.instructions[level] if kind == AlertKind.RISK else said.data_instruction
 
 
+def headline(event: AlertEvent) -> str:
+    """The one-line summary of a transition, in the network's language."""
+    said = wording.words(wording.profile(event.network).language)
+    what = said.risk_event if event.kind == AlertKind.RISK else said.data_event
+    return said.headline.format(
+        event=what,
+        transition=said.transitions.get(event.transition, event.transition),
+        zone=event.zone_name,
+        level=said.levels[event.to_level],
+    )
+
+
 def to_cap(event: AlertEvent) -> str:
     """The same transition as an OASIS CAP 1.2 ``<alert>`` document.
 
@@ -204,13 +216,7 @@ def to_cap(event: AlertEvent) -> str:
     sub(info, "certainty", "Likely" if event.to_level >= 2 else "Possible")
     sub(info, "expires", cap_time(event.at + timedelta(hours=public.expires_hours)))
     sub(info, "senderName", public.sender_name)
-    level = said.levels[event.to_level]
-    transition = said.transitions.get(event.transition, event.transition)
-    sub(
-        info,
-        "headline",
-        said.headline.format(event=what, transition=transition, zone=event.zone_name, level=level),
-    )
+    sub(info, "headline", headline(event))
     sub(info, "description", _description(event, language))
     sub(info, "instruction", instruction(event.kind, event.to_level, language))
     if public.web:

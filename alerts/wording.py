@@ -79,12 +79,18 @@ PT_BR = Words(
     level_sentence="{zone} está em nível {level} ({n} de 3).",
     instructions=(
         "Situação normal. Mantenha a calha e os ralos limpos e observe sinais como rachaduras.",
-        "Fique atento: observe rachaduras, postes ou árvores inclinados e água brotando do "
-        "morro. Saiba qual é o seu ponto de apoio mais próximo.",
-        "Se você mora em área de risco, prepare-se para sair: leve documentos e remédios e "
-        "siga para o ponto de apoio ao ouvir a sirene ou se notar sinais de deslizamento.",
-        "Saia agora da área de risco e vá para o ponto de apoio mais próximo. Não volte para "
-        "casa até o fim do alerta. Emergência: ligue 199 (Defesa Civil) ou 193 (Bombeiros).",
+        (
+            "Fique atento: observe rachaduras, postes ou árvores inclinados e água brotando do "
+            "morro. Saiba qual é o seu ponto de apoio mais próximo."
+        ),
+        (
+            "Se você mora em área de risco, prepare-se para sair: leve documentos e remédios e "
+            "siga para o ponto de apoio ao ouvir a sirene ou se notar sinais de deslizamento."
+        ),
+        (
+            "Saia agora da área de risco e vá para o ponto de apoio mais próximo. Não volte para "
+            "casa até o fim do alerta. Emergência: ligue 199 (Defesa Civil) ou 193 (Bombeiros)."
+        ),
     ),
     data_instruction="O monitoramento desta área está incompleto: não conclua que não há "
     "risco. Em chuva forte, siga as orientações da Defesa Civil.",
@@ -126,12 +132,18 @@ EN = Words(
     level_sentence="{zone} is at level {level} ({n} of 3).",
     instructions=(
         "No warning in force. Keep gutters and drains clear and watch for cracks.",
-        "Stay alert: watch for cracks, leaning poles or trees and water springing from the "
-        "slope. Know where your nearest support point is.",
-        "If you live in a risk area, get ready to leave: take documents and medicines and go to "
-        "the support point when the siren sounds or you see signs of a landslide.",
-        "Leave the risk area now and go to the nearest support point. Do not return home until "
-        "the warning is over.",
+        (
+            "Stay alert: watch for cracks, leaning poles or trees and water springing from the "
+            "slope. Know where your nearest support point is."
+        ),
+        (
+            "If you live in a risk area, get ready to leave: take documents and medicines and go "
+            "to the support point when the siren sounds or you see signs of a landslide."
+        ),
+        (
+            "Leave the risk area now and go to the nearest support point. Do not return home until "
+            "the warning is over."
+        ),
     ),
     data_instruction="Monitoring of this area is incomplete: do not conclude there is no "
     "risk. In heavy rain, follow the civil defence's instructions.",

@@ -17,11 +17,12 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from alerts.api import alerts, deadletters, health, stations, webhooks, zones
+from alerts.api import alerts, deadletters, health, public, stations, webhooks, zones
 from alerts.api.context import ApiContext
 from alerts.api.guard import RequestGuard
 from alerts.api.metrics import ApiMetrics, MetricsMiddleware
 from alerts.api.schemas import Problem
+from alerts.api.snapshot import PublicView
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -62,8 +63,12 @@ def create_app(config: ApiConfig) -> FastAPI:
             config.dsn, min_size=0, max_size=config.pool_max, command_timeout=30
         )
         app.state.context = ApiContext(config, pool, metrics)
+        app.state.renderings = public.Renderings()
+        view = PublicView(pool, config.network, config.stale_intervals, config.public_refresh_s)
+        app.state.public = view
         try:
-            yield
+            async with view:
+                yield
         finally:
             try:
                 async with asyncio.timeout(config.close_timeout_s):
@@ -91,7 +96,7 @@ def create_app(config: ApiConfig) -> FastAPI:
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     for error in _DB_ERRORS:
         app.add_exception_handler(error, _database_unavailable)
-    for module in (health, stations, zones, alerts, webhooks, deadletters):
+    for module in (health, stations, zones, alerts, webhooks, deadletters, public):
         app.include_router(module.router)
     return app
 

@@ -11,6 +11,9 @@
 | ``ENCOSTA_ALERTS_STALE_INTERVALS`` | 4 | missed intervals before a station is ``offline`` |
 | ``ENCOSTA_ALERTS_TIMEOUT_S`` | 10 | HTTP timeout of a webhook test message |
 | ``ENCOSTA_API_MAX_BODY_BYTES`` | 65536 | largest request body; larger: 413 |
+| ``ENCOSTA_API_PUBLIC_URL`` | ``http://<host>:<port>`` | base of the public links (Atom, CAP) |
+| ``ENCOSTA_API_PUBLIC_REFRESH_S`` | 5 | seconds between two public snapshots (the cache lifetime) |
+| ``ENCOSTA_API_REGISTRY`` | deploy/stations/rio-de-janeiro.toml | support points of the page |
 | ``ENCOSTA_ALERTS_WEBHOOK_ALLOW_*`` | 0 / (none) | webhook destinations (alerts.destinations) |
 
 Unset and empty are the same: the default applies (:mod:`runtime.settings`).
@@ -19,6 +22,7 @@ Unset and empty are the same: the default applies (:mod:`runtime.settings`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from alerts.destinations import Destinations
@@ -28,6 +32,10 @@ from runtime.settings import Environment
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+
+DEFAULT_REGISTRY = (
+    Path(__file__).resolve().parents[2] / "deploy" / "stations" / "rio-de-janeiro.toml"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +53,14 @@ class ApiConfig:
     close_timeout_s: float = 5.0
     max_body_bytes: int = 64 * 1024  # the largest legitimate body (a subscription) is ~3 KB
     destinations: Destinations = field(default_factory=Destinations)
+    public_url: str | None = None  # None: http://<host>:<port>
+    public_refresh_s: float = 5.0
+    registry: Path = DEFAULT_REGISTRY
+
+    @property
+    def public_base(self) -> str:
+        """The base address public links are written with (no trailing slash)."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> ApiConfig:
@@ -62,4 +78,7 @@ class ApiConfig:
                 "ENCOSTA_API_MAX_BODY_BYTES", 64 * 1024, 1024, 64 * 1024 * 1024
             ),
             destinations=Destinations.from_env(environ),
+            public_url=env.text_or_none("ENCOSTA_API_PUBLIC_URL"),
+            public_refresh_s=env.number("ENCOSTA_API_PUBLIC_REFRESH_S", 5.0, 0.1, 3600),
+            registry=Path(env.text("ENCOSTA_API_REGISTRY", str(DEFAULT_REGISTRY))),
         )
