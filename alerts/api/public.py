@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
@@ -122,7 +123,7 @@ def feed(snapshot: Snapshot, config: ApiConfig, zone_id: str | None) -> str | No
         self_url=f"{base}{path}",
         cap_url=f"{base}/public/cap/{{identifier}}",
         author=public.sender_name,
-        updated=snapshot.built_at,
+        updated=snapshot.changed_at or datetime(2000, 1, 1, tzinfo=UTC),
         alerts=[a for a in snapshot.alerts if zone_id is None or a.zone_id == zone_id],
     )
 

@@ -45,6 +45,7 @@ FROM alert_events e JOIN alerts a ON a.id = e.alert_id
 WHERE a.network = $1 AND a.status = 'open' ORDER BY e.alert_id, e.seq
 """
 _STATIONS = "SELECT zone_id, lat, lon FROM stations WHERE network = $1"
+_CHANGED = "SELECT max(updated_at) FROM alerts WHERE network = $1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +86,12 @@ class Snapshot:
     zones: tuple[PublicZone, ...]
     alerts: tuple[PublicAlert, ...]
     stale: bool = False
-    version: int = 0  # bumps with every snapshot (rendered bodies are cached per version)
+    version: int = 0
+    # The newest change of any alert of the network (None: never one): the feeds' <updated>,
+    # so that their bodies and ETags only change when an alert does.
+    changed_at: datetime | None = (
+        None  # bumps with every snapshot (rendered bodies are cached per version)
+    )
 
     def alert(self, identifier: str) -> PublicAlert | None:
         """The open alert whose latest CAP message has ``identifier``."""
@@ -128,6 +134,7 @@ async def read_snapshot(
         open_alerts = await connection.fetch(_OPEN, network)
         events = await connection.fetch(_EVENTS, network)
         stations = await connection.fetch(_STATIONS, network)
+        changed = await connection.fetchval(_CHANGED, network)
     names = {z["id"]: z["name"] for z in zones}
     points: dict[str, list[tuple[float, float]]] = {}
     for s in stations:
