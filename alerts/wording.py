@@ -2,8 +2,8 @@
 
 A network's public profile (``alerts/profiles/<network>.toml``: language, sender name, web page,
 contact, how long a message stays valid) chooses the language; the words of every level,
-transition and criterion are here, in ``pt-BR`` and ``en``. A network without a profile, or
-with a language not listed, speaks English.
+transition, criterion and page label are here, in ``pt-BR`` and ``en``. A network without a
+profile, or with a language not listed, speaks English.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ class _ProfileFile(msgspec.Struct, forbid_unknown_fields=True):
     web: str | None = None
     contact: str | None = None
     expires_hours: float = 6.0
+    timezone: str = "UTC"
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +38,7 @@ class Profile:
     web: str | None
     contact: str | None
     expires_hours: float
+    timezone: str = "UTC"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +63,12 @@ class Words:
     shelters: str
     title: str
     no_data: str
+    stale: str
+    last_data: str
+    example: str
+    footer: str
+    degraded_detail: str
+    date_format: str
 
 
 PT_BR = Words(
@@ -114,6 +122,14 @@ PT_BR = Words(
     shelters="Pontos de apoio",
     title="Situação das encostas",
     no_data="sem dados",
+    stale="Atenção: esta página não consegue se atualizar. A situação pode ter mudado; siga "
+    "as orientações da Defesa Civil.",
+    last_data="Última leitura dos sensores",
+    example="exemplo, a confirmar",
+    footer="Página automática do sistema Encosta. Em emergência ligue 199 (Defesa Civil) "
+    "ou 193 (Bombeiros).",
+    degraded_detail="faltam dados de sensores desta área; não conclua que não há risco",
+    date_format="%d/%m/%Y %H:%M",
 )
 
 EN = Words(
@@ -167,6 +183,13 @@ EN = Words(
     shelters="Support points",
     title="Hillside status",
     no_data="no data",
+    stale="Warning: this page cannot update itself. The situation may have changed; follow "
+    "the civil defence's instructions.",
+    last_data="Newest sensor reading",
+    example="example, to be confirmed",
+    footer="Automatic page of the Encosta system.",
+    degraded_detail="sensor data of this area is missing; do not conclude there is no risk",
+    date_format="%Y-%m-%d %H:%M",
 )
 
 LANGUAGES = {"pt-BR": PT_BR, "en": EN}
@@ -186,6 +209,7 @@ def profile(network: str) -> Profile:
         parsed.web,
         parsed.contact,
         parsed.expires_hours,
+        parsed.timezone,
     )
 
 

@@ -13,7 +13,6 @@
 | ``ENCOSTA_API_MAX_BODY_BYTES`` | 65536 | largest request body; larger: 413 |
 | ``ENCOSTA_API_PUBLIC_URL`` | ``http://<host>:<port>`` | base of the public links (Atom, CAP) |
 | ``ENCOSTA_API_PUBLIC_REFRESH_S`` | 5 | seconds between two public snapshots (the cache lifetime) |
-| ``ENCOSTA_API_REGISTRY`` | deploy/stations/rio-de-janeiro.toml | support points of the page |
 | ``ENCOSTA_ALERTS_WEBHOOK_ALLOW_*`` | 0 / (none) | webhook destinations (alerts.destinations) |
 
 Unset and empty are the same: the default applies (:mod:`runtime.settings`).
@@ -22,7 +21,6 @@ Unset and empty are the same: the default applies (:mod:`runtime.settings`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from alerts.destinations import Destinations
@@ -32,10 +30,6 @@ from runtime.settings import Environment
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
-
-DEFAULT_REGISTRY = (
-    Path(__file__).resolve().parents[2] / "deploy" / "stations" / "rio-de-janeiro.toml"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +49,6 @@ class ApiConfig:
     destinations: Destinations = field(default_factory=Destinations)
     public_url: str | None = None  # None: http://<host>:<port>
     public_refresh_s: float = 5.0
-    registry: Path = DEFAULT_REGISTRY
 
     @property
     def public_base(self) -> str:
@@ -80,5 +73,4 @@ class ApiConfig:
             destinations=Destinations.from_env(environ),
             public_url=env.text_or_none("ENCOSTA_API_PUBLIC_URL"),
             public_refresh_s=env.number("ENCOSTA_API_PUBLIC_REFRESH_S", 5.0, 0.1, 3600),
-            registry=Path(env.text("ENCOSTA_API_REGISTRY", str(DEFAULT_REGISTRY))),
         )

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from fastapi import APIRouter, Path, Request, Response
 
 from alerts import wording
+from alerts.api import status_page
 from alerts.api.feed import ATOM_TYPE, atom_feed
 from alerts.api.schemas import IDENTIFIER
 from alerts.payload import CAP_TYPE, instruction
@@ -215,3 +216,18 @@ def public_cap(identifier: Annotated[str, Path(pattern=_CAP_ID)], request: Reque
         return None if alert is None else alert.cap
 
     return answer(request, f"cap:{identifier}", CAP_TYPE, render)
+
+
+@router.get(
+    "/status",
+    responses={
+        200: {"content": {"text/html": {}}, "description": "the status page"},
+        304: _CACHED[304],
+        503: _CACHED[503],
+    },
+    response_class=Response,
+)
+def status(request: Request) -> Response:
+    """The public status page: every zone's level in words, what to do, support points."""
+    config: ApiConfig = request.app.state.context.config
+    return answer(request, "status", HTML_TYPE, lambda s: status_page.render(s, config.public_base))

@@ -46,6 +46,21 @@ WHERE a.network = $1 AND a.status = 'open' ORDER BY e.alert_id, e.seq
 """
 _STATIONS = "SELECT zone_id, lat, lon FROM stations WHERE network = $1"
 _CHANGED = "SELECT max(updated_at) FROM alerts WHERE network = $1"
+_POINTS = """
+SELECT p.zone_id, p.name, p.address, p.lat, p.lon, p.example FROM zone_support_points p
+JOIN zones z ON z.id = p.zone_id WHERE z.network = $1 ORDER BY p.zone_id, p.position
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class SupportPoint:
+    """A place residents go to when warned, from the registry."""
+
+    name: str
+    address: str
+    lat: float
+    lon: float
+    example: bool  # a placeholder, not a real shelter
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +90,7 @@ class PublicZone:
     data_level: int  # the open data alert's level, 0 without one
     last_data: datetime | None  # the newest reading of any of its stations
     degraded: bool  # data alert open, no live station, or the snapshot is stale
+    support_points: tuple[SupportPoint, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,12 +102,10 @@ class Snapshot:
     zones: tuple[PublicZone, ...]
     alerts: tuple[PublicAlert, ...]
     stale: bool = False
-    version: int = 0
+    version: int = 0  # bumps with every snapshot (rendered bodies are cached per version)
     # The newest change of any alert of the network (None: never one): the feeds' <updated>,
     # so that their bodies and ETags only change when an alert does.
-    changed_at: datetime | None = (
-        None  # bumps with every snapshot (rendered bodies are cached per version)
-    )
+    changed_at: datetime | None = None
 
     def alert(self, identifier: str) -> PublicAlert | None:
         """The open alert whose latest CAP message has ``identifier``."""
@@ -135,6 +149,7 @@ async def read_snapshot(
         events = await connection.fetch(_EVENTS, network)
         stations = await connection.fetch(_STATIONS, network)
         changed = await connection.fetchval(_CHANGED, network)
+        support = await connection.fetch(_POINTS, network)
     names = {z["id"]: z["name"] for z in zones}
     points: dict[str, list[tuple[float, float]]] = {}
     for s in stations:
@@ -166,6 +181,11 @@ async def read_snapshot(
                 to_cap(event),
             )
         )
+    shelters: dict[str, list[SupportPoint]] = {}
+    for p in support:
+        shelters.setdefault(p["zone_id"], []).append(
+            SupportPoint(p["name"], p["address"], p["lat"], p["lon"], p["example"])
+        )
     public_zones = []
     for z in zones:
         risk = open_by_zone.get((z["id"], "risk"))
@@ -180,10 +200,17 @@ async def read_snapshot(
                 data_level,
                 z["last_data"],
                 degraded=data_level > 0 or not z["any_live"],
+                support_points=tuple(shelters.get(z["id"], ())),
             )
         )
     return Snapshot(
-        network, datetime.now(UTC), tuple(public_zones), tuple(alerts), stale=False, version=version
+        network,
+        datetime.now(UTC),
+        tuple(public_zones),
+        tuple(alerts),
+        stale=False,
+        version=version,
+        changed_at=changed,
     )
 
 

@@ -110,6 +110,13 @@ MATRIX: dict[str, dict[str, set[str]]] = {
         "api": {"SELECT", "INSERT"} | cols("UPDATE", "status", "next_attempt_at"),
         "reader": {"SELECT"},
     },
+    # 0011: support points of the status page: public facts, written by the owner's import
+    "zone_support_points": {
+        "ingest": set(),
+        "alerts": set(),
+        "api": {"SELECT"},
+        "reader": {"SELECT"},
+    },
     # 0007: the dispatchers' registry (host, pids, heartbeat); the dispatcher's alone.
     "outbox_dispatchers": {
         "ingest": set(),
