@@ -13,6 +13,9 @@
 | ``ENCOSTA_API_MAX_BODY_BYTES`` | 65536 | largest request body; larger: 413 |
 | ``ENCOSTA_API_PUBLIC_URL`` | ``http://<host>:<port>`` | base of the public links (Atom, CAP) |
 | ``ENCOSTA_API_PUBLIC_REFRESH_S`` | 5 | seconds between two public snapshots (the cache lifetime) |
+| ``ENCOSTA_REPORTS_PER_HOUR`` | 10 | community reports per client address per hour |
+| ``ENCOSTA_REPORTS_PHOTO_MAX_BYTES`` | 1048576 | largest photo of a report (decoded) |
+| ``ENCOSTA_REPORTS_RETENTION_DAYS`` | 30 | days before a report's contact, text and photo go |
 | ``ENCOSTA_ALERTS_WEBHOOK_ALLOW_*`` | 0 / (none) | webhook destinations (alerts.destinations) |
 
 Unset and empty are the same: the default applies (:mod:`runtime.settings`).
@@ -49,6 +52,14 @@ class ApiConfig:
     destinations: Destinations = field(default_factory=Destinations)
     public_url: str | None = None  # None: http://<host>:<port>
     public_refresh_s: float = 5.0
+    reports_per_hour: int = 10
+    reports_photo_max_bytes: int = 1024 * 1024
+    reports_retention_days: float = 30.0
+
+    @property
+    def reports_max_body_bytes(self) -> int:
+        """The largest report body: the photo in base64 plus 16 KiB of fields."""
+        return (self.reports_photo_max_bytes * 4) // 3 + 16 * 1024
 
     @property
     def public_base(self) -> str:
@@ -73,4 +84,9 @@ class ApiConfig:
             destinations=Destinations.from_env(environ),
             public_url=env.text_or_none("ENCOSTA_API_PUBLIC_URL"),
             public_refresh_s=env.number("ENCOSTA_API_PUBLIC_REFRESH_S", 5.0, 0.1, 3600),
+            reports_per_hour=env.integer("ENCOSTA_REPORTS_PER_HOUR", 10, 1, 100_000),
+            reports_photo_max_bytes=env.integer(
+                "ENCOSTA_REPORTS_PHOTO_MAX_BYTES", 1024 * 1024, 0, 32 * 1024 * 1024
+            ),
+            reports_retention_days=env.number("ENCOSTA_REPORTS_RETENTION_DAYS", 30.0, 0.01, 3650),
         )
