@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -12,6 +13,7 @@ import pytest
 
 from alerts.reports import amend, purge
 from alerts.store import Proposal
+from encosta.cli import main
 from models.reports import Category, ReportRule, report_level, with_reports
 from tests.alerts.test_api import AUTH, api_config, served
 
@@ -134,3 +136,31 @@ async def test_personal_data_is_purged(database: Database) -> None:
     assert (row["contact"], row["description"], row["photo"]) == (None, "", None)
     assert row["category"] == "spring"
     assert row["purged_at"] is not None
+
+
+@pytest.mark.services
+async def test_cli_lists_confirms_and_dismisses(
+    database: Database, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`encosta reports list|confirm|dismiss` review through the same code as the API."""
+    report_id = await database.fetchval(
+        "INSERT INTO community_reports (network, zone_id, category, source, description)"
+        " VALUES ($1, 'vidigal', 'leaning', 'agent', 'poste inclinado') RETURNING id",
+        database.network,
+    )
+    monkeypatch.setenv("ENCOSTA_NETWORK", database.network)
+    dsn = ["reports", "--dsn", database.dsn_for("api")]
+    assert await asyncio.to_thread(main, [*dsn, "list", "--status", "new"]) == 0
+    assert "poste inclinado" in capsys.readouterr().out
+    assert await asyncio.to_thread(main, [*dsn, "confirm", str(report_id), "--by", "ana"]) == 0
+    assert f"report {report_id} confirmed by ana" in capsys.readouterr().out
+    status = await database.fetchval(
+        "SELECT status FROM community_reports WHERE id = $1", report_id
+    )
+    assert status == "confirmed"
+    assert await asyncio.to_thread(main, [*dsn, "dismiss", str(report_id), "--by", "bia"]) == 0
+    assert await asyncio.to_thread(main, [*dsn, "dismiss", "999999", "--by", "bia"]) == 2
+    status = await database.fetchval(
+        "SELECT status FROM community_reports WHERE id = $1", report_id
+    )
+    assert status == "dismissed"
