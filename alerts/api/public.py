@@ -170,20 +170,37 @@ def answer(
     return Response(body.content, media_type=media_type, headers=headers)
 
 
+_JSON_PROBLEM = {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
 _CACHED: dict[int | str, dict[str, Any]] = {
-    200: {"description": "the body, with Cache-Control and ETag"},
     304: {"description": "not modified (If-None-Match matched the ETag)"},
-    503: {"description": "no snapshot yet (the API has not reached the database since it started)"},
+    503: {
+        "description": "no snapshot yet (the API has not reached the database since it started)",
+        "content": _JSON_PROBLEM,
+    },
 }
+_MISSING = {"description": "nothing public by this name", "content": _JSON_PROBLEM}
 
 
-@router.get("/public/zones", responses=_CACHED, response_class=Response)
+def _ok(media_type: str, what: str) -> dict[int | str, dict[str, Any]]:
+    schema = {"type": "object"} if media_type == JSON_TYPE else {"type": "string"}
+    return {
+        200: {
+            "description": f"{what}, with Cache-Control and ETag",
+            "content": {media_type: {"schema": schema}},
+        },
+        **_CACHED,
+    }
+
+
+@router.get("/public/zones", responses=_ok(JSON_TYPE, "the zones"), response_class=Response)
 def public_zones(request: Request) -> Response:
     """Every zone's public state (level in words, since when, degraded), from the snapshot."""
     return answer(request, "zones", JSON_TYPE, zones_json)
 
 
-@router.get("/public/alerts.atom", responses=_CACHED, response_class=Response)
+@router.get(
+    "/public/alerts.atom", responses=_ok(ATOM_TYPE, "the Atom feed"), response_class=Response
+)
 def public_feed(request: Request) -> Response:
     """Atom feed of every active alert, each entry linking to its CAP 1.2 document."""
     config: ApiConfig = request.app.state.context.config
@@ -192,7 +209,7 @@ def public_feed(request: Request) -> Response:
 
 @router.get(
     "/public/zones/{zone_id}/alerts.atom",
-    responses={**_CACHED, 404: {"description": "no such zone"}},
+    responses={**_ok(ATOM_TYPE, "the zone's Atom feed"), 404: _MISSING},
     response_class=Response,
 )
 def public_zone_feed(
@@ -205,7 +222,7 @@ def public_zone_feed(
 
 @router.get(
     "/public/cap/{identifier}",
-    responses={**_CACHED, 404: {"description": "no active alert has this CAP identifier"}},
+    responses={**_ok(CAP_TYPE, "the CAP 1.2 document"), 404: _MISSING},
     response_class=Response,
 )
 def public_cap(identifier: Annotated[str, Path(pattern=_CAP_ID)], request: Request) -> Response:
@@ -220,11 +237,7 @@ def public_cap(identifier: Annotated[str, Path(pattern=_CAP_ID)], request: Reque
 
 @router.get(
     "/status",
-    responses={
-        200: {"content": {"text/html": {}}, "description": "the status page"},
-        304: _CACHED[304],
-        503: _CACHED[503],
-    },
+    responses=_ok("text/html", "the status page"),
     response_class=Response,
 )
 def status(request: Request) -> Response:

@@ -29,7 +29,7 @@ from pydantic import BaseModel, Field
 from alerts import reports
 from alerts.api.auth import UNAUTHORIZED, Writer, refusal
 from alerts.api.context import DB_RESPONSES, Context
-from alerts.api.schemas import IDENTIFIER, MAX_ID
+from alerts.api.schemas import IDENTIFIER, MAX_ID, Problem
 from alerts.errors import AlertsError
 from models.reports import Category
 
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from collections.abc import MutableMapping
 
 router = APIRouter(tags=["reports"], responses=DB_RESPONSES)
+NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL
 PUBLIC_PATH = "/public/reports"
 _MAGIC = {
     "image/jpeg": (b"\xff\xd8\xff",),
@@ -49,7 +50,7 @@ class Photo(BaseModel):
     """A photo of what is reported, base64-encoded."""
 
     content_type: Literal["image/jpeg", "image/png", "image/webp"]
-    data_base64: str = Field(min_length=4)
+    data_base64: str = Field(min_length=4, pattern=NO_NUL)
 
 
 class ReportIn(BaseModel):
@@ -60,11 +61,14 @@ class ReportIn(BaseModel):
         description="crack (wall or ground), leaning (pole, tree, wall), spring (new water "
         "seeping), slide (small slide), drain (blocked), other"
     )
-    text: str = Field("", max_length=1000, description="what was seen, where")
+    text: str = Field("", max_length=1000, pattern=NO_NUL, description="what was seen, where")
     lat: float | None = Field(None, ge=-90, le=90)
     lon: float | None = Field(None, ge=-180, le=180)
     contact: str | None = Field(
-        None, max_length=100, description="optional phone to call back; purged after retention"
+        None,
+        max_length=100,
+        pattern=NO_NUL,
+        description="optional phone to call back; purged after retention",
     )
     source: Literal["resident", "agent", "gateway"] = Field(
         "resident", description="gateway needs the bearer token"
@@ -101,8 +105,8 @@ class ReportOut(BaseModel):
 class Review(BaseModel):
     """An operator's decision on a report."""
 
-    by: str = Field(min_length=1, max_length=100)
-    note: str | None = Field(None, max_length=1000)
+    by: str = Field(min_length=1, max_length=100, pattern=NO_NUL)
+    note: str | None = Field(None, max_length=1000, pattern=NO_NUL)
 
 
 class RateLimiter:
@@ -149,9 +153,15 @@ def _photo(photo: Photo | None, limit: int) -> tuple[bytes | None, str | None]:
     PUBLIC_PATH,
     status_code=201,
     responses={
-        413: {"description": "body or photo too large"},
-        415: {"description": "the photo is not what its content type says"},
-        429: {"description": "too many reports from this address; see Retry-After"},
+        401: {"model": Problem, "description": "source gateway without the bearer token"},
+        404: {"model": Problem, "description": "no such zone in the network"},
+        413: {"model": Problem, "description": "body or photo too large"},
+        415: {"model": Problem, "description": "the photo is not what its content type says"},
+        429: {
+            "model": Problem,
+            "description": "too many reports from this address",
+            "headers": {"Retry-After": {"schema": {"type": "string"}}},
+        },
     },
 )
 async def post_report(body: ReportIn, request: Request, context: Context) -> ReportCreated:
@@ -230,7 +240,14 @@ ReportId = Annotated[int, Path(ge=1, le=MAX_ID)]
 @router.get(
     "/reports/{report_id}/photo",
     dependencies=[Writer],
-    responses={**UNAUTHORIZED, 404: {"description": "no such report or no photo"}},
+    responses={
+        **UNAUTHORIZED,
+        200: {
+            "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in _MAGIC},
+            "description": "the photo",
+        },
+        404: {"model": Problem, "description": "no such report or no photo"},
+    },
     response_class=Response,
 )
 async def get_photo(report_id: ReportId, context: Context) -> Response:
@@ -270,7 +287,7 @@ async def _review(context: Context, report_id: int, status: str, body: Review) -
     "/reports/{report_id}/confirm",
     status_code=204,
     dependencies=[Writer],
-    responses={**UNAUTHORIZED, 404: {"description": "no such report"}},
+    responses={**UNAUTHORIZED, 404: {"model": Problem, "description": "no such report"}},
     response_class=Response,
 )
 async def confirm(report_id: ReportId, body: Review, context: Context) -> Response:
@@ -282,7 +299,7 @@ async def confirm(report_id: ReportId, body: Review, context: Context) -> Respon
     "/reports/{report_id}/dismiss",
     status_code=204,
     dependencies=[Writer],
-    responses={**UNAUTHORIZED, 404: {"description": "no such report"}},
+    responses={**UNAUTHORIZED, 404: {"model": Problem, "description": "no such report"}},
     response_class=Response,
 )
 async def dismiss(report_id: ReportId, body: Review, context: Context) -> Response:
