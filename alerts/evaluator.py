@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Self
 import asyncpg
 import numpy as np
 
-from alerts import fallback, heartbeat
+from alerts import fallback, heartbeat, reports
 from alerts.metrics import AlertsMetrics
 from alerts.observations import StationTable, load_stations, stale_mask
 from alerts.partitions import PartitionLease, partition_of
@@ -207,6 +207,7 @@ class Evaluator:
                 proposals += risk_proposals(result, self.model, stations, names)
                 mine = lambda zone: self._mine(zone, partitions)  # noqa: E731
                 await store_results(connection, result, self.model, stations, grid.end, mine)
+            proposals = await reports.amend(connection, cfg.network, proposals, at)
             states = await open_states(connection, cfg.network)
             changes = []
             for proposal in proposals:

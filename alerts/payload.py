@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree as ET
 
+from alerts import wording
 from alerts.kind import AlertKind
 from models import MODEL_VERSION, Level
 
@@ -114,11 +116,70 @@ def _msg_type(transition: str) -> str:
     return "Cancel" if transition == "cleared" else "Update"
 
 
+def _parameters(event: AlertEvent) -> list[tuple[str, str]]:
+    """The evidence as CAP ``<parameter>`` pairs: one per criterion, machine-readable."""
+    out = [
+        ("level", str(event.to_level)),
+        ("transition", event.transition),
+        ("model_version", str(event.evidence.get("model_version", ""))),
+    ]
+    for c in event.evidence.get("criteria", []):
+        if not isinstance(c, dict):
+            continue
+        fields = " ".join(
+            f"{k}={'' if c.get(k) is None else c.get(k)}"
+            for k in ("value", "threshold", "unit", "level", "station", "unknown", "estimated")
+        )
+        out.append((f"criterion:{c.get('criterion')}", fields))
+    stale = event.evidence.get("stale_stations")
+    if isinstance(stale, list):
+        out.append(("stale_stations", " ".join(str(s) for s in stale)))
+        out.append(("stations", str(event.evidence.get("stations", ""))))
+    for key in ("acknowledged_by", "report_ids"):
+        if key in event.evidence:
+            value = event.evidence[key]
+            text = " ".join(map(str, value)) if isinstance(value, list) else str(value)
+            out.append((key, text))
+    return out
+
+
+def _description(event: AlertEvent, language: str) -> str:
+    said = wording.words(language)
+    level = said.levels[event.to_level]
+    lines = [said.level_sentence.format(zone=event.zone_name, level=level, n=event.to_level)]
+    if event.kind == AlertKind.RISK:
+        lines += wording.describe_risk(event.evidence, said, language)
+    else:
+        lines += wording.describe_data(event.evidence, said)
+    lines.append(said.note)
+    return "\n".join(lines)
+
+
+def instruction(kind: str, level: int, language: str) -> str:
+    """What a resident of the zone should do, in ``language``."""
+    said = wording.words(language)
+    return said.instructions[level] if kind == AlertKind.RISK else said.data_instruction
+
+
+def headline(event: AlertEvent) -> str:
+    """The one-line summary of a transition, in the network's language."""
+    said = wording.words(wording.profile(event.network).language)
+    what = said.risk_event if event.kind == AlertKind.RISK else said.data_event
+    return said.headline.format(
+        event=what,
+        transition=said.transitions.get(event.transition, event.transition),
+        zone=event.zone_name,
+        level=said.levels[event.to_level],
+    )
+
+
 def to_cap(event: AlertEvent) -> str:
     """The same transition as an OASIS CAP 1.2 ``<alert>`` document.
 
-    An Update or Cancel lists the episode's earlier messages in ``references``
-    (``sender,identifier,sent`` each, space-separated, CAP 1.2 3.2.1).
+    Written for a person (description, instruction and headline in the network's language,
+    :mod:`alerts.wording`) and for a machine (the evidence as ``<parameter>``s). An Update or
+    Cancel lists the episode's earlier messages in ``references`` (``sender,identifier,sent``
+    each, space-separated, CAP 1.2 3.2.1).
     """
     msg_type = _msg_type(event.transition)
     root = _cap_head(
@@ -141,22 +202,28 @@ def to_cap(event: AlertEvent) -> str:
                 for seq, at in event.earlier
             ),
         )
+    public = wording.profile(event.network)
+    language = public.language
+    said = wording.words(language)
     info = sub(root, "info")
-    sub(info, "language", "en")
+    sub(info, "language", language)
     sub(info, "category", "Geo")
-    what = "Landslide risk" if event.kind == AlertKind.RISK else "Landslide monitoring data outage"
+    what = said.risk_event if event.kind == AlertKind.RISK else said.data_event
     sub(info, "event", what)
+    sub(info, "responseType", _response_type(event))
     sub(info, "urgency", _URGENCY[event.to_level])
     sub(info, "severity", _SEVERITY[event.to_level])
     sub(info, "certainty", "Likely" if event.to_level >= 2 else "Possible")
-    level = Level(event.to_level).name.lower()
-    sub(info, "headline", f"{what} {event.transition}: {event.zone_name} at level {level}")
-    sub(info, "description", json.dumps(event.evidence, ensure_ascii=False, allow_nan=False))
-    for name, value in (
-        ("level", str(event.to_level)),
-        ("transition", event.transition),
-        ("model_version", str(event.evidence.get("model_version", ""))),
-    ):
+    sub(info, "expires", cap_time(event.at + timedelta(hours=public.expires_hours)))
+    sub(info, "senderName", public.sender_name)
+    sub(info, "headline", headline(event))
+    sub(info, "description", _description(event, language))
+    sub(info, "instruction", instruction(event.kind, event.to_level, language))
+    if public.web:
+        sub(info, "web", public.web)
+    if public.contact:
+        sub(info, "contact", public.contact)
+    for name, value in _parameters(event):
         parameter = sub(info, "parameter")
         sub(parameter, "valueName", name)
         sub(parameter, "value", value)
@@ -166,6 +233,15 @@ def to_cap(event: AlertEvent) -> str:
         lat, lon, radius_km = event.circle
         sub(area, "circle", f"{lat:.5f},{lon:.5f} {radius_km:.2f}")
     return ET.tostring(root, encoding="unicode", xml_declaration=False)
+
+
+def _response_type(event: AlertEvent) -> str:
+    """CAP responseType: Evacuate at crisis, Prepare at alert, Monitor below, AllClear at clear."""
+    if event.transition == "cleared" or event.to_level == 0:
+        return "AllClear"
+    if event.kind != AlertKind.RISK:
+        return "Monitor"
+    return {1: "Monitor", 2: "Prepare", 3: "Evacuate"}[event.to_level]
 
 
 def heartbeat_cap(network: str, period: int, at: datetime) -> str:

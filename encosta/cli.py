@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from alerts.errors import AlertsError
-from encosta import logs, stack
+from encosta import logs, reports_command, stack
 from encosta.backtest import command as backtest_command
 from encosta.errors import ConfigError, EncostaError
 from ingest.accounts import ingest_client_ids
@@ -441,6 +441,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     backtest = backtest_command.add_parser(sub)
     backtest.set_defaults(func=backtest_command.run)
+    reports_command.add_parser(sub)
     return parser
 
 

@@ -1,4 +1,4 @@
-"""Load a station registry file into the ``zones`` and ``stations`` tables."""
+"""Load a station registry file into ``zones``, ``zone_support_points`` and ``stations``."""
 
 from __future__ import annotations
 
@@ -17,6 +17,19 @@ async def import_registry(dsn: str, registry: Registry) -> int:
                 " ON CONFLICT (id) DO UPDATE SET network = EXCLUDED.network,"
                 " name = EXCLUDED.name, municipality = EXCLUDED.municipality",
                 [(z.id, registry.network, z.name, z.municipality) for z in registry.zones],
+            )
+            await connection.execute(
+                "DELETE FROM zone_support_points WHERE zone_id = ANY($1::text[])",
+                [z.id for z in registry.zones],
+            )
+            await connection.executemany(
+                "INSERT INTO zone_support_points (zone_id, position, name, address, lat, lon,"
+                " example) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                [
+                    (z.id, i, p.name, p.address, p.lat, p.lon, p.example)
+                    for z in registry.zones
+                    for i, p in enumerate(z.support_points)
+                ],
             )
             await connection.executemany(
                 """

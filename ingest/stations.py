@@ -1,9 +1,11 @@
 """The station registry: the checked-in file of hillside stations and its validation.
 
 The file is TOML (``deploy/stations/rio-de-janeiro.toml``): a ``network`` name, ``[[zones]]``
-with ``id``/``name``/``municipality``, and ``[[stations]]`` each with the fields of
-:class:`Station`. The file's schema is declared once (msgspec structs with ranges and allowed
-values); every field is checked on load, and an error names the field and where it is.
+with ``id``/``name``/``municipality`` and optional ``[[zones.support_points]]`` (``name``,
+``address``, ``lat``, ``lon``, ``example``: where residents go when warned), and
+``[[stations]]`` each with the fields of :class:`Station`. The file's schema is declared once
+(msgspec structs with ranges and allowed values); every field is checked on load, and an error
+names the field and where it is.
 """
 
 from __future__ import annotations
@@ -25,12 +27,24 @@ _ID = Annotated[str, _M(pattern=ID_PATTERN.pattern.removesuffix("$") + r"\Z")]
 
 
 @dataclass(frozen=True, slots=True)
+class SupportPoint:
+    """A place residents go to when warned (a shelter or community support point)."""
+
+    name: str
+    address: str
+    lat: float
+    lon: float
+    example: bool = False  # a placeholder to replace with the civil defence's own list
+
+
+@dataclass(frozen=True, slots=True)
 class Zone:
     """A monitored hillside community; alerts are raised per zone."""
 
     id: str
     name: str
     municipality: str
+    support_points: tuple[SupportPoint, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,10 +82,19 @@ class Registry:
         return frozenset(s.id for s in self.stations)
 
 
+class _SupportPointFile(msgspec.Struct, forbid_unknown_fields=True):
+    name: Annotated[str, _M(min_length=1, max_length=200)]
+    address: Annotated[str, _M(max_length=300)] = ""
+    lat: Annotated[float, _M(ge=-90.0, le=90.0)] = 0.0
+    lon: Annotated[float, _M(ge=-180.0, le=180.0)] = 0.0
+    example: bool = False
+
+
 class _ZoneFile(msgspec.Struct, forbid_unknown_fields=True):
     id: str
     name: str
     municipality: str = ""
+    support_points: list[_SupportPointFile] = msgspec.field(default_factory=list)
 
 
 class _StationFile(msgspec.Struct, forbid_unknown_fields=True):
@@ -121,7 +144,15 @@ def load_registry(path: Path) -> Registry:
     except msgspec.ValidationError as exc:
         found = _FIELD.search(str(exc))
         raise RegistryError(str(exc), path=where, field=found.group(1) if found else None) from None
-    zones = tuple(Zone(z.id, z.name, z.municipality) for z in parsed.zones)
+    zones = tuple(
+        Zone(
+            z.id,
+            z.name,
+            z.municipality,
+            tuple(SupportPoint(**msgspec.structs.asdict(p)) for p in z.support_points),
+        )
+        for z in parsed.zones
+    )
     zone_ids = {z.id for z in zones}
     stations: list[Station] = []
     seen: set[str] = set()

@@ -38,6 +38,8 @@ if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
 fi
 
 apt_install "postgresql-$PGV" "postgresql-client-$PGV" mosquitto mosquitto-clients ca-certificates openssl
+# The status page's tests render it in a real headless browser (tests/alerts/test_status_page.py).
+apt_install chromium
 
 pkglibdir=$(/usr/lib/postgresql/$PGV/bin/pg_config --pkglibdir 2>/dev/null || true)
 if [ -n "$pkglibdir" ] && [ -f "$pkglibdir/timescaledb.so" ]; then

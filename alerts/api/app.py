@@ -17,11 +17,22 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from alerts.api import alerts, deadletters, health, stations, webhooks, zones
+from alerts.api import (
+    alerts,
+    deadletters,
+    health,
+    public,
+    reports,
+    stations,
+    webhooks,
+    zones,
+)
 from alerts.api.context import ApiContext
 from alerts.api.guard import RequestGuard
 from alerts.api.metrics import ApiMetrics, MetricsMiddleware
+from alerts.api.retention import ReportRetention
 from alerts.api.schemas import Problem
+from alerts.api.snapshot import PublicView
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -62,8 +73,14 @@ def create_app(config: ApiConfig) -> FastAPI:
             config.dsn, min_size=0, max_size=config.pool_max, command_timeout=30
         )
         app.state.context = ApiContext(config, pool, metrics)
+        app.state.renderings = public.Renderings()
+        view = PublicView(pool, config.network, config.stale_intervals, config.public_refresh_s)
+        app.state.public = view
+        app.state.report_limiter = reports.RateLimiter(config.reports_per_hour)
+        retention = ReportRetention(pool, config.reports_retention_days)
         try:
-            yield
+            async with view, retention:
+                yield
         finally:
             try:
                 async with asyncio.timeout(config.close_timeout_s):
@@ -87,11 +104,16 @@ def create_app(config: ApiConfig) -> FastAPI:
     )
     # Last added runs first: metrics count what the guard refuses, the guard runs before
     # FastAPI reads a body.
-    app.add_middleware(RequestGuard, token=config.token, max_body_bytes=config.max_body_bytes)
+    app.add_middleware(
+        RequestGuard,
+        token=config.token,
+        max_body_bytes=config.max_body_bytes,
+        public_writes={reports.PUBLIC_PATH: config.reports_max_body_bytes},
+    )
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     for error in _DB_ERRORS:
         app.add_exception_handler(error, _database_unavailable)
-    for module in (health, stations, zones, alerts, webhooks, deadletters):
+    for module in (health, stations, zones, alerts, webhooks, deadletters, public, reports):
         app.include_router(module.router)
     return app
 

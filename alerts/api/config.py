@@ -11,6 +11,11 @@
 | ``ENCOSTA_ALERTS_STALE_INTERVALS`` | 4 | missed intervals before a station is ``offline`` |
 | ``ENCOSTA_ALERTS_TIMEOUT_S`` | 10 | HTTP timeout of a webhook test message |
 | ``ENCOSTA_API_MAX_BODY_BYTES`` | 65536 | largest request body; larger: 413 |
+| ``ENCOSTA_API_PUBLIC_URL`` | ``http://<host>:<port>`` | base of the public links (Atom, CAP) |
+| ``ENCOSTA_API_PUBLIC_REFRESH_S`` | 5 | seconds between two public snapshots (the cache lifetime) |
+| ``ENCOSTA_REPORTS_PER_HOUR`` | 10 | community reports per client address per hour |
+| ``ENCOSTA_REPORTS_PHOTO_MAX_BYTES`` | 1048576 | largest photo of a report (decoded) |
+| ``ENCOSTA_REPORTS_RETENTION_DAYS`` | 30 | days before a report's contact, text and photo go |
 | ``ENCOSTA_ALERTS_WEBHOOK_ALLOW_*`` | 0 / (none) | webhook destinations (alerts.destinations) |
 
 Unset and empty are the same: the default applies (:mod:`runtime.settings`).
@@ -45,6 +50,21 @@ class ApiConfig:
     close_timeout_s: float = 5.0
     max_body_bytes: int = 64 * 1024  # the largest legitimate body (a subscription) is ~3 KB
     destinations: Destinations = field(default_factory=Destinations)
+    public_url: str | None = None  # None: http://<host>:<port>
+    public_refresh_s: float = 5.0
+    reports_per_hour: int = 10
+    reports_photo_max_bytes: int = 1024 * 1024
+    reports_retention_days: float = 30.0
+
+    @property
+    def reports_max_body_bytes(self) -> int:
+        """The largest report body: the photo in base64 plus 16 KiB of fields."""
+        return (self.reports_photo_max_bytes * 4) // 3 + 16 * 1024
+
+    @property
+    def public_base(self) -> str:
+        """The base address public links are written with (no trailing slash)."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> ApiConfig:
@@ -62,4 +82,11 @@ class ApiConfig:
                 "ENCOSTA_API_MAX_BODY_BYTES", 64 * 1024, 1024, 64 * 1024 * 1024
             ),
             destinations=Destinations.from_env(environ),
+            public_url=env.text_or_none("ENCOSTA_API_PUBLIC_URL"),
+            public_refresh_s=env.number("ENCOSTA_API_PUBLIC_REFRESH_S", 5.0, 0.1, 3600),
+            reports_per_hour=env.integer("ENCOSTA_REPORTS_PER_HOUR", 10, 1, 100_000),
+            reports_photo_max_bytes=env.integer(
+                "ENCOSTA_REPORTS_PHOTO_MAX_BYTES", 1024 * 1024, 0, 32 * 1024 * 1024
+            ),
+            reports_retention_days=env.number("ENCOSTA_REPORTS_RETENTION_DAYS", 30.0, 0.01, 3650),
         )

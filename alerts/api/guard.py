@@ -44,32 +44,44 @@ async def _answer(send: Send, status: int, detail: str, headers: dict[str, str])
 class RequestGuard:
     """Token before body, and a body size limit; see the module docstring."""
 
-    def __init__(self, app: ASGIApp, token: str | None, max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        token: str | None,
+        max_body_bytes: int,
+        public_writes: dict[str, int] | None = None,
+    ) -> None:
         self.app = app
         self.token = token
         self.max_body_bytes = max_body_bytes
+        # path -> body limit of the POSTs anyone may make (community reports): no token asked
+        self.public_writes = public_writes or {}
 
-    def _too_large(self) -> str:
-        return (
-            f"the request body is larger than {self.max_body_bytes} bytes "
-            "(ENCOSTA_API_MAX_BODY_BYTES)"
-        )
+    def _limit(self, scope: Scope) -> int:
+        public = self.public_writes.get(scope["path"])
+        return public if public is not None and scope["method"] == "POST" else self.max_body_bytes
+
+    def _too_large(self, scope: Scope) -> str:
+        public = scope["method"] == "POST" and scope["path"] in self.public_writes
+        variable = "ENCOSTA_REPORTS_PHOTO_MAX_BYTES" if public else "ENCOSTA_API_MAX_BODY_BYTES"
+        return f"the request body is larger than {self._limit(scope)} bytes ({variable})"
 
     def _refusal(self, scope: Scope) -> tuple[int, str, dict[str, str]] | None:
         """What to answer from the request line and headers alone, if anything."""
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        if scope["method"] not in SAFE_METHODS:
+        public = scope["method"] == "POST" and scope["path"] in self.public_writes
+        if scope["method"] not in SAFE_METHODS and not public:
             detail = refusal(self.token, headers.get("authorization"))
             if detail is not None:
                 return 401, detail, {"www-authenticate": "Bearer"}
         declared = headers.get("content-length")
         if declared is not None and not declared.isdigit():
             return 400, "Content-Length is not a number", {}
-        if declared is not None and int(declared) > self.max_body_bytes:
-            return 413, self._too_large(), {}
+        if declared is not None and int(declared) > self._limit(scope):
+            return 413, self._too_large(scope), {}
         return None
 
-    async def _body(self, receive: Receive) -> list[bytes] | None:
+    async def _body(self, receive: Receive, limit: int) -> list[bytes] | None:
         """The body's chunks, or None when it passes the limit or the client went away."""
         chunks: list[bytes] = []
         size = 0
@@ -79,7 +91,7 @@ class RequestGuard:
                 return None
             chunk: bytes = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_body_bytes:
+            if size > limit:
                 return None
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -94,9 +106,9 @@ class RequestGuard:
         if refused is not None:
             await _answer(send, *refused)
             return
-        chunks = await self._body(receive)
+        chunks = await self._body(receive, self._limit(scope))
         if chunks is None:
-            await _answer(send, 413, self._too_large(), {})  # unheard if the client left
+            await _answer(send, 413, self._too_large(scope), {})  # unheard if the client left
             return
         replayed = False
 

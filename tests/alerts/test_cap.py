@@ -9,6 +9,7 @@ from xml.etree import ElementTree as ET
 import pytest
 
 from alerts.payload import AlertEvent, cap_identifier, heartbeat_cap, render
+from tests.alerts.cap_schema import enumerations, validate
 
 NS = "{urn:oasis:names:tc:emergency:cap:1.2}"
 AT = datetime(2026, 11, 24, 19, 0, tzinfo=UTC)
@@ -16,28 +17,17 @@ CIRCLE = (-22.98766, -43.24834, 1.25)
 # CAP 1.2 3.3.2: dateTime with an explicit offset, no fractional seconds; UTC as -00:00.
 DATETIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[-+]\d\d:\d\d$")
 FORBIDDEN = re.compile(r"[\s,<&]")  # identifier and sender: no spaces, commas, < or &
-ENUMS = {
-    "status": {"Actual", "Exercise", "System", "Test", "Draft"},
-    "msgType": {"Alert", "Update", "Cancel", "Ack", "Error"},
-    "scope": {"Public", "Restricted", "Private"},
-    "category": {
-        "Geo",
-        "Met",
-        "Safety",
-        "Security",
-        "Rescue",
-        "Fire",
-        "Health",
-        "Env",
-        "Transport",
-        "Infra",
-        "CBRNE",
-        "Other",
-    },
-    "urgency": {"Immediate", "Expected", "Future", "Past", "Unknown"},
-    "severity": {"Extreme", "Severe", "Moderate", "Minor", "Unknown"},
-    "certainty": {"Observed", "Likely", "Possible", "Unlikely", "Unknown"},
-}
+ENUMS = enumerations()  # from the official XSD, not a copy of the spec
+CAP_ENUMS = (
+    "status",
+    "msgType",
+    "scope",
+    "category",
+    "responseType",
+    "urgency",
+    "severity",
+    "certainty",
+)
 ALERT_ORDER = [
     "identifier",
     "sender",
@@ -133,6 +123,7 @@ def check_alert(root: ET.Element) -> None:
         assert in_order(list(info), INFO_ORDER)
         for name in ("category", "urgency", "severity", "certainty"):
             assert info.findtext(f"{NS}{name}") in ENUMS[name], name
+        assert {r.text for r in info.findall(f"{NS}responseType")} <= ENUMS["responseType"]
         assert info.findtext(f"{NS}event")
         for area in info.findall(f"{NS}area"):
             assert area.findtext(f"{NS}areaDesc")
@@ -162,7 +153,9 @@ def test_transition_messages_follow_cap_1_2(
     transition: str, seq: int, level: int, msg_type: str
 ) -> None:
     """Every transition renders as a valid CAP 1.2 alert with the right msgType."""
-    root = ET.fromstring(render(event(transition, seq, level), "cap")[1])
+    document = render(event(transition, seq, level), "cap")[1]
+    validate(document)
+    root = ET.fromstring(document)
     check_alert(root)
     assert root.findtext(f"{NS}msgType") == msg_type
     assert root.findtext(f"{NS}info/{NS}category") == "Geo"
@@ -180,7 +173,95 @@ def test_update_references_the_earlier_messages() -> None:
 
 def test_heartbeat_is_a_cap_system_message() -> None:
     """The CAP heartbeat is a status=System alert without info."""
-    root = ET.fromstring(heartbeat_cap("rio", 12345, AT))
+    document = heartbeat_cap("rio", 12345, AT)
+    validate(document)
+    root = ET.fromstring(document)
     check_alert(root)
     assert root.findtext(f"{NS}status") == "System"
     assert root.find(f"{NS}info") is None
+
+
+def test_enumerations_come_from_the_official_schema() -> None:
+    """Every CAP enumeration the tests check is read from the XSD the wheel ships."""
+    assert set(CAP_ENUMS) <= set(ENUMS)
+    assert "Geo" in ENUMS["category"]
+    assert "Evacuate" in ENUMS["responseType"]
+
+
+@pytest.mark.parametrize("fmt_kind", ["risk", "data"])
+def test_a_duty_officer_reads_words_not_json(fmt_kind: str) -> None:
+    """Rio's messages are in pt-BR with instruction, expiry, sender, web, contact and parameters."""
+    evidence = (
+        {
+            "model_version": "m 1",
+            "criteria": [
+                {
+                    "criterion": "rain_1h",
+                    "value": 80.0,
+                    "threshold": 50.0,
+                    "unit": "mm",
+                    "level": 3,
+                    "unknown": False,
+                    "estimated": False,
+                    "station": "rocinha-01",
+                }
+            ],
+        }
+        if fmt_kind == "risk"
+        else {"model_version": "m 1", "stale_stations": ["rocinha-02"], "stations": 3}
+    )
+    base = event("raised", 1, 3)
+    raised = AlertEvent(
+        base.alert_id,
+        1,
+        "rio",
+        "rocinha",
+        "Rocinha",
+        fmt_kind,
+        "raised",
+        0,
+        3,
+        AT,
+        evidence,
+        (),
+        CIRCLE,
+    )
+    document = render(raised, "cap")[1]
+    validate(document)
+    info = ET.fromstring(document).find(f"{NS}info")
+    assert info is not None
+    assert info.findtext(f"{NS}language") == "pt-BR"
+    description = info.findtext(f"{NS}description", "")
+    assert "{" not in description
+    assert "crise" in description
+    assert info.findtext(f"{NS}instruction")
+    assert info.findtext(f"{NS}expires") == "2026-11-25T01:00:00-00:00"
+    for name in ("senderName", "web", "contact"):
+        assert info.findtext(f"{NS}{name}"), name
+    names = {
+        p.findtext(f"{NS}valueName"): p.findtext(f"{NS}value") for p in info.iter(f"{NS}parameter")
+    }
+    if fmt_kind == "risk":
+        assert "80,0 mm" in description
+        assert (names["criterion:rain_1h"] or "").startswith(
+            "value=80.0 threshold=50.0 unit=mm level=3"
+        )
+        assert info.findtext(f"{NS}responseType") == "Evacuate"
+    else:
+        assert "rocinha-02" in description
+        assert names["stale_stations"] == "rocinha-02"
+
+
+def test_a_network_without_profile_speaks_english() -> None:
+    """A network with no profile file falls back to English and a plain sender name."""
+    base = event("raised", 1, 2)
+    other = AlertEvent(
+        7, 1, "elsewhere", "z", "Zone", "risk", "raised", 0, 2, AT, base.evidence, (), CIRCLE
+    )
+    document = render(other, "cap")[1]
+    validate(document)
+    info = ET.fromstring(document).find(f"{NS}info")
+    assert info is not None
+    assert info.findtext(f"{NS}language") == "en"
+    assert info.findtext(f"{NS}senderName") == "Encosta"
+    assert info.find(f"{NS}web") is None

@@ -124,6 +124,31 @@ MATRIX: dict[str, dict[str, set[str]]] = {
         "api": {"SELECT", "INSERT"} | cols("UPDATE", "status", "next_attempt_at"),
         "reader": {"SELECT"},
     },
+    # 0011: support points of the status page: public facts, written by the owner's import
+    "zone_support_points": {
+        "ingest": set(),
+        "alerts": set(),
+        "api": {"SELECT"},
+        "reader": {"SELECT"},
+    },
+    # 0011: community reports; personal data (contact, description, photo) for the API only
+    "community_reports": {
+        "ingest": set(),
+        "alerts": cols(
+            "SELECT", "id", "network", "zone_id", "category", "status", "reviewed_at", "created_at"
+        ),
+        "api": {"SELECT", "INSERT"}
+        | cols(
+            "UPDATE",
+            *("status", "reviewed_by", "reviewed_at", "review_note"),
+            *("contact", "description", "photo", "photo_type", "purged_at"),
+        ),
+        "reader": cols(
+            "SELECT",
+            *("id", "network", "zone_id", "category", "source", "lat", "lon", "status"),
+            *("reviewed_by", "reviewed_at", "created_at"),
+        ),
+    },
     # 0007: the dispatchers' registry (host, pids, heartbeat); the dispatcher's alone.
     "outbox_dispatchers": {
         "ingest": set(),
@@ -138,6 +163,7 @@ SEQUENCES = {
     "outbox_id_seq": {"alerts", "api"},
     "webhook_subscriptions_id_seq": {"api"},
     "outbox_dispatchers_id_seq": {"alerts"},
+    "community_reports_id_seq": {"api"},
 }
 
 _TABLE_GRANTS = """

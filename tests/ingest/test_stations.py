@@ -43,6 +43,7 @@ def _one_station(tmp_path: Path, **changes: object) -> Path:
             return f'"{v}"'.replace("\n", "\\n")
         return repr(list(v)) if isinstance(v, list | tuple) else repr(v)
 
+    zone.pop("support_points", None)  # an array of tables: not a one-line value
     lines = ['network = "rio"', "[[zones]]"] + [f"{k} = {value(v)}" for k, v in zone.items()]
     lines += ["[[stations]]"] + [f"{k} = {value(v)}" for k, v in station.items()]
     path = tmp_path / "registry.toml"
@@ -91,3 +92,12 @@ def test_duplicates_and_undeclared_zones_are_refused(tmp_path: Path) -> None:
     with pytest.raises(RegistryError, match="not declared") as info:
         load_registry(path)
     assert info.value.field == "zone"
+
+
+def test_rio_support_points_are_marked_as_examples() -> None:
+    """Every Rio zone has a support point for the status page, each marked as a placeholder."""
+    registry = load_registry(RIO)
+    for zone in registry.zones:
+        assert zone.support_points, zone.id
+        assert all(p.example for p in zone.support_points), zone.id
+        assert all("exemplo" in p.name.lower() for p in zone.support_points), zone.id

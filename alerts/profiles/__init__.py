@@ -1,0 +1,1 @@
+"""Public profiles of the networks (``<network>.toml``), read by :mod:`alerts.wording`."""
