@@ -469,6 +469,18 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="simulated seconds per wall-clock second (default: as fast as possible)",
     )
+    demo.add_argument(
+        "--report",
+        metavar="DIR",
+        help="write summary.json, report.md and PNG plots (zone levels, station map) here "
+        "(default: ENCOSTA_STATE_DIR/demo-report, i.e. .state/demo-report)",
+    )
+    demo.add_argument(
+        "--verbose", action="store_true", help="show the services' logs on stderr while it runs"
+    )
+    demo.add_argument(
+        "--log-file", metavar="FILE", help="append the services' logs to FILE as JSON lines"
+    )
     demo.set_defaults(func=_demo)
 
     simulate = simulators_cli.add_parser(sub)

@@ -65,6 +65,9 @@ def _document(value: object) -> dict[str, Any]:
     return doc if isinstance(doc, dict) else {}
 
 
+META = frozenset({"corroboration", "live_stations"})
+
+
 def why(evidence: object) -> str:
     """The criteria that set a level, in a few words: ``rain_24h 182.0 >= 125.0 mm``."""
     reasons = []
@@ -72,6 +75,10 @@ def why(evidence: object) -> str:
         if not isinstance(item, dict) or not item.get("level"):
             continue
         value, threshold = item.get("value"), item.get("threshold")
+        if item.get("criterion") in META:  # the zone's rules, not a measured criterion
+            if item["criterion"] == "corroboration" and value is not None and value >= threshold:
+                reasons.append(f"corroborated by {value:.0f} stations")
+            continue
         if value is None or threshold is None:
             reasons.append(f"{item.get('criterion')} ({level_name(item['level'])})")
         elif item.get("criterion") == "slope":  # the factor of safety falls to its threshold
@@ -79,7 +86,7 @@ def why(evidence: object) -> str:
         else:
             unit = item.get("unit") or ""
             reasons.append(f"{item['criterion']} {value:.1f} >= {threshold:.1f} {unit}".strip())
-    return "; ".join(reasons[:2]) or "-"
+    return "; ".join(reasons[:3]) or "-"
 
 
 def data_quality(row: asyncpg.Record) -> str:
