@@ -354,10 +354,10 @@ def _service_parser(
     return parser
 
 
-SERVICE_SETTINGS = {
-    "ingest": ("ingest.config", "ingest.broker"),
-    "alerts": ("alerts.config",),
-    "api": ("alerts.api.config",),
+SERVICE_SETTINGS = {  # the modules whose docstring tables document a service's variables
+    "ingest": ("ingest.config", "ingest.broker", "runtime.settings"),
+    "alerts": ("alerts.config", "runtime.settings"),
+    "api": ("alerts.api.config", "runtime.settings"),
 }
 
 
