@@ -107,12 +107,13 @@ async def alert_events(
     return rows
 
 
-async def acknowledge(
+async def acknowledge(  # noqa: PLR0913  who, what, why and when
     connection: asyncpg.Connection,
     network: str,
     alert_id: int,
     by: str,
     note: str | None = None,
+    *,
     at: datetime | None = None,
 ) -> Acknowledgement:
     """Record ``by``'s acknowledgement of an open alert of ``network`` (the first one wins)."""
@@ -126,9 +127,7 @@ async def acknowledge(
             "SELECT note FROM alert_events WHERE alert_id = $1 AND seq = $2", alert_id, seq
         )
         log.info("alert acknowledged", extra={"seq": seq, "by": row["acknowledged_by"]})
-    return Acknowledgement(
-        alert_id, seq, row["acknowledged_at"], row["acknowledged_by"], recorded
-    )
+    return Acknowledgement(alert_id, seq, row["acknowledged_at"], row["acknowledged_by"], recorded)
 
 
 async def zones(

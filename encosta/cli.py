@@ -344,14 +344,13 @@ def _service_parser(
     import importlib  # noqa: PLC0415
 
     docs = [importlib.import_module(m).__doc__ or "" for m in config_modules]
-    parser = sub.add_parser(
+    return sub.add_parser(
         name,
         help=text,
         description=text[0].upper() + text[1:] + ".",
         epilog=manual.settings_epilog(*docs),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    return parser
 
 
 SERVICE_SETTINGS = {  # the modules whose docstring tables document a service's variables
@@ -504,7 +503,7 @@ _DB_HINT = (
 )
 
 
-def _failure(exc: BaseException) -> str | None:
+def _failure(exc: BaseException) -> str | None:  # noqa: PLR0911  one answer per kind
     """One line for an error a newcomer can act on, or None for a bug (a traceback)."""
     if isinstance(exc, EncostaError | IngestError | AlertsError):
         return str(exc)

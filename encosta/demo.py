@@ -44,14 +44,13 @@ from typing import Any
 
 import aiomqtt
 import asyncpg
+from rich.console import Console
 
 from alerts import subscriptions
 from alerts.config import DispatchConfig, EvaluatorConfig
 from alerts.destinations import Destinations
 from alerts.dispatcher import WebhookDispatcher
 from alerts.evaluator import Evaluator
-from rich.console import Console
-
 from alerts.store import Proposal
 from encosta import credentials, dynsec, logs, stack
 from encosta.backtest.command import Backtest, family, score_run
@@ -261,7 +260,7 @@ async def _wait_until(check: Any, what: str, limit_s: float = STALL_S) -> None: 
         await asyncio.sleep(0.02)
 
 
-async def _live_replay(  # noqa: PLR0913  the replay's parts
+async def _live_replay(  # noqa: PLR0913, PLR0917  the replay's parts
     run: Run,
     ingest_config: IngestConfig,
     evaluator_config: EvaluatorConfig,
@@ -447,7 +446,7 @@ async def _zone_rows(connection: asyncpg.Connection, run: Run) -> list[dict[str,
     return out
 
 
-async def _demo(args: argparse.Namespace) -> int:  # noqa: PLR0915  the demo's script, in order
+async def _demo(args: argparse.Namespace) -> int:
     check_name(args.database)  # before anything starts
     config = stack.StackConfig.from_env(os.environ)
     report_dir = Path(args.report) if args.report else config.state_dir / "demo-report"
@@ -491,7 +490,9 @@ async def _demo(args: argparse.Namespace) -> int:  # noqa: PLR0915  the demo's s
             )
             sink.secret = subscription.secret
             names = {z.id: z.name for z in sorted(registry.zones, key=lambda z: z.id)}
-            view = LiveView(console, run.start_ts, run.end_ts, {k: ZoneRow(v) for k, v in names.items()})
+            view = LiveView(
+                console, run.start_ts, run.end_ts, {k: ZoneRow(v) for k, v in names.items()}
+            )
             with view:
                 outcome = await _live_replay(
                     run,

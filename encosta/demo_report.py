@@ -94,14 +94,18 @@ def _markdown(data: dict[str, Any], plots: list[str]) -> str:
     lines = [
         f"# Demo report: {data['scenario']}",
         "",
-        f"{data['title']}; seed {data['seed']}; simulated time {data['start']} to "
-        f"{data['end']}; replayed in {data['wall_s']:.0f} s; database `{data['database']}`.",
+        (
+            f"{data['title']}; seed {data['seed']}; simulated time {data['start']} to "
+            f"{data['end']}; replayed in {data['wall_s']:.0f} s; database `{data['database']}`."
+        ),
         "",
         "## Ingest",
         "",
-        f"Readings stored {i['stored']} of {i['expected_stored']} expected (sent {i['sent']} "
-        f"unique, {i['resent_copies']} resent copies deduplicated). Rejects: {i['rejects']} "
-        f"rows, the simulator predicted {i['predicted_rejects']}.",
+        (
+            f"Readings stored {i['stored']} of {i['expected_stored']} expected (sent {i['sent']} "
+            f"unique, {i['resent_copies']} resent copies deduplicated). Rejects: {i['rejects']} "
+            f"rows, the simulator predicted {i['predicted_rejects']}."
+        ),
         "",
         "| reason | rows | corrupted readings |",
         "| --- | ---: | ---: |",
@@ -112,15 +116,20 @@ def _markdown(data: dict[str, Any], plots: list[str]) -> str:
         "",
         "## Zones and warning skill",
         "",
-        f"Scored as `encosta backtest` scores (episodes at level >= {WARN_LEVEL}, alert): a zone "
-        "that failed is a hit when an episode is open at its first failure, with the lead time "
-        "from the start of *that* episode; a false alarm is a zone with an episode and no "
-        f"failure. Hits {t['hits']}, misses {t['misses']}, false alarms {t['false_alarms']}, "
-        f"quiet {t['quiet']}; POD {_h(t['pod'])}, FAR {_h(t['far'])}, CSI {_h(t['csi'])}; "
-        f"mean lead {_h(s['mean_lead_h'])} h.",
+        (
+            f"Scored as `encosta backtest` scores (episodes at level >= {WARN_LEVEL}, "
+            "alert): a zone that failed is a hit when an episode is open at its first "
+            "failure, with the lead time "
+            "from the start of *that* episode; a false alarm is a zone with an episode and no "
+            f"failure. Hits {t['hits']}, misses {t['misses']}, false alarms {t['false_alarms']}, "
+            f"quiet {t['quiet']}; POD {_h(t['pod'])}, FAR {_h(t['far'])}, CSI {_h(t['csi'])}; "
+            f"mean lead {_h(s['mean_lead_h'])} h."
+        ),
         "",
-        "| zone | peak | first attention h | first alert h | first crisis h | why at the peak "
-        "| first failure h | outcome | lead h | opened by |",
+        (
+            "| zone | peak | first attention h | first alert h | first crisis h | why at the peak "
+            "| first failure h | outcome | lead h | opened by |"
+        ),
         "| --- | --- | ---: | ---: | ---: | --- | ---: | --- | ---: | --- |",
     ]
     for z in data["zones"]:
@@ -156,4 +165,6 @@ def write_report(
     )
     _levels_plot(run, registry, tracked, directory / "levels.png")
     _map_plot(run, registry, data, directory / "map.png")
-    (directory / "report.md").write_text(_markdown(data, ["levels.png", "map.png"]), encoding="utf-8")
+    (directory / "report.md").write_text(
+        _markdown(data, ["levels.png", "map.png"]), encoding="utf-8"
+    )

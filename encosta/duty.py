@@ -27,8 +27,7 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
 DSN_HELP = (
-    "database DSN (default: ENCOSTA_API_PG_DSN, ENCOSTA_PG_DSN or the local stack as "
-    "encosta_api)"
+    "database DSN (default: ENCOSTA_API_PG_DSN, ENCOSTA_PG_DSN or the local stack as encosta_api)"
 )
 
 

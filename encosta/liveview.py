@@ -101,7 +101,7 @@ class LiveView:
     def _hours(self, epoch: float) -> str:
         return f"{(epoch - self.start_s) / 3600:+.1f} h"
 
-    def transition(  # noqa: PLR0913  what one transition says
+    def transition(  # noqa: PLR0913, PLR0917  what one transition says
         self, at_s: float, zone: str, kind: str, transition: str, to_level: int, why: str
     ) -> None:
         """An alert transition happened at simulated ``at_s``."""

@@ -1,5 +1,6 @@
-"""Logging set up once, in the entry point, with structlog: JSON lines in production, readable
-lines at a terminal.
+"""Logging set up once, in the entry point, with structlog: JSON lines, or readable ones.
+
+JSON lines in production; readable lines at a terminal.
 
 Every record goes through the same structlog processors, whether it comes from structlog or
 from the standard library (``logging.getLogger(...).info("…", extra={...})``, uvicorn,
@@ -20,6 +21,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 import structlog
@@ -122,7 +124,7 @@ def quiet(path: str | None = None, level: str = "INFO") -> None:
     if path is None:
         configure("WARNING")
         return
-    stream = open(path, "a", encoding="utf-8")  # noqa: SIM115  lives as long as the process
+    stream = Path(path).open("a", encoding="utf-8")  # noqa: SIM115  lives as long as the process
     configure(level, json_logs=True, stream=stream)
 
 

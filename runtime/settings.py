@@ -18,7 +18,7 @@ Variables that several services read have one reader each here (:func:`network`,
 | variable | default | meaning |
 | --- | --- | --- |
 | ``ENCOSTA_NETWORK`` | rio | the network a service serves |
-| ``ENCOSTA_PG_DSN`` | the local stack as the service's own login | TimescaleDB DSN of every service without its own ``ENCOSTA_<SERVICE>_PG_DSN`` |
+| ``ENCOSTA_PG_DSN`` | the local stack as the service's login | DSN unless its own is set |
 | ``ENCOSTA_PG_PORT`` | 55432 | the local stack's PostgreSQL port (used when no DSN is set) |
 | ``ENCOSTA_MQTT_HOST`` | 127.0.0.1 | the broker's host |
 | ``ENCOSTA_MQTT_PORT`` | 18830 | the broker's port (the local stack's) |

@@ -4,7 +4,6 @@
 exit code (0 done, 1 bad input or broker refused, 130 stopped by Ctrl-C or SIGTERM).
 """
 
-
 from __future__ import annotations
 
 import argparse
@@ -175,6 +174,14 @@ async def _publish(run_: Run, args: argparse.Namespace) -> PublishStats:
             loop.remove_signal_handler(sig)
 
 
+def _check_directory(target: Path | None) -> None:
+    if target is not None and not target.parent.is_dir():
+        raise SimulatorError(
+            f"--to-file {target}: the directory {target.parent} does not exist; create it "
+            f"first (mkdir -p {target.parent})"
+        )
+
+
 def run(args: argparse.Namespace) -> int:
     """Execute ``simulate``; return the process exit code."""
     if args.list:
@@ -188,11 +195,7 @@ def run(args: argparse.Namespace) -> int:
         scenario = load_scenario(args.scenario)
         registry = load_registry(args.registry or scenario.registry)
         anchor = resolve_anchor(args.anchor, scenario)
-        if args.to_file is not None and not args.to_file.parent.is_dir():
-            raise SimulatorError(
-                f"--to-file {args.to_file}: the directory {args.to_file.parent} does not "
-                f"exist; create it first (mkdir -p {args.to_file.parent})"
-            )
+        _check_directory(args.to_file)
         args.host, args.port = broker_address(args.host, args.port, os.environ)
         run_ = generate(scenario, registry, args.seed, anchor, faults=not args.no_faults)
     except (SimulatorError, IngestError) as exc:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TextIO
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, TaskProgressColumn, TextColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TaskID, TaskProgressColumn, TextColumn
 from rich.progress import Progress as Bar
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ class Progress:
         self.log_every_s = log_every_s
         self._last_log = 0.0
         self._bar: Bar | None = None
-        self._task = None
+        self._task: TaskID | None = None
         if tty:
             self._bar = Bar(
                 BarColumn(),
@@ -48,9 +48,7 @@ class Progress:
             if self._task is None:
                 self._bar.start()
                 self._task = self._bar.add_task("publish", total=stats.total, sim="-", rate="")
-            self._bar.update(
-                self._task, completed=stats.acked, sim=_clock(stats.sim_ts), rate=rate
-            )
+            self._bar.update(self._task, completed=stats.acked, sim=_clock(stats.sim_ts), rate=rate)
             return
         now = time.monotonic()
         if now - self._last_log >= self.log_every_s or stats.acked == stats.total:

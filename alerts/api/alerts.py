@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Response
 
+from alerts import records
 from alerts.api.auth import UNAUTHORIZED, Writer
 from alerts.api.context import DB_RESPONSES, NOT_FOUND, Context
-from alerts import records
 from alerts.api.schemas import (
     IDENTIFIER,
     MAX_ID,

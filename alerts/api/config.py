@@ -11,8 +11,8 @@
 | ``ENCOSTA_ALERTS_STALE_INTERVALS`` | 4 | missed intervals before a station is ``offline`` |
 | ``ENCOSTA_ALERTS_TIMEOUT_S`` | 10 | HTTP timeout of a webhook test message |
 | ``ENCOSTA_API_MAX_BODY_BYTES`` | 65536 | largest request body; larger: 413 |
-| ``ENCOSTA_ALERTS_WEBHOOK_ALLOW_PRIVATE`` | 0 | 1: webhooks may go to loopback and private addresses |
-| ``ENCOSTA_ALERTS_WEBHOOK_ALLOW_CIDRS`` | (none) | comma-separated networks webhooks may go to anyway |
+| ``ENCOSTA_ALERTS_WEBHOOK_ALLOW_PRIVATE`` | 0 | 1: webhooks may go to loopback and private |
+| ``ENCOSTA_ALERTS_WEBHOOK_ALLOW_CIDRS`` | (none) | networks webhooks may go to anyway (a,b) |
 
 Unset and empty are the same: the default applies (:mod:`runtime.settings`).
 """

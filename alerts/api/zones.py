@@ -17,7 +17,6 @@ if TYPE_CHECKING:
 router = APIRouter(tags=["zones"], responses=DB_RESPONSES)
 
 
-
 def _zone(row: asyncpg.Record) -> Zone:
     return Zone(
         id=row["id"],

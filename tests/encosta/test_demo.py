@@ -69,12 +69,16 @@ def test_held_levels_follow_the_transitions_and_remember_what_opened_an_episode(
     """The tracked timeline holds each zone's level between transitions, data alerts aside."""
 
     def proposal(kind: str, level: int, criterion: str) -> Proposal:
-        criteria = [{"criterion": criterion, "level": level, "value": 1.0, "threshold": 1.0},
-                    {"criterion": "corroboration", "level": 3, "value": 3.0, "threshold": 2.0}]
+        criteria = [
+            {"criterion": criterion, "level": level, "value": 1.0, "threshold": 1.0},
+            {"criterion": "corroboration", "level": 3, "value": 3.0, "threshold": 2.0},
+        ]
         return Proposal("a", "A", kind, level, unknown=False, evidence={"criteria": criteria})
 
     tracked = demo.Tracked(["a", "b"])
-    tracked.step(900.0, [(proposal("risk", 2, "rain_24h"), SimpleNamespace(from_level=0, to_level=2))])
+    tracked.step(
+        900.0, [(proposal("risk", 2, "rain_24h"), SimpleNamespace(from_level=0, to_level=2))]
+    )
     tracked.step(1800.0, [(proposal("data", 2, "-"), SimpleNamespace(from_level=0, to_level=2))])
     tracked.step(2700.0, [(proposal("risk", 0, "-"), SimpleNamespace(from_level=2, to_level=0))])
     assert tracked.held == [[2, 0], [2, 0], [0, 0]]

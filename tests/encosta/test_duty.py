@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 pytestmark = [pytest.mark.services, pytest.mark.timeout(120)]
 
-EVIDENCE = {
+EVIDENCE: dict[str, object] = {
     "model_version": "test",
     "criteria": [
         {"criterion": "rain_24h", "value": 182.0, "threshold": 125.0, "unit": "mm", "level": 3},
