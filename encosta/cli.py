@@ -234,7 +234,7 @@ def _webhooks(args: argparse.Namespace) -> int:
                 if on
             )
             print(
-                f"{sub.id:5} {state:8} level>={manual.level_name(sub.min_level):9} "
+                f"{sub.id:5} {state:8} level>={manual.level_name(sub.min_level)} "
                 f"{sub.format:4} "
                 f"zones={zones} {sub.url}{flags}"
             )
