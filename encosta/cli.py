@@ -342,12 +342,13 @@ def _service_parser(
 ) -> argparse.ArgumentParser:
     """A service's subcommand; its ``--help`` lists the settings its config modules document."""
     import importlib  # noqa: PLC0415
+    import textwrap  # noqa: PLC0415
 
     docs = [importlib.import_module(m).__doc__ or "" for m in config_modules]
     return sub.add_parser(
         name,
         help=text,
-        description=text[0].upper() + text[1:] + ".",
+        description=textwrap.fill(text[0].upper() + text[1:] + ".", 78),
         epilog=manual.settings_epilog(*docs),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

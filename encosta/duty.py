@@ -193,19 +193,19 @@ def add_status_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def add_alerts_commands(parser: argparse.ArgumentParser) -> None:
     """``list``, ``show ID`` and ``ack ID --by NAME`` under ``encosta alerts``."""
-    sub = parser.add_subparsers(dest="alerts_command", metavar="{list,show,ack}")
+    sub = parser.add_subparsers(dest="alerts_command", metavar="[list|show|ack]")
     listing = sub.add_parser("list", help="alerts, newest first (open ones by default)")
     listing.add_argument("--status", choices=["open", "cleared", "all"], default="open")
     listing.add_argument("--zone", help="only this zone's")
     listing.add_argument("--limit", type=int, default=100, help="at most this many (100)")
     show = sub.add_parser("show", help="one alert with its history and the evidence of each step")
-    show.add_argument("id", type=int)
+    show.add_argument("id", type=int, help="the alert's id (encosta alerts list)")
     ack = sub.add_parser(
         "ack",
         help="acknowledge an open alert, as POST /alerts/ID/acknowledge does (the first "
         "acknowledgement wins; subscribers get it as a transition)",
     )
-    ack.add_argument("id", type=int)
+    ack.add_argument("id", type=int, help="the open alert's id (encosta alerts list)")
     ack.add_argument("--by", required=True, help="who acknowledges (a name or call sign)")
     ack.add_argument("--note", help="a note sent with the acknowledgement")
     for child in (listing, show, ack):
