@@ -27,6 +27,7 @@ from alerts import fallback, heartbeat
 from alerts.metrics import AlertsMetrics
 from alerts.observations import StationTable, load_stations, stale_mask
 from alerts.partitions import PartitionLease, partition_of
+from alerts.results import store_results
 from alerts.store import Proposal, apply, open_states
 from alerts.window import IncrementalGrid
 from models import MODEL_VERSION, ModelInputs, ModelResult, evaluate, load_preset, zone_evidence
@@ -204,6 +205,8 @@ class Evaluator:
                 )
                 result = await asyncio.to_thread(evaluate, inputs, self.model)
                 proposals += risk_proposals(result, self.model, stations, names)
+                mine = lambda zone: self._mine(zone, partitions)  # noqa: E731
+                await store_results(connection, result, self.model, stations, grid.end, mine)
             states = await open_states(connection, cfg.network)
             changes = []
             for proposal in proposals:

@@ -133,11 +133,21 @@ def _broker(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check(service: str) -> int:
+    from encosta.healthcheck import check  # noqa: PLC0415
+
+    code, reason = check(service, os.environ)
+    print(reason, file=sys.stdout if code == 0 else sys.stderr)
+    return code
+
+
 def _ingest(args: argparse.Namespace) -> int:
     from encosta.runner import run_until_signal  # noqa: PLC0415
     from ingest.config import IngestConfig  # noqa: PLC0415
     from ingest.service import IngestService  # noqa: PLC0415
 
+    if args.check:
+        return _check("ingest")
     del args
     service = IngestService(IngestConfig.from_env(os.environ))
     asyncio.run(run_until_signal(service.run, service.stop))
@@ -151,6 +161,8 @@ def _alerts(args: argparse.Namespace) -> int:
 
     if args.alerts_command is not None:  # list, show, ack: the duty officer's commands
         return duty.alerts(args)
+    if args.check:
+        return _check("alerts")
     service = AlertsService(
         EvaluatorConfig.from_env(os.environ), DispatchConfig.from_env(os.environ)
     )
@@ -162,6 +174,8 @@ def _api(args: argparse.Namespace) -> int:
     from alerts.api.app import server  # noqa: PLC0415
     from alerts.api.config import ApiConfig  # noqa: PLC0415
 
+    if args.check:
+        return _check("api")
     del args
     asyncio.run(server(ApiConfig.from_env(os.environ)).serve())
     return 0
@@ -384,6 +398,7 @@ def build_parser() -> argparse.ArgumentParser:
         "run the MQTT -> TimescaleDB ingest service",
         *SERVICE_SETTINGS["ingest"],
     )
+    _add_check(ingest)
     ingest.set_defaults(func=_ingest)
 
     alerts = _service_parser(
@@ -393,6 +408,7 @@ def build_parser() -> argparse.ArgumentParser:
         "alerts (encosta alerts list|show|ack --help)",
         *SERVICE_SETTINGS["alerts"],
     )
+    _add_check(alerts)
     duty.add_alerts_commands(alerts)
     alerts.set_defaults(func=_alerts)
 
@@ -446,6 +462,7 @@ def build_parser() -> argparse.ArgumentParser:
     webhooks.set_defaults(func=_webhooks)
 
     api = _service_parser(sub, "api", "serve the ops HTTP API", *SERVICE_SETTINGS["api"])
+    _add_check(api)
     api.set_defaults(func=_api)
 
     demo = sub.add_parser(
@@ -489,6 +506,15 @@ def build_parser() -> argparse.ArgumentParser:
     backtest = backtest_command.add_parser(sub)
     backtest.set_defaults(func=backtest_command.run)
     return parser
+
+
+def _add_check(service: argparse.ArgumentParser) -> None:
+    service.add_argument(
+        "--check",
+        action="store_true",
+        help="do not run: ask the running service's health endpoint on 127.0.0.1 (its port "
+        "variable) and exit 0 healthy or 1, with a one-line reason (for healthchecks)",
+    )
 
 
 def _local_defaults() -> None:
