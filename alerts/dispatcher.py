@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import asyncpg
 import httpx
+from structlog.contextvars import bound_contextvars
 
 from alerts.claims import LIVE, ClaimOwner
 from alerts.errors import AlertsError, DeliveryError
@@ -59,7 +60,8 @@ UPDATE outbox o
 SET attempts = o.attempts + 1, claimed_by = $4, claimed_at = now()
 FROM due, webhook_subscriptions s
 WHERE o.id = due.id AND s.id = o.subscription_id
-RETURNING o.id, o.message_id, o.subscription_id, o.payload, o.content_type, o.attempts,
+RETURNING o.id, o.message_id, o.subscription_id, o.alert_id, o.zone_id, o.payload,
+          o.content_type, o.attempts,
           extract(epoch FROM now() - o.created_at) AS age_s, s.url, s.secret
 """  # noqa: S608  a constant, no input
 
@@ -196,6 +198,11 @@ class WebhookDispatcher(StackedResource):
             )
 
     async def _deliver_one(self, row: asyncpg.Record, generation: int) -> None:
+        """Attempt one row claimed in ``generation``, its zone and alert bound to every log line."""
+        with bound_contextvars(zone=row["zone_id"], alert_id=row["alert_id"]):
+            await self._deliver_bound(row, generation)
+
+    async def _deliver_bound(self, row: asyncpg.Record, generation: int) -> None:
         """Attempt one row claimed in ``generation``; record the outcome in its own transaction."""
         assert self._pool is not None, "use WebhookDispatcher as an async context manager"
         assert self._owner is not None

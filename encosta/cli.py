@@ -1,9 +1,9 @@
-"""``encosta``: the command line of the landslide early-warning backend.
+"""encosta: the command line of the Encosta landslide early-warning backend.
 
-Subcommands: ``services up|down|status``, ``migrate``, ``stations import FILE``,
-``broker sync``, ``ingest``, ``alerts``, ``api``, ``webhooks add|list|remove|test|dead|replay``,
-``simulate`` and ``demo``.
-Configuration comes from environment variables (README, docs/).
+Start with `make demo` (or `encosta demo`) on a fresh clone: it brings up the local stack and
+replays a documented storm through the whole pipeline. `encosta status` and `encosta alerts`
+are the duty officer's view. Configuration comes from environment variables: each service's
+`--help` lists its own; README.md and docs/ describe them all.
 """
 
 from __future__ import annotations
@@ -15,8 +15,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import asyncpg
+
 from alerts.errors import AlertsError
-from encosta import logs, reports_command, stack
+from encosta import duty, logs, manual, reports_command, stack
 from encosta.backtest import command as backtest_command
 from encosta.errors import ConfigError, EncostaError
 from ingest.accounts import ingest_client_ids
@@ -157,9 +159,10 @@ def _alerts(args: argparse.Namespace) -> int:
     from alerts.service import AlertsService  # noqa: PLC0415
     from encosta.runner import run_until_signal  # noqa: PLC0415
 
+    if args.alerts_command is not None:  # list, show, ack: the duty officer's commands
+        return duty.alerts(args)
     if args.check:
         return _check("alerts")
-    del args
     service = AlertsService(
         EvaluatorConfig.from_env(os.environ), DispatchConfig.from_env(os.environ)
     )
@@ -245,7 +248,8 @@ def _webhooks(args: argparse.Namespace) -> int:
                 if on
             )
             print(
-                f"{sub.id:5} {state:8} level>={sub.min_level} {sub.format:4} "
+                f"{sub.id:5} {state:8} level>={manual.level_name(sub.min_level)} "
+                f"{sub.format:4} "
                 f"zones={zones} {sub.url}{flags}"
             )
     elif args.webhooks_command in {"dead", "replay"}:
@@ -330,30 +334,82 @@ def _add_database_commands(sub: argparse._SubParsersAction[argparse.ArgumentPars
     init.set_defaults(func=_broker)
 
 
+def _level(text: str) -> int:
+    try:
+        return manual.parse_level(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _log_level(text: str) -> str:
+    try:
+        return logs.check_level(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _service_parser(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    text: str,
+    *config_modules: str,
+) -> argparse.ArgumentParser:
+    """A service's subcommand; its ``--help`` lists the settings its config modules document."""
+    import importlib  # noqa: PLC0415
+    import textwrap  # noqa: PLC0415
+
+    docs = [importlib.import_module(m).__doc__ or "" for m in config_modules]
+    return sub.add_parser(
+        name,
+        help=text,
+        description=textwrap.fill(text[0].upper() + text[1:] + ".", 78),
+        epilog=manual.settings_epilog(*docs),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+SERVICE_SETTINGS = {  # the modules whose docstring tables document a service's variables
+    "ingest": ("ingest.config", "ingest.broker", "runtime.settings"),
+    "alerts": ("alerts.config", "runtime.settings"),
+    "api": ("alerts.api.config", "runtime.settings"),
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
-    parser = argparse.ArgumentParser(prog="encosta", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="encosta",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument(
-        "--log-level", help="DEBUG, INFO, WARNING… (default ENCOSTA_LOG_LEVEL or INFO)"
+        "--log-level",
+        type=_log_level,
+        help=f"{', '.join(logs.LEVELS)} (default ENCOSTA_LOG_LEVEL or INFO)",
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
     _add_database_commands(sub)
+    duty.add_status_parser(sub)
 
-    ingest = sub.add_parser(
+    ingest = _service_parser(
+        sub,
         "ingest",
-        help="run the MQTT -> TimescaleDB ingest service "
-        "(settings: ENCOSTA_MQTT_*, ENCOSTA_INGEST_PG_DSN or ENCOSTA_PG_DSN, ENCOSTA_INGEST_*)",
+        "run the MQTT -> TimescaleDB ingest service",
+        *SERVICE_SETTINGS["ingest"],
     )
     _add_check(ingest)
     ingest.set_defaults(func=_ingest)
 
-    alerts = sub.add_parser(
+    alerts = _service_parser(
+        sub,
         "alerts",
-        help="run the alert evaluator and webhook dispatcher "
-        "(settings: ENCOSTA_ALERTS_PG_DSN or ENCOSTA_PG_DSN, ENCOSTA_NETWORK, ENCOSTA_ALERTS_*)",
+        "run the alert evaluator and webhook dispatcher; or list, show and acknowledge "
+        "alerts (encosta alerts list|show|ack --help)",
+        *SERVICE_SETTINGS["alerts"],
     )
     _add_check(alerts)
+    duty.add_alerts_commands(alerts)
     alerts.set_defaults(func=_alerts)
 
     webhooks = sub.add_parser("webhooks", help="manage webhook subscriptions")
@@ -373,10 +429,11 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--secret", help="whsec_<base64> secret (default: a fresh random one)")
     add.add_argument(
         "--min-level",
-        type=int,
+        type=_level,
         default=1,
-        choices=range(4),
-        help="lowest alert level to send (default 1)",
+        metavar="LEVEL",
+        help=f"lowest alert level to send, by number or name: {manual.level_choices()} "
+        "(default 1 attention)",
     )
     add.add_argument("--zone", action="append", help="only this zone (repeatable; default all)")
     add.add_argument("--format", choices=["json", "cap"], default="json")
@@ -404,12 +461,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--subscription", type=int, help="every dead letter of this subscription")
     webhooks.set_defaults(func=_webhooks)
 
-    api = sub.add_parser(
-        "api",
-        help="serve the ops HTTP API "
-        "(settings: ENCOSTA_API_HOST/PORT/TOKEN/MAX_BODY_BYTES, ENCOSTA_API_PG_DSN or "
-        "ENCOSTA_PG_DSN, ENCOSTA_NETWORK, ENCOSTA_ALERTS_WEBHOOK_ALLOW_*)",
-    )
+    api = _service_parser(sub, "api", "serve the ops HTTP API", *SERVICE_SETTINGS["api"])
     _add_check(api)
     api.set_defaults(func=_api)
 
@@ -433,6 +485,18 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=None,
         help="simulated seconds per wall-clock second (default: as fast as possible)",
+    )
+    demo.add_argument(
+        "--report",
+        metavar="DIR",
+        help="write summary.json, report.md and PNG plots (zone levels, station map) here "
+        "(default: ENCOSTA_STATE_DIR/demo-report, i.e. .state/demo-report)",
+    )
+    demo.add_argument(
+        "--verbose", action="store_true", help="show the services' logs on stderr while it runs"
+    )
+    demo.add_argument(
+        "--log-file", metavar="FILE", help="append the services' logs to FILE as JSON lines"
     )
     demo.set_defaults(func=_demo)
 
@@ -461,18 +525,56 @@ def _local_defaults() -> None:
         os.environ["ENCOSTA_MQTT_CREDENTIALS"] = str(store)
 
 
+_DB_HINT = (
+    "is the database up? Start the local stack with `encosta services up`, or point "
+    "ENCOSTA_PG_DSN (or the service's ENCOSTA_<SERVICE>_PG_DSN) at yours"
+)
+
+
+def _failure(exc: BaseException) -> str | None:  # noqa: PLR0911  one answer per kind
+    """One line for an error a newcomer can act on, or None for a bug (a traceback)."""
+    if isinstance(exc, EncostaError | IngestError | AlertsError):
+        return str(exc)
+    if isinstance(exc, FileNotFoundError):
+        return f"{exc.filename or exc}: no such file or directory; check the path (mkdir -p?)"
+    if isinstance(exc, PermissionError):
+        return f"{exc.filename or exc}: permission denied"
+    if isinstance(
+        exc,
+        OSError | asyncpg.InvalidCatalogNameError | asyncpg.InvalidAuthorizationSpecificationError,
+    ):
+        return f"cannot reach the database or broker ({exc}); {_DB_HINT}"
+    if isinstance(exc, asyncpg.UndefinedTableError | asyncpg.UndefinedColumnError):
+        return f"the schema is not up to date ({exc}); run `encosta migrate`"
+    if isinstance(exc, asyncpg.InsufficientPrivilegeError):
+        return f"the database refused ({exc}); this command logs in as the role of its DSN"
+    if isinstance(exc, TimeoutError):
+        return f"timed out ({exc or 'no answer'}); {_DB_HINT}"
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``encosta`` command."""
-    args = build_parser().parse_args(argv)
-    logs.configure(args.log_level or Environment(os.environ).text("ENCOSTA_LOG_LEVEL", "INFO"))
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        level = args.log_level or logs.check_level(
+            Environment(os.environ).text("ENCOSTA_LOG_LEVEL", "INFO")
+        )
+    except ValueError as exc:
+        parser.error(f"ENCOSTA_LOG_LEVEL: {exc}")
+    logs.configure(level)
     try:
         _local_defaults()
         result: int = args.func(args)
-    except (EncostaError, IngestError, AlertsError) as exc:
-        print(f"encosta: error: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        message = _failure(exc)
+        if message is None:
+            raise
+        print(f"encosta: error: {message}", file=sys.stderr)
+        return 2
     return result
 
 

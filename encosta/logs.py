@@ -1,22 +1,35 @@
-"""Logging set up once, in the entry point: JSON lines in production, readable in a terminal.
+"""Logging set up once, in the entry point, with structlog: JSON lines, or readable ones.
+
+JSON lines in production; readable lines at a terminal.
+
+Every record goes through the same structlog processors, whether it comes from structlog or
+from the standard library (``logging.getLogger(...).info("…", extra={...})``, uvicorn,
+asyncpg): the ``extra`` fields become keys, and so does the context bound with
+:func:`structlog.contextvars.bound_contextvars` around the work of one message or zone
+(``station`` and ``topic`` in ingest; ``zone`` and ``alert_id`` in alerts and the API).
+Library noise is not context: uvicorn's ANSI copy of each message (``color_message``) and
+the HTTP client libraries' per-request INFO lines (held at WARNING) are dropped.
 
 No credential reaches a log line. Our own log calls never pass tokens, secrets, DSNs or webhook
-URLs (a webhook URL is often a credential itself: ``https://hooks.example/T0/B0/XXXX``); the
-HTTP client libraries, which log every request's URL at INFO, are held at WARNING; and as a
-last line every rendered line is redacted: ``whsec_…`` secrets, ``Bearer …`` tokens and the
+URLs (a webhook URL is often a credential itself: ``https://hooks.example/T0/B0/XXXX``); and as
+a last line every rendered line is redacted: ``whsec_…`` secrets, ``Bearer …`` tokens and the
 password of any ``scheme://user:password@`` URL or DSN become ``***``.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import sys
-from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
 
-# Not context: the record's own attributes, and uvicorn's copy of its message with ANSI colours.
-_STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "color_message"}
+import structlog
+
+if TYPE_CHECKING:
+    from structlog.typing import EventDict, Processor, WrappedLogger
+
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _SECRETS = (
     (re.compile(r"whsec_[A-Za-z0-9+/=_-]+"), "whsec_***"),
     (re.compile(r"(?i)(\bbearer\s+)[^\s\"',]+"), r"\1***"),
@@ -24,6 +37,8 @@ _SECRETS = (
 )
 # They log each request's full URL at INFO; a webhook URL can be a credential.
 _CHATTY = ("httpx", "httpcore")
+# Keys that are a library's noise, not context (uvicorn's coloured copy of the message).
+_NOISE = frozenset({"color_message"})
 
 
 def redact(text: str) -> str:
@@ -33,43 +48,94 @@ def redact(text: str) -> str:
     return text
 
 
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line with the record's ``extra`` fields as keys."""
+def _drop_noise(_logger: WrappedLogger, _name: str, event: EventDict) -> EventDict:
+    for key in _NOISE & event.keys():
+        del event[key]
+    return event
 
+
+class _RedactingFormatter(structlog.stdlib.ProcessorFormatter):
     def format(self, record: logging.LogRecord) -> str:
-        """Render ``record`` as JSON."""
-        entry: dict[str, object] = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "msg": record.getMessage(),
-        }
-        entry.update({k: v for k, v in record.__dict__.items() if k not in _STANDARD})
-        if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
-        return redact(json.dumps(entry, default=str, ensure_ascii=False))
+        return redact(super().format(record))
 
 
-class PlainFormatter(logging.Formatter):
-    """``time level logger: message key=value ...`` for a person at a terminal."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        """Render ``record`` as one readable line."""
-        extra = " ".join(f"{k}={v}" for k, v in record.__dict__.items() if k not in _STANDARD)
-        stamp = datetime.fromtimestamp(record.created, UTC).strftime("%H:%M:%S")
-        line = f"{stamp} {record.levelname.lower():7} {record.name}: {record.getMessage()}"
-        if record.exc_info:
-            extra = f"{extra}\n{self.formatException(record.exc_info)}"
-        return redact(f"{line} {extra}".rstrip())
+def check_level(level: str) -> str:
+    """``level`` in upper case if it is a logging level; ValueError naming the choices."""
+    name = level.strip().upper()
+    if name not in LEVELS:
+        raise ValueError(f"log level {level!r} is not one of {', '.join(LEVELS)}")
+    return name
 
 
-def configure(level: str = "INFO", *, json_logs: bool | None = None) -> None:
-    """Configure the root logger; JSON unless stderr is a terminal (override with json_logs)."""
-    use_json = not sys.stderr.isatty() if json_logs is None else json_logs
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if use_json else PlainFormatter())
+def _shared() -> list[Processor]:
+    return [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.stdlib.ExtraAdder(),
+        structlog.processors.TimeStamper(fmt="iso", utc=True, key="ts"),
+        _drop_noise,
+    ]
+
+
+def configure(
+    level: str = "INFO", *, json_logs: bool | None = None, stream: TextIO | None = None
+) -> None:
+    """Configure the root logger and structlog; JSON unless ``stream`` is a terminal.
+
+    ``stream`` (default stderr) receives every line; ``json_logs`` overrides the choice.
+    """
+    out = stream or sys.stderr
+    use_json = not out.isatty() if json_logs is None else json_logs
+    renderer: Processor = (
+        structlog.processors.JSONRenderer(ensure_ascii=False, default=str)
+        if use_json
+        else structlog.dev.ConsoleRenderer(colors=False, sort_keys=False, timestamp_key="ts")
+    )
+    final: list[Processor] = [structlog.stdlib.ProcessorFormatter.remove_processors_meta]
+    if use_json:
+        final += [structlog.processors.format_exc_info, _rename_event]
+    final.append(renderer)
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(_RedactingFormatter(foreign_pre_chain=_shared(), processors=final))
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(level.upper())
+    root.setLevel(check_level(level))
     for name in _CHATTY:
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
+    structlog.configure(
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *_shared(),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,
+    )
+
+
+def quiet(path: str | None = None, level: str = "INFO") -> None:
+    """Logs for a command whose stdout is the product (``encosta demo``).
+
+    With ``path``, every line goes to that file as JSON; without, only warnings and errors
+    reach stderr, so nothing scrolls through a live view or into a piped summary.
+    """
+    if path is None:
+        configure("WARNING")
+        return
+    stream = Path(path).open("a", encoding="utf-8")  # noqa: SIM115  lives as long as the process
+    configure(level, json_logs=True, stream=stream)
+
+
+def _rename_event(_logger: WrappedLogger, _name: str, event: EventDict) -> EventDict:
+    """The message under ``msg`` as our JSON lines have always had it."""
+    if "event" in event:
+        event["msg"] = event.pop("event")
+        event = {"ts": event.pop("ts", None), "level": event.pop("level", None), **event}
+    return event
+
+
+def get_logger(name: str) -> Any:  # noqa: ANN401  structlog's BoundLogger is untyped by design
+    """A structlog logger under ``name`` (the same handlers as the standard library's)."""
+    return structlog.get_logger(name)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import msgspec
+from structlog.contextvars import bound_contextvars
 
 from ingest import prescan, quantity
 from ingest.errors import PayloadError
@@ -174,7 +175,10 @@ class PayloadDecoder:
         try:
             self._decode(topic, payload, now, content_type, out)
         except Exception as exc:  # the last resort: one message never ends ingest
-            log.exception("unexpected error decoding a message", extra={"topic": topic})
+            parts = topic.split("/")
+            station = parts[2] if len(parts) > 2 else None
+            with bound_contextvars(topic=topic, station=station):
+                log.exception("unexpected error decoding a message")
             out.readings.clear()
             out.rejects[:] = [
                 _reject(Reason.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}", payload)

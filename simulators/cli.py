@@ -30,6 +30,17 @@ from simulators.run import Run, end_now_anchor, generate
 from simulators.scenario import Scenario, available, load_scenario
 
 _log = logging.getLogger("simulators")
+DESCRIPTION = """\
+Generate a storm scenario over the station registry, with the sensor faults of a real
+network, and publish it over MQTT as the field gateways would (QoS 1, one client per zone
+gateway), at simulated speed; or write the messages to a file instead.
+
+Exit status: 0 done, 1 bad input or the broker refused, 130 stopped by Ctrl-C or SIGTERM.
+Examples:
+  encosta simulate --list
+  encosta simulate --scenario rio-2010-04 --speed max
+  encosta simulate --scenario summer-cells --to-file /tmp/messages.jsonl --out /tmp/run
+"""
 ANCHORS = "end-now (default), start-now, original, or a date-time such as 2026-11-24T00:00Z"
 
 
@@ -52,7 +63,7 @@ def add_parser(
     parser = subparsers.add_parser(
         "simulate",
         help="replay a storm scenario as field stations would send it",
-        description=__doc__,
+        description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_arguments(parser)
@@ -81,14 +92,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--to-file", type=Path, help="write messages as JSON lines instead of publishing"
     )
+    # The defaults shown are what the run will use: ENCOSTA_MQTT_HOST and _PORT if set.
+    try:
+        host, port = broker_address(None, None, os.environ)
+    except ConfigError as exc:
+        host, port = settings.LOCAL_HOST, settings.DEFAULT_MQTT_PORT
+        _log.warning("%s; --help shows the local stack's defaults", exc)
     parser.add_argument(
         "--host",
-        help="MQTT broker (env ENCOSTA_MQTT_HOST, default 127.0.0.1)",
+        help=f"MQTT broker (default {host}: ENCOSTA_MQTT_HOST, else 127.0.0.1)",
     )
     parser.add_argument(
         "--port",
         type=int,
-        help="MQTT port (env ENCOSTA_MQTT_PORT, default 18830: the local stack)",
+        help=f"MQTT port (default {port}: ENCOSTA_MQTT_PORT, else 18830, the local stack)",
     )
     parser.add_argument(
         "--clients",
@@ -157,6 +174,14 @@ async def _publish(run_: Run, args: argparse.Namespace) -> PublishStats:
             loop.remove_signal_handler(sig)
 
 
+def _check_directory(target: Path | None) -> None:
+    if target is not None and not target.parent.is_dir():
+        raise SimulatorError(
+            f"--to-file {target}: the directory {target.parent} does not exist; create it "
+            f"first (mkdir -p {target.parent})"
+        )
+
+
 def run(args: argparse.Namespace) -> int:
     """Execute ``simulate``; return the process exit code."""
     if args.list:
@@ -170,6 +195,7 @@ def run(args: argparse.Namespace) -> int:
         scenario = load_scenario(args.scenario)
         registry = load_registry(args.registry or scenario.registry)
         anchor = resolve_anchor(args.anchor, scenario)
+        _check_directory(args.to_file)
         args.host, args.port = broker_address(args.host, args.port, os.environ)
         run_ = generate(scenario, registry, args.seed, anchor, faults=not args.no_faults)
     except (SimulatorError, IngestError) as exc:

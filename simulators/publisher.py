@@ -21,7 +21,7 @@ from ingest.broker import BrokerLogin
 from simulators.link import GatewayLink
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Awaitable, Callable, Mapping, Sequence
 
     from simulators.gateway import Message
 
@@ -80,11 +80,14 @@ async def publish(  # noqa: C901, PLR0913, PLR0915  the publication's settings, 
     drain_s: float = 5.0,
     on_progress: Callable[[PublishStats], None] | None = None,
     progress_every_s: float = 1.0,
+    gate: Callable[[float], Awaitable[None]] | None = None,
 ) -> PublishStats:
     """Publish ``messages`` (in ``send_ts`` order) with QoS 1; return what was acknowledged.
 
     Each client logs in as its gateway's or station's account (:mod:`ingest.accounts`), with
     the transport of ``login`` and its password from ``passwords`` (username -> password).
+    ``gate(send_ts)``, if given, is awaited before each message leaves: a caller that steps
+    through simulated time (``encosta demo``) holds back what is not yet due.
     """
     if clients not in CLIENT_MODES:
         raise ValueError(f"clients must be one of {CLIENT_MODES}, not {clients!r}")
@@ -112,6 +115,8 @@ async def publish(  # noqa: C901, PLR0913, PLR0915  the publication's settings, 
                 if stop.is_set():
                     stats.interrupted = True
                     break
+            if gate is not None:
+                await gate(message.send_ts)
             key = message.gateway if clients == "zone" else message.station
             await queues[key].put((i, message))
             stats.dispatched += 1

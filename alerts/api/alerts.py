@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import logging
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Response
 
+from alerts import records
 from alerts.api.auth import UNAUTHORIZED, Writer
 from alerts.api.context import DB_RESPONSES, NOT_FOUND, Context
 from alerts.api.schemas import (
@@ -26,17 +25,12 @@ from alerts.errors import AlertsError
 from alerts.geometry import zone_circle
 from alerts.payload import CAP_TYPE, to_cap
 from alerts.payload import AlertEvent as Transition
-from alerts.store import acknowledge
 
 if TYPE_CHECKING:
     import asyncpg
 
 AlertId = Annotated[int, Path(ge=1, le=MAX_ID)]
-log = logging.getLogger("encosta.api.alerts")
 router = APIRouter(prefix="/alerts", tags=["alerts"], responses=DB_RESPONSES)
-
-_SELECT = "SELECT * FROM alerts WHERE network = $1"
-_EVENTS = "SELECT * FROM alert_events WHERE alert_id = $1 ORDER BY seq"
 
 
 # The CAP route's errors are still JSON: spell their media type out, or FastAPI would
@@ -86,14 +80,10 @@ def _event(row: asyncpg.Record) -> AlertEvent:
 
 
 async def _row(context: Context, alert_id: int) -> asyncpg.Record:
-    row = await context.pool.fetchrow(f"{_SELECT} AND id = $2", context.config.network, alert_id)
-    if row is None:
-        raise HTTPException(
-            404,
-            f"no alert {alert_id} in network {context.config.network!r}: "
-            "see GET /alerts?status=all",
-        )
-    return row
+    try:
+        return await records.get_alert(context.pool, context.config.network, alert_id)
+    except records.NotFoundError as exc:
+        raise HTTPException(404, f"{exc}: see GET /alerts?status=all") from exc
 
 
 @router.get("")
@@ -104,14 +94,7 @@ async def list_alerts(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[Alert]:
     """Alerts of the network, newest first (open ones by default)."""
-    rows = await context.pool.fetch(
-        f"{_SELECT} AND ($2 = 'all' OR status = $2) AND ($3::text IS NULL OR zone_id = $3)"
-        " ORDER BY id DESC LIMIT $4",
-        context.config.network,
-        status,
-        zone,
-        limit,
-    )
+    rows = await records.list_alerts(context.pool, context.config.network, status, zone, limit)
     return [_alert(r) for r in rows]
 
 
@@ -119,7 +102,7 @@ async def list_alerts(
 async def get_alert(alert_id: AlertId, context: Context) -> AlertDetail:
     """One alert with its append-only history, oldest transition first."""
     row = await _row(context, alert_id)
-    events = await context.pool.fetch(_EVENTS, alert_id)
+    events = await records.alert_events(context.pool, alert_id)
     return AlertDetail(**_alert(row).model_dump(), events=[_event(e) for e in events])
 
 
@@ -134,25 +117,21 @@ async def get_alert(alert_id: AlertId, context: Context) -> AlertDetail:
 )
 async def acknowledge_alert(alert_id: AlertId, body: Acknowledge, context: Context) -> Acknowledged:
     """Record an operator's acknowledgement of an open alert (idempotent: the first one wins)."""
-    await _row(context, alert_id)
     async with context.pool.acquire() as connection:
         try:
-            seq = await acknowledge(
-                connection, alert_id, body.by, datetime.now(UTC), note=body.note
+            done = await records.acknowledge(
+                connection, context.config.network, alert_id, body.by, body.note
             )
+        except records.NotFoundError as exc:
+            raise HTTPException(404, f"{exc}: see GET /alerts?status=all") from exc
         except AlertsError as exc:
             raise HTTPException(409, str(exc)) from exc
-        note = await connection.fetchval(
-            "SELECT note FROM alert_events WHERE alert_id = $1 AND seq = $2", alert_id, seq
-        )
-    row = await _row(context, alert_id)
-    log.info("alert acknowledged", extra={"alert_id": alert_id, "seq": seq, "by": body.by})
     return Acknowledged(
-        alert_id=alert_id,
-        seq=seq,
-        acknowledged_at=row["acknowledged_at"],
-        acknowledged_by=row["acknowledged_by"],
-        note=note,
+        alert_id=done.alert_id,
+        seq=done.seq,
+        acknowledged_at=done.acknowledged_at,
+        acknowledged_by=done.acknowledged_by,
+        note=done.note,
     )
 
 

@@ -16,7 +16,8 @@
 | ``ENCOSTA_REPORTS_PER_HOUR`` | 10 | community reports per client address per hour |
 | ``ENCOSTA_REPORTS_PHOTO_MAX_BYTES`` | 1048576 | largest photo of a report (decoded) |
 | ``ENCOSTA_REPORTS_RETENTION_DAYS`` | 30 | days before a report's contact, text and photo go |
-| ``ENCOSTA_ALERTS_WEBHOOK_ALLOW_*`` | 0 / (none) | webhook destinations (alerts.destinations) |
+| ``ENCOSTA_ALERTS_WEBHOOK_ALLOW_PRIVATE`` | 0 | 1: webhooks may go to loopback and private |
+| ``ENCOSTA_ALERTS_WEBHOOK_ALLOW_CIDRS`` | (none) | networks webhooks may go to anyway (a,b) |
 
 Unset and empty are the same: the default applies (:mod:`runtime.settings`).
 """

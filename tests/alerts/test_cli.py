@@ -64,7 +64,7 @@ async def test_webhooks_add_list_test_remove(database: Database) -> None:
         sub_id = out.split()[1]
         code, out = await encosta(database, "list")
         assert code == 0
-        assert "level>=2 cap  zones=rocinha" in out
+        assert "level>=alert cap  zones=rocinha" in out  # level 2, by name
         code, out = await encosta(database, "test", sub_id)
         assert code == 0, out
         assert len(receiver.received) == 1
