@@ -7,7 +7,7 @@
 | ``GET /reports/{id}/photo`` | token | the photo, with its checked content type |
 | ``POST /reports/{id}/confirm`` / ``dismiss`` | token | the operator's review |
 
-Limits: the body is at most ``ENCOSTA_REPORTS_MAX_BODY_BYTES`` (checked before it is read, by
+Limits: the body is at most the photo limit in base64 plus 16 KiB (checked before it is read, by
 :class:`alerts.api.guard.RequestGuard`); the photo, base64 in the JSON body, at most
 ``ENCOSTA_REPORTS_PHOTO_MAX_BYTES`` decoded and a JPEG, PNG or WebP by its first bytes as well
 as by its declared type; ``ENCOSTA_REPORTS_PER_HOUR`` reports per client address per hour
