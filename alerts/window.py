@@ -136,6 +136,8 @@ class IncrementalGrid:
     relearn: npt.NDArray[np.bool_] = field(default_factory=lambda: np.empty(0, np.bool_))
     rows_read: int = 0  # rows read from the rollup by the last refresh (for benchmarks)
     full_reads: int = 0
+    # Whether the last refresh changed the grid: a full read, a new step, or rows read.
+    changed: bool = True
 
     def __post_init__(self) -> None:
         if self.step_minutes * 60 != BUCKET_S:
@@ -234,6 +236,7 @@ class IncrementalGrid:
                     _WINDOW, ids, *args[1:5], output=parser, format="binary"
                 )
         parser.finish()
+        self.changed = full or end != previous or parser.rows > 0
         self.end, self.snapshot = end, snapshot
         self.rows_read = parser.rows
         self.full_reads += int(full)
