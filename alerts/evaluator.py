@@ -267,6 +267,7 @@ class Evaluator(StackedResource):
             stations.y_m,
             stations.params,
             n_zones=len(stations.zone_ids),
+            antecedent_daily_mm=grid.antecedent_mm,
         )
         result = await asyncio.to_thread(evaluate, inputs, self.model)
         self._result = (stations.ids, result)
