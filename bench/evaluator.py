@@ -15,6 +15,18 @@ rollup) in the same run, their ratio, a cycle after late data (one station in te
 from 30 h ago), PostgreSQL's CPU per steady cycle (every process of this stack's cluster, from
 /proc), and the bench process's resident memory.
 
+``--load rollup`` writes the history straight into the rollups the evaluator reads (the values
+the raw load would give them) and raw readings for the last hour only: 100,000 stations have
+230 M raw readings in 96 h, more than a session can load; no full re-read is timed then.
+
+``--latency SECONDS`` measures instead reading -> webhook through the real chain (Mosquitto ->
+ingest service -> TimescaleDB -> evaluator -> outbox -> dispatcher -> a loopback receiver) for
+the first size: every station reports rain and soil moisture every 5 minutes, spread evenly
+over the 5 minutes (one QoS 1 message each), for SECONDS; every ``--probe-s`` the 25 stations
+of the next zone report heavy rain in that reporting stream, timed from the first of those
+publishes to the arrival of the zone's ``alert.raised`` webhook. PostgreSQL's CPU over the
+run is reported as a share of wall time (of one core).
+
 Run: ``.venv/bin/python -m bench.evaluator [--sizes 100,1000] [--cycles 3]`` (10,000 stations
 take minutes per cycle on 2 cores). The local stack must be up.
 """
@@ -23,6 +35,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
+import json
 import os
 import statistics
 import sys
@@ -31,16 +45,24 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import aiomqtt
 import asyncpg
 import numpy as np
 
-from alerts.config import EvaluatorConfig
+from alerts.config import DispatchConfig, EvaluatorConfig
+from alerts.destinations import Destinations
 from alerts.evaluator import Evaluator
+from alerts.service import AlertsService
+from alerts.signing import new_secret
+from bench.accounts import bench_login
+from bench.alerts import Receiver
 from alerts.observations import load_grid, load_stations
 from bench import database
 from encosta import stack
+from ingest.config import IngestConfig
 from ingest.metrics import IngestMetrics
 from ingest.payload import Reading
+from ingest.service import IngestService
 from ingest.stations import Registry, Station, Zone, load_registry
 from ingest.writer import BatchWriter, Message
 from models import ModelInputs, evaluate, load_preset
@@ -260,6 +282,102 @@ async def measure(  # noqa: PLR0915  one linear script, read top to bottom
     return out
 
 
+async def _report(client: aiomqtt.Client, ids: tuple[str, ...], every_s: float) -> None:
+    """Every station reports once per ``every_s``, spread evenly, until cancelled."""
+    gap = every_s / len(ids)
+    started = time.monotonic()
+    for k in itertools.count():
+        sid = ids[k % len(ids)]
+        record = {"ts": datetime.now(UTC).isoformat(), "rain_mm": 0.0, "vwc_d60": 0.25}
+        await client.publish(
+            f"encosta/{NETWORK}/{sid}/readings", json.dumps({"records": [record]}), qos=1
+        )
+        await asyncio.sleep(max(0.0, started + (k + 1) * gap - time.monotonic()))
+
+
+async def latency(  # noqa: PLR0914  one linear script, read top to bottom
+    cfg: stack.StackConfig, size: int, seconds: float, probe_s: float
+) -> dict[str, float]:
+    """Reading -> webhook latency under every station's 5-minute reports."""
+    name = f"bench_latency_{size}"
+    owner = await database.create(cfg, name, synthetic(size))
+    now = datetime.now(UTC)
+    receiver = Receiver()
+    connection = await asyncpg.connect(owner)
+    try:
+        await load(connection, now, "rollup")
+        await connection.execute("ANALYZE readings_15m")
+        zones: dict[str, list[str]] = {}
+        for row in await connection.fetch("SELECT id, zone_id FROM stations ORDER BY id"):
+            zones.setdefault(row["zone_id"], []).append(row["id"])
+    finally:
+        await connection.close()
+    ids = tuple(sid for members in zones.values() for sid in members)
+    alerts_dsn = cfg.dsn(name, "encosta_alerts")
+    out: dict[str, float] = {"stations": size, "seconds": seconds}
+    async with bench_login(NETWORK) as login, receiver:
+        connection = await asyncpg.connect(owner)
+        await connection.execute(
+            "INSERT INTO webhook_subscriptions (url, secret, min_level) VALUES ($1, $2, 1)",
+            receiver.url,
+            new_secret(),
+        )
+        await connection.close()
+        ingest = IngestService(
+            IngestConfig(
+                dsn=cfg.dsn(name, "encosta_ingest"), mqtt_port=cfg.mqtt_port, network=NETWORK,
+                share_group=None, client_id="bench-latency", metrics_port=0,
+                session_expiry_s=60, login=login,
+            )
+        )  # fmt: skip
+        alerts = AlertsService(
+            EvaluatorConfig(dsn=alerts_dsn, network=NETWORK, heartbeat_s=0, fallback_min=0),
+            DispatchConfig(dsn=alerts_dsn, destinations=Destinations.loopback()),
+        )
+        latencies: list[float] = []
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(ingest.run(), name="bench-ingest")
+            tg.create_task(alerts.run(), name="bench-alerts")
+            await asyncio.wait_for(ingest.ready.wait(), 60)
+            async with aiomqtt.Client(
+                "127.0.0.1", cfg.mqtt_port, **login.client_options()
+            ) as client:
+                reporter = tg.create_task(_report(client, ids, 300.0))
+                await asyncio.sleep(60)  # the cold start and a first minute of reports
+                cpu_before, wall_before = _cluster_cpu_s(cfg.pg_dir), time.perf_counter()
+                for zone in itertools.islice(zones, int(seconds // probe_s)):
+                    started = time.time()
+                    heavy = {"ts": datetime.now(UTC).isoformat(), "rain_mm": 60.0}
+                    for sid in zones[zone]:
+                        await client.publish(
+                            f"encosta/{NETWORK}/{sid}/readings",
+                            json.dumps({"records": [heavy]}),
+                            qos=1,
+                        )
+                    async with asyncio.timeout(120):
+                        while True:
+                            arrived, body = await receiver.arrivals.get()
+                            data = body["data"]
+                            assert isinstance(data, dict)
+                            if body["type"] == "alert.raised" and data["zone"]["id"] == zone:
+                                break
+                    latencies.append(arrived - started)
+                    await asyncio.sleep(max(0.0, started + probe_s - time.time()))
+                wall = time.perf_counter() - wall_before
+                out["pg_busy"] = (_cluster_cpu_s(cfg.pg_dir) - cpu_before) / wall
+                reporter.cancel()
+            ingest.stop()
+            alerts.stop()
+    latencies.sort()
+    out["probes"] = len(latencies)
+    out["p50_s"] = statistics.median(latencies)
+    out["p99_s"] = latencies[min(len(latencies) - 1, round(0.99 * (len(latencies) - 1)))]
+    out["max_s"] = latencies[-1]
+    out["rss_mb"] = _rss_mb("VmHWM:")
+    database.drop(cfg, name)
+    return out
+
+
 async def main() -> int:
     """Measure each size and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -279,10 +397,27 @@ async def main() -> int:
         help="history as raw readings (summarised by encosta_refresh_rollup) or straight into"
         " the rollups (for 100,000 stations)",
     )
+    parser.add_argument(
+        "--latency",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="measure reading -> webhook for SECONDS under 5-minute reports (first size only)",
+    )
+    parser.add_argument("--probe-s", type=float, default=15.0, help="seconds between probes")
     args = parser.parse_args()
     cfg = stack.StackConfig.from_env(os.environ)
     stack.up(cfg)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    if args.latency > 0:
+        print(f"# bench/evaluator.py --latency {args.latency} sizes={sizes[0]}", flush=True)
+        found = await latency(cfg, sizes[0], args.latency, args.probe_s)
+        print(
+            f"| {found['stations']:,.0f} | {found['probes']:.0f} | {found['p50_s']:.2f} s |"
+            f" {found['p99_s']:.2f} s | {found['max_s']:.2f} s | {100 * found['pg_busy']:.1f} % |"
+            f" {found['rss_mb']:.0f} MB |"
+        )
+        return 0
     print(f"# bench/evaluator.py sizes={args.sizes} cycles={args.cycles}", flush=True)
     results = []
     for size in sizes:
