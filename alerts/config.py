@@ -7,7 +7,7 @@
 | ``ENCOSTA_NETWORK`` | rio | network this evaluator owns |
 | ``ENCOSTA_ALERTS_PRESET`` | rio | risk-model preset (``models.load_preset``) |
 | ``ENCOSTA_ALERTS_INTERVAL_S`` | 5 | seconds between evaluations without new data |
-| ``ENCOSTA_ALERTS_COALESCE_S`` | 0.5 | after an ingest NOTIFY, seconds to gather more batches into one cycle |
+| ``ENCOSTA_ALERTS_COALESCE_S`` | 0.5 | seconds after a NOTIFY to gather batches in one cycle |
 | ``ENCOSTA_ALERTS_STALE_INTERVALS`` | 4 | missed expected intervals before a station is stale |
 | ``ENCOSTA_ALERTS_PARTITIONS`` | 4 | zone partitions of a network (one owner each) |
 | ``ENCOSTA_ALERTS_HEARTBEAT_S`` | 300 | heartbeat period to opted-in subscriptions (0: off) |

@@ -26,8 +26,11 @@ if TYPE_CHECKING:
 
 
 class Transition(enum.StrEnum):
-    """Transitions of an alert: the recorded ones (``alert_events.transition``) and the
-    fallback escalation (``alert.unacknowledged``, sent but not recorded as an event)."""
+    """Transitions of an alert, recorded and sent.
+
+    All but ``UNACKNOWLEDGED`` are rows of ``alert_events.transition``; that one is the
+    fallback escalation, sent as ``alert.unacknowledged`` but not recorded as an event.
+    """
 
     RAISED = "raised"
     ESCALATED = "escalated"

@@ -52,12 +52,12 @@ import numpy as np
 from alerts.config import DispatchConfig, EvaluatorConfig
 from alerts.destinations import Destinations
 from alerts.evaluator import Evaluator
+from alerts.observations import load_grid, load_stations
 from alerts.service import AlertsService
 from alerts.signing import new_secret
+from bench import database
 from bench.accounts import bench_login
 from bench.alerts import Receiver
-from alerts.observations import load_grid, load_stations
-from bench import database
 from encosta import stack
 from ingest.config import IngestConfig
 from ingest.metrics import IngestMetrics
@@ -123,7 +123,8 @@ SELECT s.id, q.quantity, g,
            WHEN 'rain_mm' THEN CASE WHEN abs(hashtext(s.id || g::text)) % 10 = 0 THEN 0.2 ELSE 0 END
            ELSE 0.25 END
 FROM stations s, (VALUES ('rain_mm'), ('vwc_d60')) q (quantity),
-     generate_series($1::timestamptz - interval '55 minutes', $1::timestamptz, interval '5 minutes') g
+     generate_series($1::timestamptz - interval '55 minutes', $1::timestamptz,
+                     interval '5 minutes') g
 WHERE s.network = $2
 """
 
@@ -202,7 +203,8 @@ async def measure(  # noqa: PLR0915  one linear script, read top to bottom
         load_s = time.perf_counter() - started
         rows = int(
             await connection.fetchval(
-                "SELECT count(*) FROM readings" if how == "raw"
+                "SELECT count(*) FROM readings"
+                if how == "raw"
                 else "SELECT sum(samples) FROM readings_15m"
             )
         )
@@ -261,7 +263,8 @@ async def measure(  # noqa: PLR0915  one linear script, read top to bottom
                 full.append(time.perf_counter() - started)
             sizes = await connection.fetchrow(
                 "SELECT hypertable_size('readings') AS raw,"
-                " hypertable_size('readings_15m') + hypertable_size('readings_rain_1d') AS roll, (SELECT count(*) FROM readings) AS n"
+                " hypertable_size('readings_15m') + hypertable_size('readings_rain_1d') AS roll,"
+                " (SELECT count(*) FROM readings) AS n"
             )
         finally:
             await connection.close()
@@ -295,7 +298,7 @@ async def _report(client: aiomqtt.Client, ids: tuple[str, ...], every_s: float) 
         await asyncio.sleep(max(0.0, started + (k + 1) * gap - time.monotonic()))
 
 
-async def latency(  # noqa: PLR0914  one linear script, read top to bottom
+async def latency(  # noqa: PLR0915  one linear script, read top to bottom
     cfg: stack.StackConfig, size: int, seconds: float, probe_s: float
 ) -> dict[str, float]:
     """Reading -> webhook latency under every station's 5-minute reports."""
@@ -435,7 +438,8 @@ async def main() -> int:
         print(
             f"| {r['stations']:,.0f} | {r['rows']:,.0f} | {r['cold_s']:.2f} s | "
             f"{r['steady_s'] * 1000:.0f} ms | {r['full_s']:.2f} s | {r['ratio']:.0f}x | "
-            f"{r['idle_s'] * 1000:.0f} ms | {r['late_s'] * 1000:.0f} ms | {r['pg_cpu_s']:.2f} s | {r['rss_mb']:.0f} MB | "
+            f"{r['idle_s'] * 1000:.0f} ms | {r['late_s'] * 1000:.0f} ms | "
+            f"{r['pg_cpu_s']:.2f} s | {r['rss_mb']:.0f} MB | "
             f"{r['bytes_per_reading']:.0f} + {r['rollup_bytes_per_reading']:.0f} | "
             f"{r['mb_per_station_year']:.0f} |"
         )

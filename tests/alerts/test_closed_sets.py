@@ -7,8 +7,8 @@ import re
 from typing import Any, get_args
 
 from alerts.api import schemas
-from alerts.kind import AlertKind
 from alerts.fallback import UNACKNOWLEDGED
+from alerts.kind import AlertKind
 from alerts.lifecycle import RECORDED, Transition
 from alerts.outbox import OutboxStatus
 from encosta import demo

@@ -54,8 +54,8 @@ class FullWindow:
 
 def storm_rain(zone: str, k: int) -> float:
     """Rain in 5 minutes at cycle ``k``: a two-hour storm over vidigal, drizzle elsewhere."""
-    if zone == "vidigal" and 6 <= k < 30:  # noqa: PLR2004  the storm's two hours
-        return 2.5 if k < 18 else 4.0  # noqa: PLR2004  30 mm/h, then 48 mm/h
+    if zone == "vidigal" and 6 <= k < 30:
+        return 2.5 if k < 18 else 4.0
     return 0.2 if k % 6 == 0 else 0.0
 
 
@@ -64,7 +64,7 @@ def message(readings: list[Reading]) -> Message:
     return Message("encosta/x/s/readings", repr(readings).encode(), readings, [], None)
 
 
-async def run_storm(db: Database, *, full: bool) -> list[tuple[str, str, str, int, int, int]]:
+async def run_storm(db: Database, *, full: bool) -> list[tuple[str, str, str, str, int, int]]:
     """Play the storm through ingest and the evaluator; return every transition recorded."""
     rows = await db.fetch("SELECT id, zone_id FROM stations WHERE network = $1", db.network)
     zones = {r["id"]: r["zone_id"] for r in rows}
@@ -76,13 +76,13 @@ async def run_storm(db: Database, *, full: bool) -> list[tuple[str, str, str, in
         Evaluator(cfg) as evaluator,
     ):
         if full:
-            evaluator._window = FullWindow(cfg.step_minutes, cfg.window_h)  # type: ignore[assignment]  # noqa: SLF001
+            evaluator._window = FullWindow(cfg.step_minutes, cfg.window_h)  # type: ignore[assignment]
         for k in range(CYCLES):
             ts = T0 + k * EVERY
             batch = [
                 Reading(s, q, ts, storm_rain(z, k) if q == "rain_mm" else 0.2 + 0.002 * (k % 5))
                 for s, z in sorted(zones.items())
-                if s != silent or k < 20  # noqa: PLR2004
+                if s != silent or k < 20
                 for q in ("rain_mm", "vwc_d60")
             ]
             if k == LATE_AT:  # rocinha's gauges send three hours they could not send before
@@ -136,10 +136,10 @@ async def test_incremental_transitions_equal_the_full_reevaluation(database: Dat
     await database.fetchval("SELECT encosta_refresh_rollup($1)", T0 - timedelta(days=1))
     full = await run_storm(database, full=True)
     assert incremental == full
-    kinds = {(zone, kind, transition) for _, zone, kind, transition, _, _ in full}
+    kinds = {(t[1], t[2], t[3]) for t in full}
     assert ("vidigal", "risk", "raised") in kinds
     assert ("vidigal", "risk", "escalated") in kinds
     assert ("rocinha", "risk", "raised") in kinds  # raised by the late backlog
     assert ("borel", "data", "raised") in kinds  # the silent gauge
-    late = min(at for at, zone, kind, *_ in full if zone == "rocinha" and kind == "risk")
+    late = min(t[0] for t in full if t[1] == "rocinha" and t[2] == "risk")
     assert late == (T0 + LATE_AT * EVERY + timedelta(minutes=1)).isoformat()
