@@ -399,6 +399,11 @@ async def latency(  # noqa: PLR0915  one linear script, read top to bottom
                 used = sum(cpu_after[p] - cpu_before[p] for p in cpu_after if p in cpu_before)
                 out["pg_busy"] = used / wall
                 out["backends"] = len(pids)
+                samples = {m.name: m.value for m in alerts.metrics.evaluation.collect()[0].samples}
+                out["cycles"] = samples["encosta_alerts_evaluation_seconds_count"]
+                out["cycle_mean_s"] = samples["encosta_alerts_evaluation_seconds_sum"] / max(
+                    1.0, out["cycles"]
+                )
                 reporter.cancel()
             ingest.stop()
             alerts.stop()
@@ -449,7 +454,8 @@ async def main() -> int:
         print(
             f"| {found['stations']:,.0f} | {found['probes']:.0f} | {found['p50_s']:.2f} s |"
             f" {found['p99_s']:.2f} s | {found['max_s']:.2f} s | {100 * found['pg_busy']:.1f} % |"
-            f" {found['rss_mb']:.0f} MB |"
+            f" {found['rss_mb']:.0f} MB | {found['cycles']:.0f} cycles,"
+            f" {1000 * found['cycle_mean_s']:.0f} ms mean |"
         )
         return 0
     print(f"# bench/evaluator.py sizes={args.sizes} cycles={args.cycles}", flush=True)
