@@ -399,7 +399,9 @@ async def latency(  # noqa: PLR0915  one linear script, read top to bottom
                 used = sum(cpu_after[p] - cpu_before[p] for p in cpu_after if p in cpu_before)
                 out["pg_busy"] = used / wall
                 out["backends"] = len(pids)
-                samples = {m.name: m.value for m in alerts.metrics.evaluation.collect()[0].samples}
+                samples = {
+                    m.name: m.value for m in next(iter(alerts.metrics.evaluation.collect())).samples
+                }
                 out["cycles"] = samples["encosta_alerts_evaluation_seconds_count"]
                 out["cycle_mean_s"] = samples["encosta_alerts_evaluation_seconds_sum"] / max(
                     1.0, out["cycles"]
