@@ -5,21 +5,23 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml deploy/constraints.txt | cksum | cut -d' ' -f1)
 REGISTRY := deploy/stations/rio-de-janeiro.toml
 PYTEST_ARGS ?=
 
-.PHONY: all bootstrap system venv services demo test lint bench fuzz down clean
+.PHONY: all bootstrap system venv services demo test lint bench fuzz constraints down clean
 
 all: test
 
 system:
 	bash scripts/install-system.sh
 
-$(STAMP): pyproject.toml
+# The run-time dependencies at the image's pins (deploy/constraints.txt), so the suite tests
+# what the image runs; `make constraints` regenerates them after a dependency change.
+$(STAMP): pyproject.toml deploy/constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
 	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/pip install --quiet --disable-pip-version-check -c deploy/constraints.txt -e '.[dev]'
 	@rm -f $(VENV)/.installed-* && touch $@
 
 venv: system $(STAMP)
@@ -50,11 +52,16 @@ bench: bootstrap
 	$(BIN)/python -m bench.alerts
 	$(BIN)/python -m bench.broker_crash
 	$(BIN)/python -m bench.evaluator
+	$(BIN)/python -m bench.results
 
 # Bounded: runs the decoder fuzzers for FUZZ_SECONDS, prints what ran, stops by itself.
 FUZZ_SECONDS ?= 60
 fuzz: venv
 	$(BIN)/python -m bench.fuzz --seconds $(FUZZ_SECONDS)
+
+# The image's pins (deploy/constraints.txt) from this virtualenv; tests/deploy checks them.
+constraints: venv
+	$(BIN)/python scripts/constraints.py
 
 down:
 	-$(BIN)/encosta services down

@@ -35,6 +35,7 @@ from alerts import fallback, heartbeat
 from alerts.metrics import AlertsMetrics
 from alerts.observations import Grid, StationTable, load_stations, stale_mask
 from alerts.partitions import PartitionLease, partition_of
+from alerts.results import store_results
 from alerts.store import Proposal, apply, open_states
 from alerts.window import IncrementalGrid
 from models import MODEL_VERSION, ModelInputs, ModelResult, evaluate, load_preset, zone_evidence
@@ -209,9 +210,12 @@ class Evaluator(StackedResource):
                 stale_mask(stations, grid, at, cfg.stale_intervals), stations, names
             )
             if stations.ids:
-                proposals += risk_proposals(
-                    await self._model(stations, grid), self.model, stations, names
-                )
+                runs = self.model_runs
+                result = await self._model(stations, grid)
+                proposals += risk_proposals(result, self.model, stations, names)
+                if self.model_runs > runs:  # a reused result of this step is stored already
+                    mine = lambda zone: self._mine(zone, partitions)  # noqa: E731
+                    await store_results(connection, result, self.model, stations, grid.end, mine)
             states = await open_states(connection, cfg.network)
             changes = []
             for proposal in proposals:

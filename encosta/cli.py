@@ -131,11 +131,21 @@ def _broker(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check(service: str) -> int:
+    from encosta.healthcheck import check  # noqa: PLC0415
+
+    code, reason = check(service, os.environ)
+    print(reason, file=sys.stdout if code == 0 else sys.stderr)
+    return code
+
+
 def _ingest(args: argparse.Namespace) -> int:
     from encosta.runner import run_until_signal  # noqa: PLC0415
     from ingest.config import IngestConfig  # noqa: PLC0415
     from ingest.service import IngestService  # noqa: PLC0415
 
+    if args.check:
+        return _check("ingest")
     del args
     service = IngestService(IngestConfig.from_env(os.environ))
     asyncio.run(run_until_signal(service.run, service.stop))
@@ -147,6 +157,8 @@ def _alerts(args: argparse.Namespace) -> int:
     from alerts.service import AlertsService  # noqa: PLC0415
     from encosta.runner import run_until_signal  # noqa: PLC0415
 
+    if args.check:
+        return _check("alerts")
     del args
     service = AlertsService(
         EvaluatorConfig.from_env(os.environ), DispatchConfig.from_env(os.environ)
@@ -159,6 +171,8 @@ def _api(args: argparse.Namespace) -> int:
     from alerts.api.app import server  # noqa: PLC0415
     from alerts.api.config import ApiConfig  # noqa: PLC0415
 
+    if args.check:
+        return _check("api")
     del args
     asyncio.run(server(ApiConfig.from_env(os.environ)).serve())
     return 0
@@ -331,6 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the MQTT -> TimescaleDB ingest service "
         "(settings: ENCOSTA_MQTT_*, ENCOSTA_INGEST_PG_DSN or ENCOSTA_PG_DSN, ENCOSTA_INGEST_*)",
     )
+    _add_check(ingest)
     ingest.set_defaults(func=_ingest)
 
     alerts = sub.add_parser(
@@ -338,6 +353,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the alert evaluator and webhook dispatcher "
         "(settings: ENCOSTA_ALERTS_PG_DSN or ENCOSTA_PG_DSN, ENCOSTA_NETWORK, ENCOSTA_ALERTS_*)",
     )
+    _add_check(alerts)
     alerts.set_defaults(func=_alerts)
 
     webhooks = sub.add_parser("webhooks", help="manage webhook subscriptions")
@@ -394,6 +410,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(settings: ENCOSTA_API_HOST/PORT/TOKEN/MAX_BODY_BYTES, ENCOSTA_API_PG_DSN or "
         "ENCOSTA_PG_DSN, ENCOSTA_NETWORK, ENCOSTA_ALERTS_WEBHOOK_ALLOW_*)",
     )
+    _add_check(api)
     api.set_defaults(func=_api)
 
     demo = sub.add_parser(
@@ -425,6 +442,15 @@ def build_parser() -> argparse.ArgumentParser:
     backtest = backtest_command.add_parser(sub)
     backtest.set_defaults(func=backtest_command.run)
     return parser
+
+
+def _add_check(service: argparse.ArgumentParser) -> None:
+    service.add_argument(
+        "--check",
+        action="store_true",
+        help="do not run: ask the running service's health endpoint on 127.0.0.1 (its port "
+        "variable) and exit 0 healthy or 1, with a one-line reason (for healthchecks)",
+    )
 
 
 def _local_defaults() -> None:

@@ -96,11 +96,11 @@ async def test_registration_refuses_credentials_in_the_url(database: Database) -
         assert "hunter2" not in str(refused.value)
         assert "token@" not in str(refused.value)
     async with served(replace(api_config(database), destinations=private)) as client:
-        refused = await client.post(
+        answer = await client.post(
             "/webhooks", json={"url": "http://bob:hunter2@127.0.0.1:9/hook"}, headers=AUTH
         )
-        assert refused.status_code == 400
-        assert "hunter2" not in refused.text
+        assert answer.status_code == 400
+        assert "hunter2" not in answer.text
     assert await database.fetchval("SELECT count(*) FROM webhook_subscriptions") == 0
 
 

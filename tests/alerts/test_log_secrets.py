@@ -78,7 +78,14 @@ async def test_no_credential_is_logged(database: Database, production_logging: i
     config = replace(api_config(database), dsn=dsn)
     alert = await raise_alert(database, "rocinha", 3)
     async with Receiver() as receiver, served(config) as client:
-        url = f"http://hook:{URL_PASSWORD}@127.0.0.1:{receiver.port}/{CAPABILITY}"
+        with_credentials = f"http://hook:{URL_PASSWORD}@127.0.0.1:{receiver.port}/{CAPABILITY}"
+        refused = await client.post(
+            "/webhooks",
+            json={"url": with_credentials, "secret": SECRET},
+            headers={"Authorization": f"Bearer {TOKEN}"},
+        )
+        assert refused.status_code == 400, refused.text  # refused, and never echoed or logged
+        url = f"http://127.0.0.1:{receiver.port}/{CAPABILITY}"
         created = await client.post(
             "/webhooks",
             json={"url": url, "secret": SECRET, "min_level": 0},

@@ -1,27 +1,40 @@
-"""deploy/docker-compose.yml: no Docker engine runs here, so its content is checked instead.
+"""docker-compose.yml: no Docker engine runs here, so its content is checked instead.
 
-The file parses; each Encosta service is built from deploy/Dockerfile and has a healthcheck;
+The file is valid against the Compose Specification's JSON schema (the copy check-jsonschema
+vendors, offline); the Dockerfile passes hadolint; each Encosta service is built from
+deploy/Dockerfile and has a healthcheck that runs ``encosta <service> --check``; two ingest
+replicas share the subscription with distinct client ids; the simulator sits behind a profile;
 every ``ENCOSTA_*`` variable it sets is one the code reads; every ``${...}`` it needs is in
-``.env.example`` with a placeholder value; the broker keeps the local stack's settings.
+``.env.example`` with a placeholder value; the broker keeps the local stack's settings; the
+image's pins match the virtualenv and the build context leaves a checkout's state out.
 """
 
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
+from ingest.accounts import DEFAULT_INGEST_CLIENTS
 from tests.conftest import REPO
 
 DEPLOY = REPO / "deploy"
-ENCOSTA_SERVICES = {"migrate", "broker-init", "broker-sync", "ingest", "alerts", "api"}
+COMPOSE = REPO / "docker-compose.yml"
+INGEST_REPLICAS = {"ingest-1", "ingest-2"}
+SERVICES = {"ingest-1": "ingest", "ingest-2": "ingest", "alerts": "alerts", "api": "api"}
+ENCOSTA_SERVICES = {"migrate", "broker-init", "broker-sync", "alerts", "api", "simulator"}
+ENCOSTA_SERVICES |= INGEST_REPLICAS
+BIN = Path(sys.executable).parent
 _REFERENCE = re.compile(r"\$\{(\w+)(?::?[-?][^}]*)?\}")
 
 
 def _compose() -> dict[str, Any]:
-    document: dict[str, Any] = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())
+    document: dict[str, Any] = yaml.safe_load(COMPOSE.read_text())
     return document
 
 
@@ -35,7 +48,7 @@ def _code_text() -> str:
 
 def _example() -> dict[str, str]:
     pairs: dict[str, str] = {}
-    for line in (DEPLOY / ".env.example").read_text().splitlines():
+    for line in (REPO / ".env.example").read_text().splitlines():
         if line.strip() and not line.startswith("#"):
             name, _, value = line.partition("=")
             pairs[name] = value
@@ -47,21 +60,26 @@ def test_services_and_healthchecks() -> None:
     services = _compose()["services"]
     assert set(services) == {"timescaledb", "mosquitto", "grafana", *ENCOSTA_SERVICES}
     assert (DEPLOY / "Dockerfile").is_file()
-    assert "python:3.11-slim" in (DEPLOY / "Dockerfile").read_text()
+    # the base image runs the Python the pins were generated with (deploy/constraints.txt)
+    python = ".".join(map(str, sys.version_info[:3]))
+    assert f"FROM python:{python}-slim\n" in (DEPLOY / "Dockerfile").read_text()
     for name in ENCOSTA_SERVICES:
         assert services[name]["build"]["dockerfile"] == "deploy/Dockerfile", name
-    for name in set(services) - {"migrate", "broker-init", "broker-sync"}:  # one-shots
+    one_shots = {"migrate", "broker-init", "broker-sync", "simulator"}
+    for name in set(services) - one_shots:
         assert "test" in services[name]["healthcheck"], name
-    for name in ("ingest", "api"):
-        assert "/healthz" in " ".join(services[name]["healthcheck"]["test"]), name
-    for name in ("ingest", "alerts", "api"):
+    for name, command in SERVICES.items():  # the image's own probe (encosta/healthcheck.py)
+        assert services[name]["healthcheck"]["test"] == ["CMD", "encosta", command, "--check"]
+        assert services[name]["command"] == [command], name
+    for name in SERVICES:
         depends = services[name]["depends_on"]
         assert depends["migrate"]["condition"] == "service_completed_successfully", name
         assert depends["timescaledb"]["condition"] == "service_healthy", name
     # ingest waits for its broker account (broker-sync waits for a healthy broker)
-    assert services["ingest"]["depends_on"]["broker-sync"]["condition"] == (
-        "service_completed_successfully"
-    )
+    for name in INGEST_REPLICAS:
+        assert services[name]["depends_on"]["broker-sync"]["condition"] == (
+            "service_completed_successfully"
+        )
     # the licensed edition: migration 0001 takes its continuous-aggregate path
     assert services["timescaledb"]["image"].startswith("timescale/timescaledb:")
     assert "-oss" not in services["timescaledb"]["image"]
@@ -81,10 +99,10 @@ def test_environment_names_exist_in_code() -> None:
 
 def test_secrets_come_from_env_file() -> None:
     """Every ${...} the compose file needs is in .env.example, with a placeholder value."""
-    text = (DEPLOY / "docker-compose.yml").read_text()
+    text = COMPOSE.read_text()
     example = _example()
     for name in set(_REFERENCE.findall(text)):
-        assert name in example, f"{name} is missing from deploy/.env.example"
+        assert name in example, f"{name} is missing from .env.example"
     for name, value in example.items():
         if "PASSWORD" in name or "TOKEN" in name:
             assert value.startswith("replace-me"), f"{name} must hold a placeholder"
@@ -95,8 +113,14 @@ def test_grafana_mounts_match_provisioning() -> None:
     volumes = _compose()["services"]["grafana"]["volumes"]
     provider = yaml.safe_load((DEPLOY / "grafana/provisioning/dashboards/encosta.yaml").read_text())
     path = provider["providers"][0]["options"]["path"]
-    assert f"./grafana/dashboards:{path}:ro" in volumes
-    assert "./grafana/provisioning:/etc/grafana/provisioning:ro" in volumes
+    assert f"./deploy/grafana/dashboards:{path}:ro" in volumes
+    assert "./deploy/grafana/provisioning:/etc/grafana/provisioning:ro" in volumes
+    # every host path the compose file mounts exists in the repository
+    for service in _compose()["services"].values():
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            if source.startswith("./"):
+                assert (REPO / source).exists(), volume
 
 
 def _directives(path: Path) -> dict[str, str]:
@@ -129,14 +153,21 @@ def test_broker_accounts_are_created_before_ingest_starts() -> None:
     )
     assert services["broker-sync"]["command"][:2] == ["broker", "sync"]
     assert services["broker-sync"]["depends_on"]["mosquitto"]["condition"] == "service_healthy"
-    ingest = services["ingest"]
-    assert ingest["depends_on"]["broker-sync"]["condition"] == "service_completed_successfully"
-    assert ingest["environment"]["ENCOSTA_MQTT_PASSWORD"].startswith(
-        "${ENCOSTA_MQTT_INGEST_PASSWORD"
-    )
-    assert ingest["environment"]["ENCOSTA_INGEST_CLIENT_ID"] in (
-        services["broker-sync"]["environment"]["ENCOSTA_BROKER_INGEST_CLIENTS"].split(",")
-    )
+    accounts = services["broker-sync"]["environment"]["ENCOSTA_BROKER_INGEST_CLIENTS"]
+    assert accounts == DEFAULT_INGEST_CLIENTS
+    client_ids = []
+    for name in sorted(INGEST_REPLICAS):
+        ingest = services[name]
+        assert ingest["depends_on"]["broker-sync"]["condition"] == (
+            "service_completed_successfully"
+        )
+        assert ingest["environment"]["ENCOSTA_MQTT_PASSWORD"].startswith(
+            "${ENCOSTA_MQTT_INGEST_PASSWORD"
+        )
+        assert ingest["environment"]["ENCOSTA_INGEST_SHARE_GROUP"] == "encosta-ingest"
+        client_ids.append(ingest["environment"]["ENCOSTA_INGEST_CLIENT_ID"])
+    # two replicas on the shared subscription, each with its own account and session
+    assert client_ids == accounts.split(",")
     # the healthcheck logs in: anonymous clients are refused
     assert "-u encosta-admin" in services["mosquitto"]["healthcheck"]["test"][1]
     # not published on every interface by default
@@ -148,8 +179,8 @@ def test_services_connect_as_their_roles() -> None:
     services = _compose()["services"]
     owner = "postgresql://encosta:"
     assert services["migrate"]["environment"]["ENCOSTA_PG_OWNER_DSN"].startswith(owner)
-    for name in ("ingest", "alerts", "api"):
-        environment = services[name]["environment"]
+    for service, name in SERVICES.items():
+        environment = services[service]["environment"]
         assert "ENCOSTA_PG_DSN" not in environment, name
         dsn = environment[f"ENCOSTA_{name.upper()}_PG_DSN"]
         expected = f"postgresql://encosta_{name}:${{ENCOSTA_DB_PASSWORD_{name.upper()}}}@"
@@ -162,3 +193,77 @@ def test_services_connect_as_their_roles() -> None:
     assert services["grafana"]["depends_on"]["migrate"]["condition"] == (
         "service_completed_successfully"
     )
+
+
+def _check_jsonschema(path: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.compose-spec",
+         str(path)],
+        capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+
+
+def test_compose_file_is_valid_against_the_compose_specification(tmp_path: Path) -> None:
+    """docker-compose.yml passes the Compose Specification schema (vendored, no network)."""
+    result = _check_jsonschema(COMPOSE)
+    assert result.returncode == 0, result.stdout + result.stderr
+    # the same check refuses a file Compose would refuse
+    broken = tmp_path / "docker-compose.yml"
+    broken.write_text("services:\n  ingest:\n    image: encosta:local\n    restart: 5\n"
+                      "    healtcheck: {test: [CMD, true]}\n")  # fmt: skip
+    refused = _check_jsonschema(broken)
+    assert refused.returncode == 1, refused.stdout
+    assert "healtcheck" in refused.stdout + refused.stderr
+
+
+def _hadolint(path: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(BIN / "hadolint"), "--no-color", str(path)],
+        capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+
+
+def test_dockerfile_passes_hadolint(tmp_path: Path) -> None:
+    """deploy/Dockerfile has no hadolint finding; an unpinned base image would have one."""
+    result = _hadolint(DEPLOY / "Dockerfile")
+    assert result.returncode == 0, result.stdout + result.stderr
+    sloppy = tmp_path / "Dockerfile"
+    sloppy.write_text("FROM python\nRUN cd /app && pip install .\n")
+    found = _hadolint(sloppy)
+    assert found.returncode == 1
+    assert "DL3006" in found.stdout  # "Always tag the version of an image explicitly"
+
+
+def test_image_installs_with_the_generated_pins() -> None:
+    """The Dockerfile installs with deploy/constraints.txt, and the pins match the venv."""
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    assert "--constraint deploy/constraints.txt" in dockerfile
+    for package in ("encosta", "ingest", "models", "alerts", "simulators", "runtime"):
+        assert f"COPY {package}/ {package}/" in dockerfile, package
+    check = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "constraints.py"), "--check"],
+        capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    assert check.returncode == 0, f"run `make constraints`: {check.stdout}{check.stderr}"
+    pins = (DEPLOY / "constraints.txt").read_text()
+    assert "\naiomqtt==2.5.1\n" in pins  # pyproject's exact pins are kept
+    assert "pytest" not in pins  # the dev extra is not in the image
+
+
+@pytest.mark.parametrize("path", [".venv/", ".state/", ".git/", ".env"])
+def test_build_context_leaves_a_checkout_out(path: str) -> None:
+    """.dockerignore keeps the virtualenv, the local stack, history and secrets out."""
+    ignored = (REPO / ".dockerignore").read_text().splitlines()
+    assert path in ignored
+
+
+def test_simulator_runs_only_in_its_profile() -> None:
+    """The simulator starts only with --profile simulator, as the gateways of the registry."""
+    services = _compose()["services"]
+    simulator = services["simulator"]
+    assert simulator["profiles"] == ["simulator"]
+    assert simulator["command"][0] == "simulate"
+    assert "--credentials" in simulator["command"]
+    assert "broker-credentials:/var/lib/encosta/broker:ro" in simulator["volumes"]
+    assert all("profiles" not in s for n, s in services.items() if n != "simulator")
+    assert not (DEPLOY / "docker-compose.yml").exists()  # one compose file, at the root

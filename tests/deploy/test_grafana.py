@@ -10,6 +10,8 @@ expects, so a dashboard cannot ship broken.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,8 +21,15 @@ import asyncpg
 import pytest
 import yaml
 
-from tests.conftest import REPO, Database
+from alerts.api.app import create_app
+from alerts.api.config import ApiConfig
+from alerts.config import EvaluatorConfig
+from alerts.evaluator import Evaluator
+from models import load_preset
+from scripts import grafana_thresholds
+from tests.conftest import REPO, Database, ingest_config, running_ingest
 from tests.deploy.grafana_macros import MacroError, Request
+from tests.mqtt import publish
 
 GRAFANA = REPO / "deploy" / "grafana"
 DASHBOARDS = sorted((GRAFANA / "dashboards").glob("*.json"))
@@ -74,14 +83,15 @@ def test_dashboard_structure(path: Path) -> None:
             assert target["rawQuery"], panel["title"]
             assert target["format"] in {"table", "time_series"}, panel["title"]
     for variable in board["templating"]["list"]:
-        assert variable["datasource"]["uid"] == DATASOURCE_UID, variable["name"]
+        if variable["type"] == "query":  # a constant (the API's URL) queries nothing
+            assert variable["datasource"]["uid"] == DATASOURCE_UID, variable["name"]
 
 
 @pytest.mark.parametrize("path", DASHBOARDS, ids=lambda p: p.stem)
 def test_readings_queries_are_time_bounded(path: Path) -> None:
-    """Every query on the readings hypertable is bounded by the dashboard's time range."""
+    """Every query on a hypertable (readings, rollup, results) is bounded by the time range."""
     for name, sql in _queries(_load(path)):
-        if "readings" in sql:
+        if any(t in sql for t in ("readings", "station_results", "zone_results")):
             assert "$__timeFilter(" in sql or "$__timeTo()" in sql, f"{path.stem}: {name}"
 
 
@@ -102,18 +112,58 @@ def test_provisioning_parses() -> None:
     assert files["options"]["path"] == "/etc/encosta/grafana/dashboards"
 
 
+# Grafana's own expectations, from the cases of pkg/tsdb/grafana-postgresql-datasource/
+# macros_test.go (TestMacroEngine, "Given a time range between 2018-04-12 00:00 and 00:05",
+# the engine with TimescaleDB enabled), for the macros listed in the PostgreSQL data source's
+# documentation: https://grafana.com/docs/grafana/latest/datasources/postgres/query-editor/
+# ("Macros"). The expander must reproduce them exactly.
+GRAFANA_FROM = datetime(2018, 4, 12, 18, 0, tzinfo=UTC)
+GRAFANA_CASES = [
+    ("select $__time(time_column)", 'select time_column AS "time"'),
+    (
+        "WHERE $__timeFilter(time_column)",
+        "WHERE time_column BETWEEN '2018-04-12T18:00:00Z' AND '2018-04-12T18:05:00Z'",
+    ),
+    ("select $__timeFrom()", "select '2018-04-12T18:00:00Z'"),
+    ("select $__timeTo()", "select '2018-04-12T18:05:00Z'"),
+    ("GROUP BY $__timeGroup(time_column,'5m')", "GROUP BY time_bucket('300.000s',time_column)"),
+    ("GROUP BY $__timeGroup(time_column , '5m')", "GROUP BY time_bucket('300.000s',time_column)"),
+    (
+        "GROUP BY $__timeGroup(time_column , '12d')",
+        "GROUP BY time_bucket('1036800.000s',time_column)",
+    ),
+    ("GROUP BY $__timeGroup(time_column , '20ms')", "GROUP BY time_bucket('0.020s',time_column)"),
+    (
+        "SELECT $__timeGroupAlias(time_column,'5m')",
+        "SELECT time_bucket('300.000s',time_column) AS \"time\"",
+    ),
+    ("select $__unixEpochFilter(time)", "select time >= 1523556000 AND time <= 1523556300"),
+]
+
+
+@pytest.mark.parametrize(("sql", "expected"), GRAFANA_CASES)
+def test_expander_reproduces_grafanas_own_cases(sql: str, expected: str) -> None:
+    """Each macro expands exactly as Grafana's backend test says it does."""
+    request = Request(GRAFANA_FROM, GRAFANA_FROM + timedelta(minutes=5))
+    assert request.expand(sql) == expected
+
+
 def test_expander_matches_grafana() -> None:
-    """The macro expander produces what Grafana's TimescaleDB-aware datasource sends."""
+    """Variables first, then macros; fractions as Go prints them; unknown names fail."""
     start = datetime(2010, 4, 5, 18, 0, tzinfo=UTC)
     request = Request(start, start + timedelta(hours=1), "15m", {"station": "rocinha-01"})
     sql = "SELECT $__timeGroupAlias(ts, $__interval) WHERE $__timeFilter(ts) AND id = '$station'"
     assert request.expand(sql) == (
-        "SELECT time_bucket('900s', ts) AS \"time\" WHERE ts BETWEEN '2010-04-05T18:00:00Z'"
+        "SELECT time_bucket('900.000s',ts) AS \"time\" WHERE ts BETWEEN '2010-04-05T18:00:00Z'"
         " AND '2010-04-05T19:00:00Z' AND id = 'rocinha-01'"
     )
     assert request.expand("$__timeTo()::timestamptz") == "'2010-04-05T19:00:00Z'::timestamptz"
+    # macros_test.go, "1960-02-01 07:00:00.5": time.RFC3339Nano keeps the fraction
+    half = datetime(1960, 2, 1, 7, 0, 0, 500000, tzinfo=UTC)
+    assert Request(half, half).expand("$__timeFrom()") == "'1960-02-01T07:00:00.5Z'"
+    assert request.expand("SELECT 1 -- a comment\nFROM t") == "SELECT 1 \nFROM t"
     with pytest.raises(MacroError):
-        request.expand("$__unixEpochFilter(ts)")
+        request.expand("$__unixEpochNanoFilter(ts)")
     with pytest.raises(MacroError):
         request.expand("'$zone'")
 
@@ -149,6 +199,7 @@ async def _fill(db: Database, now: datetime) -> dict[str, Any]:
             records=rows,
             columns=["station_id", "quantity", "ts", "value", "received_at"],
         )
+        await connection.fetchval("SELECT encosta_refresh_rollup()")  # written here, not by ingest
         await connection.execute(
             "INSERT INTO rejects (received_at, topic, station_id, reason, detail, raw,"
             " message_hash) VALUES ($1, $2, $3, 'out_of_range',"
@@ -342,3 +393,182 @@ async def test_every_query_runs_and_key_panels_have_rows(database: Database) -> 
     _check_overview(results, database.network, filled)
     _check_station(results, now)
     _check_health(results, filled)
+
+
+# --- the dashboards on data written through the real ingest and the real evaluator ---------
+
+STORM_ZONE = "rocinha"
+EVALUATED_STEPS = 8  # the last two hours, one evaluation per 15-minute step
+
+
+def _backlog(database: Database, now: datetime, silent: str) -> tuple[list[tuple[str, bytes]], int]:
+    """One gateway-style message per station with 6 h of 15-minute records; the record count.
+
+    The storm zone gets 20 mm per step in the last hour (80 mm/h: crisis by the 1 h table)
+    and its soil wets towards saturation; elsewhere it is dry. ``silent`` stops reporting
+    two hours before ``now``.
+    """
+    messages = []
+    count = 0
+    start = now - timedelta(hours=HOURS)
+    for station in database.registry.stations:
+        storm = station.zone == STORM_ZONE
+        records = []
+        for step in range(HOURS * 4 + 1):
+            ts = start + timedelta(minutes=15 * step)
+            if station.id == silent and ts > now - timedelta(hours=2):
+                continue
+            wet = storm and ts > now - timedelta(hours=1)
+            records.append(
+                {
+                    "ts": ts.isoformat().replace("+00:00", "Z"),
+                    "rain_mm": 20.0 if wet else 0.0,
+                    "vwc_d60": round(0.22 + step * (0.008 if storm else 0.002), 4),
+                    "battery_v": round(3.9 - step / 500, 3),
+                }
+            )
+        count += 3 * len(records)
+        payload = json.dumps({"seq": 1, "records": records}).encode()
+        messages.append((database.topic(station.id), payload))
+    return messages, count
+
+
+@pytest.mark.services
+async def test_panels_on_ingested_and_evaluated_data(database: Database) -> None:
+    """Readings through MQTT and ingest, levels from the evaluator: the model's panels show it."""
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    now = now.replace(minute=now.minute // 15 * 15)
+    stations = {s.id: s for s in database.registry.stations}
+    storm = sorted(s for s, info in stations.items() if info.zone == STORM_ZONE)
+    silent = next(s for s, info in sorted(stations.items()) if info.zone != STORM_ZONE)
+    messages, expected = _backlog(database, now, silent)
+    async with running_ingest(ingest_config(database)):
+        await publish(database.publisher, messages)
+        stored = await database.wait_for_count("SELECT count(*) FROM readings", expected)
+    assert stored == expected
+    async with Evaluator(
+        EvaluatorConfig(dsn=database.dsn_for("alerts"), network=database.network)
+    ) as evaluator:
+        for back in range(EVALUATED_STEPS - 1, -1, -1):
+            await evaluator.evaluate_once(
+                now - timedelta(minutes=15 * back) + timedelta(seconds=30)
+            )
+    request = Request(
+        now - timedelta(hours=HOURS),
+        now + timedelta(minutes=1),
+        "15m",
+        {"network": database.network, "station": storm[0]},
+    )
+    results: Rows = {}
+    for path in DASHBOARDS:
+        for name, raw in _queries(_load(path)):
+            results[path.stem, name] = await _run_as_reader(database, request.expand(raw))
+
+    def rows(board: str, name: str) -> list[asyncpg.Record]:
+        return results[board, f"panel {name}"]
+
+    # the map: the storm zone at crisis from the real alert, the silent station marked offline
+    where = {r["station"]: r for r in rows("operations-overview", "Stations by zone level")}
+    assert {s for s, r in where.items() if r["level"] == 3} == set(storm)
+    assert where[silent]["health"] == "offline"
+    assert where[silent]["symbol"].endswith("x-mark.svg")
+    assert all(where[s]["health"] != "offline" for s in storm)
+    healthy = [r for s, r in where.items() if s != silent]
+    assert {r["symbol"] for r in healthy if r["health"] == "ok"} == {"img/icons/marker/circle.svg"}
+    # the zone timeline and the storm overview, from the stored results
+    timeline = [r for r in rows("operations-overview", "Zone levels") if r["metric"] == STORM_ZONE]
+    assert len(timeline) == EVALUATED_STEPS
+    assert timeline[-1]["level"] == 3
+    assert timeline[0]["level"] < 3  # two hours ago, before the rain: wet soil, no crisis
+    overview = {r["zone"]: r for r in rows("operations-overview", "Storm overview")}
+    assert overview[STORM_ZONE]["max_level"] == 3
+    assert overview[STORM_ZONE]["max_rain_1h_mm"] == pytest.approx(80.0)
+    assert overview[STORM_ZONE]["first_raised"] is not None
+    assert overview[stations[silent].zone]["max_rain_1h_mm"] == pytest.approx(0.0)
+    # the alerts table links to the deciding station
+    alerts = {(r["zone"], r["kind"]): r for r in rows("operations-overview", "Active alerts")}
+    assert alerts[STORM_ZONE, "risk"]["level"] == 3
+    assert alerts[STORM_ZONE, "risk"]["station"] in storm
+    assert (stations[silent].zone, "data") in alerts
+    rain = {
+        r["station"]: r["rain_1h_mm"] for r in rows("operations-overview", "Rain in the last hour")
+    }
+    assert rain[storm[0]] == pytest.approx(80.0)
+    assert rain[silent] is None  # silent: no value, never zero rain
+    # the station detail: factor of safety from the stored results, falling as the soil wets
+    fs = [r["factor of safety"] for r in rows("station-detail", "Factor of safety")]
+    assert len(fs) == EVALUATED_STEPS
+    assert all(v is not None and v > 0 for v in fs)
+    assert fs[-1] < fs[0]
+    levels = [r["level"] for r in rows("station-detail", "Station level")]
+    assert levels[-1] == 3
+    rain_1h = rows("station-detail", "Rain, 1 h")
+    # plotted at each bucket's end: the bucket starting at ``now`` closes after the range
+    assert max(r["rain 1 h"] for r in rain_1h) == pytest.approx(60.0)
+    assert rain_1h[-1]["time"] == now
+
+
+def test_thresholds_come_from_the_preset() -> None:
+    """Every threshold panel agrees with models/config/rio.toml (scripts/grafana_thresholds.py)."""
+    check = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "grafana_thresholds.py"), "--check"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    # and the script would notice a panel that drifted
+    board = _load(GRAFANA / "dashboards" / "station-detail.json")
+    [fs] = [p for p in board["panels"] if p["title"] == "Factor of safety"]
+    values = [s["value"] for s in fs["fieldConfig"]["defaults"]["thresholds"]["steps"]]
+    assert values == [None, *sorted(load_preset("rio").slope.fs_levels)]
+    assert 1.0 in values  # the FS = 1 line
+    wanted = grafana_thresholds.expected("rio", ("station-detail.json", "Rain, 24 h"), "timeseries")
+    assert [s["value"] for s in wanted["thresholds"]["steps"]][1:] == list(
+        load_preset("rio").rain_levels.rain_24h_mm
+    )
+
+
+@pytest.mark.parametrize("path", DASHBOARDS, ids=lambda p: p.stem)
+def test_every_panel_has_a_unit(path: Path) -> None:
+    """Every panel states the unit of its values (m³/m³, mm, s, V…; "none" for a level or FS)."""
+    for panel in _panels(_load(path)):
+        assert panel["fieldConfig"]["defaults"].get("unit"), f"{path.stem}: {panel['title']}"
+    board = _load(GRAFANA / "dashboards" / "station-detail.json")
+    [soil] = [p for p in board["panels"] if p["title"] == "Soil moisture"]
+    assert soil["fieldConfig"]["defaults"]["unit"] == "suffix: m³/m³"
+
+
+def test_data_links_reach_station_detail_and_the_ack_route() -> None:
+    """Map and alerts table link to the station-detail dashboard and the API's acknowledge route."""
+    overview = _load(GRAFANA / "dashboards" / "operations-overview.json")
+    station = _load(GRAFANA / "dashboards" / "station-detail.json")
+    variables = {v["name"] for v in station["templating"]["list"]}
+    panels = {p["title"]: p for p in overview["panels"]}
+    for title in ("Stations by zone level", "Active alerts"):
+        links = panels[title]["fieldConfig"]["defaults"]["links"]
+        url = links[0]["url"]
+        assert url.startswith(f"/d/{station['uid']}/"), title
+        assert {"var-network", "var-station"} <= {
+            q.split("=")[0] for q in url.split("?")[1].split("&")
+        }
+        assert {"network", "station"} <= variables
+        assert "station" in panels[title]["targets"][0]["rawSql"], title
+    [ack] = [link for link in panels["Active alerts"]["fieldConfig"]["defaults"]["links"]
+             if "acknowledge" in link["url"]]  # fmt: skip
+    assert ack["url"].startswith("${api_url}/docs#/")
+    assert "api_url" in {v["name"] for v in overview["templating"]["list"]}
+    # the Swagger UI deep link (#/tag/operationId) names the API's real acknowledge operation
+    tag, operation = ack["url"].split("#/")[1].split("/")
+    schema = create_app(ApiConfig(dsn="postgresql://unused")).openapi()
+    found = [
+        (path, op)
+        for path, methods in schema["paths"].items()
+        for op in methods.values()
+        if op.get("operationId") == operation
+    ]
+    assert len(found) == 1
+    path, op = found[0]
+    assert path == "/alerts/{alert_id}/acknowledge"
+    assert tag in op["tags"]

@@ -70,6 +70,20 @@ MATRIX: dict[str, dict[str, set[str]]] = {
         "api": {"SELECT"},
         "reader": {"SELECT"},
     },
+    # 0010: the model's output per step, written (a re-evaluated step replaced: DELETE then
+    # COPY) by the evaluator, drawn by Grafana
+    "station_results": {
+        "ingest": set(),
+        "alerts": {"SELECT", "INSERT", "DELETE"},
+        "api": {"SELECT"},
+        "reader": {"SELECT"},
+    },
+    "zone_results": {
+        "ingest": set(),
+        "alerts": {"SELECT", "INSERT", "DELETE"},
+        "api": {"SELECT"},
+        "reader": {"SELECT"},
+    },
     "rejects": {
         "ingest": {"INSERT"} | cols("SELECT", "message_hash", "record_index"),
         "alerts": set(),
