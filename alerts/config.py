@@ -6,7 +6,8 @@
 | ``ENCOSTA_PG_DSN`` | local stack as ``encosta_alerts`` | TimescaleDB DSN |
 | ``ENCOSTA_NETWORK`` | rio | network this evaluator owns |
 | ``ENCOSTA_ALERTS_PRESET`` | rio | risk-model preset (``models.load_preset``) |
-| ``ENCOSTA_ALERTS_INTERVAL_S`` | 5 | seconds between evaluations |
+| ``ENCOSTA_ALERTS_INTERVAL_S`` | 5 | seconds between evaluations without new data |
+| ``ENCOSTA_ALERTS_COALESCE_S`` | 0.5 | seconds after a NOTIFY to gather batches in one cycle |
 | ``ENCOSTA_ALERTS_STALE_INTERVALS`` | 4 | missed expected intervals before a station is stale |
 | ``ENCOSTA_ALERTS_PARTITIONS`` | 4 | zone partitions of a network (one owner each) |
 | ``ENCOSTA_ALERTS_HEARTBEAT_S`` | 300 | heartbeat period to opted-in subscriptions (0: off) |
@@ -50,6 +51,8 @@ class EvaluatorConfig:
     network: str = "rio"
     preset: str = "rio"
     interval_s: float = 5.0
+    # After the first NOTIFY, the batches committed within this many seconds share one cycle.
+    coalesce_s: float = 0.5
     stale_intervals: int = 4
     step_minutes: int = 15
     window_h: int = 96
@@ -69,6 +72,7 @@ class EvaluatorConfig:
             network=settings.network(env),
             preset=env.text("ENCOSTA_ALERTS_PRESET", "rio"),
             interval_s=env.number("ENCOSTA_ALERTS_INTERVAL_S", 5.0, 0.05, 3600),
+            coalesce_s=env.number("ENCOSTA_ALERTS_COALESCE_S", 0.5, 0, 60),
             stale_intervals=env.integer("ENCOSTA_ALERTS_STALE_INTERVALS", 4, 1, 1000),
             partitions=env.integer("ENCOSTA_ALERTS_PARTITIONS", 4, 1, 1024),
             heartbeat_s=env.number("ENCOSTA_ALERTS_HEARTBEAT_S", 300.0, 0, 86400),

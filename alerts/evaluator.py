@@ -6,37 +6,44 @@ the zones of the partitions it holds. The model still runs over every station of
 over all stations costs little more than over a quarter of them); the zone results are then
 filtered to the owned partitions. The window of readings is kept between cycles and fed from
 the 15-minute rollup with only what changed (:mod:`alerts.window`), so a cycle costs what is
-new, not what the window holds. An evaluation runs when new readings are committed (ingest
-NOTIFYs once per batch) and at least every interval (hold times and stale stations advance
-with the clock, not with data).
+new, not what the window holds.
+
+When an evaluation runs (docs/alerts.md, "Evaluate when it matters"): ingest NOTIFYs once per
+committed batch; the notifications that arrive within ``coalesce_s`` of the first one (and
+during a cycle in progress) are served by one cycle, so a reading reaches the model at most
+``coalesce_s`` plus two cycles after its commit. Without notifications a cycle still runs
+every ``interval_s`` (hold times and stale stations advance with the clock, not with data).
+A cycle whose window read nothing new (no new step, no late or re-sent data, same stations)
+reuses the previous model result: only the clock-driven parts run, and zones whose open
+alert would not change are not even locked.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import time
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 import numpy as np
 
 from alerts import fallback, heartbeat, reports
 from alerts.metrics import AlertsMetrics
-from alerts.observations import StationTable, load_stations, stale_mask
+from alerts.observations import Grid, StationTable, load_stations, stale_mask
 from alerts.partitions import PartitionLease, partition_of
 from alerts.results import store_results
 from alerts.store import Proposal, apply, open_states
 from alerts.window import IncrementalGrid
 from models import MODEL_VERSION, ModelInputs, ModelResult, evaluate, load_preset, zone_evidence
+from runtime.resource import StackedResource
 
 if TYPE_CHECKING:
-    from types import TracebackType
-
     from alerts.config import EvaluatorConfig
-    from alerts.lifecycle import Step
+    from alerts.lifecycle import AlertState, Step
     from models import ModelConfig
 
 log = logging.getLogger("encosta.alerts.evaluator")
@@ -120,8 +127,21 @@ def data_proposals(
     return out
 
 
-class Evaluator:
+def unchanged(known: AlertState | None, proposal: Proposal) -> bool:
+    """Whether applying ``proposal`` would leave the alert as it is (no lock, no write needed).
+
+    Nothing open and nothing to raise, or an open alert at exactly the proposed level with no
+    de-escalation pending: :func:`alerts.lifecycle.advance` returns the same state for these.
+    """
+    if known is None:
+        return proposal.level == 0
+    return known.level == proposal.level and known.below_since is None
+
+
+class Evaluator(StackedResource):
     """Evaluation of one network's owned zones; an async context manager owning connections."""
+
+    close_timeout_s = 10.0
 
     def __init__(self, config: EvaluatorConfig, metrics: AlertsMetrics | None = None) -> None:
         self.config = config
@@ -135,25 +155,22 @@ class Evaluator:
         self._beat: int | None = None  # heartbeat period already sent by this evaluator
         # The window between cycles: each cycle reads only what changed (alerts.window).
         self._window = IncrementalGrid(config.step_minutes, config.window_h)
+        # The previous cycle's model result and the stations it was for (reused when the
+        # window read nothing new), and what the last cycles did (for benchmarks and tests).
+        self._result: tuple[tuple[str, ...], ModelResult] | None = None
+        self.model_runs = 0
+        self.model_skips = 0
 
-    async def __aenter__(self) -> Self:
-        self._pool = await asyncpg.create_pool(self.config.dsn, min_size=1, max_size=2)
-        self._lease = await PartitionLease(
-            self.config.dsn, self.config.network, self.config.partitions, self._wake
-        ).__aenter__()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        async with asyncio.timeout(10):
-            if self._lease is not None:
-                await self._lease.__aexit__(exc_type, exc, tb)
-            if self._pool is not None:
-                await self._pool.close()
+    async def open(self, stack: contextlib.AsyncExitStack) -> None:
+        """Open the pool, then the partition lease (closed in reverse order)."""
+        self._pool = await stack.enter_async_context(
+            asyncpg.create_pool(self.config.dsn, min_size=1, max_size=2)
+        )
+        stack.callback(setattr, self, "_pool", None)
+        self._lease = await stack.enter_async_context(
+            PartitionLease(self.config.dsn, self.config.network, self.config.partitions, self._wake)
+        )
+        stack.callback(setattr, self, "_lease", None)
 
     @property
     def owned(self) -> frozenset[int]:
@@ -193,20 +210,12 @@ class Evaluator:
                 stale_mask(stations, grid, at, cfg.stale_intervals), stations, names
             )
             if stations.ids:
-                inputs = ModelInputs.build(
-                    grid.rain_mm,
-                    grid.vwc_m3m3,
-                    cfg.step_minutes,
-                    stations.zone,
-                    stations.x_m,
-                    stations.y_m,
-                    stations.params,
-                    n_zones=len(stations.zone_ids),
-                )
-                result = await asyncio.to_thread(evaluate, inputs, self.model)
+                runs = self.model_runs
+                result = await self._model(stations, grid)
                 proposals += risk_proposals(result, self.model, stations, names)
-                mine = lambda zone: self._mine(zone, partitions)  # noqa: E731
-                await store_results(connection, result, self.model, stations, grid.end, mine)
+                if self.model_runs > runs:  # a reused result of this step is stored already
+                    mine = lambda zone: self._mine(zone, partitions)  # noqa: E731
+                    await store_results(connection, result, self.model, stations, grid.end, mine)
             proposals = await reports.amend(connection, cfg.network, proposals, at)
             states = await open_states(connection, cfg.network)
             changes = []
@@ -214,8 +223,8 @@ class Evaluator:
                 if not self._mine(proposal.zone_id, partitions):
                     continue
                 known = states.get((proposal.zone_id, proposal.kind))
-                if known is None and proposal.level == 0:
-                    continue  # nothing open, nothing to raise: skip the transaction
+                if unchanged(known, proposal):
+                    continue  # the alert stays as it is: skip the transaction
                 try:
                     step = await apply(connection, cfg.network, proposal, at, self.hold)
                 except asyncpg.UniqueViolationError:
@@ -229,7 +238,7 @@ class Evaluator:
                         extra={
                             "zone": proposal.zone_id,
                             "kind": proposal.kind,
-                            "transition": str(step.transition),
+                            "transition": step.transition.value,
                             "from_level": step.from_level,
                             "to_level": step.to_level,
                         },
@@ -244,6 +253,48 @@ class Evaluator:
                 await heartbeat.beat(connection, cfg.network, at, cfg.heartbeat_s)
                 self._beat = period
         return changes
+
+    async def _model(self, stations: StationTable, grid: Grid) -> ModelResult:
+        """The model on ``grid``, or the previous result when the window read nothing new."""
+        if (
+            self._result is not None
+            and self._result[0] == stations.ids
+            and not self._window.changed
+        ):
+            self.model_skips += 1
+            return self._result[1]
+        inputs = ModelInputs.build(
+            grid.rain_mm,
+            grid.vwc_m3m3,
+            self.config.step_minutes,
+            stations.zone,
+            stations.x_m,
+            stations.y_m,
+            stations.params,
+            n_zones=len(stations.zone_ids),
+            antecedent_daily_mm=grid.antecedent_mm,
+        )
+        result = await asyncio.to_thread(evaluate, inputs, self.model)
+        self._result = (stations.ids, result)
+        self.model_runs += 1
+        return result
+
+    async def _coalesce(self, deadline: float) -> None:
+        """Wait for a notification, stop() or ``deadline``; then let a burst of batches land.
+
+        A notification starts a ``coalesce_s`` pause: the batches committed in it are served
+        by the same cycle (ingest commits many small batches while a 5-minute round of a
+        large network arrives).
+        """
+        try:
+            async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
+                await self._wake.wait()  # new readings, stop(), or the interval
+        except TimeoutError:
+            return
+        if not self._stop.is_set() and self.config.coalesce_s > 0:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.config.coalesce_s):
+                    await self._stop.wait()
 
     async def run(self) -> None:
         """Evaluate owned zones on new data and every ``interval_s``, until :meth:`stop`."""
@@ -263,9 +314,4 @@ class Evaluator:
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
                 # The database is away: ownership goes with the session; retry next tick.
                 log.exception("evaluation failed; retrying")
-            wait_s = max(0.0, next_rebalance - time.monotonic())
-            try:
-                async with asyncio.timeout(wait_s):
-                    await self._wake.wait()  # new readings, stop(), or the interval
-            except TimeoutError:
-                pass
+            await self._coalesce(next_rebalance)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from alerts.geometry import zone_circle
+from alerts.lifecycle import Transition
 from alerts.payload import AlertEvent, render
 from alerts.store import wake_dispatchers
 from models import MODEL_VERSION
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 
     import asyncpg
 
-UNACKNOWLEDGED = "unacknowledged"
+UNACKNOWLEDGED = Transition.UNACKNOWLEDGED.value
 
 
 async def escalate(

@@ -9,6 +9,8 @@ back the next state and the transition to record, if any. The hold logic is
       +----- cleared <--(0 after hold)-- de-escalated <--(lower after hold)
 
 Acknowledgement is an operator action on an open alert and does not change its level.
+An open alert nobody acknowledged in time is sent to fallback contacts as ``unacknowledged``
+(:mod:`alerts.fallback`): a webhook event, not a row of ``alert_events``.
 """
 
 from __future__ import annotations
@@ -24,13 +26,26 @@ if TYPE_CHECKING:
 
 
 class Transition(enum.StrEnum):
-    """Kinds of recorded transitions (``alert_events.transition``)."""
+    """Transitions of an alert, recorded and sent.
+
+    All but ``UNACKNOWLEDGED`` are rows of ``alert_events.transition``; that one is the
+    fallback escalation, sent as ``alert.unacknowledged`` but not recorded as an event.
+    """
 
     RAISED = "raised"
     ESCALATED = "escalated"
     DEESCALATED = "de-escalated"
     ACKNOWLEDGED = "acknowledged"
     CLEARED = "cleared"
+    UNACKNOWLEDGED = "unacknowledged"
+
+    @property
+    def recorded(self) -> bool:
+        """Whether this transition is a row of ``alert_events`` (all but the fallback's)."""
+        return self is not Transition.UNACKNOWLEDGED
+
+
+RECORDED = frozenset(t for t in Transition if t.recorded)
 
 
 @dataclass(frozen=True, slots=True)

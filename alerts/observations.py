@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from alerts import antecedent
 from alerts.gridding import fill_grid
 from models import StationParams, project_lonlat
 
@@ -46,6 +47,8 @@ class Grid:
     vwc_m3m3: npt.NDArray[np.float32]
     last_seen_s: npt.NDArray[np.float64]  # epoch seconds of the newest reading, NaN if none
     end: datetime
+    # [stations, ANTECEDENT_DAYS]: daily rain before the window (alerts.antecedent.record)
+    antecedent_mm: npt.NDArray[np.float64] | None = None
 
 
 async def load_stations(connection: asyncpg.Connection, network: str) -> StationTable:
@@ -143,7 +146,8 @@ async def load_grid(
 
     SQL returns the cells as four parallel arrays (station index, step index, soil preference,
     value); the grid is filled by numpy fancy indexing, with no Python loop over rows. Soil
-    moisture comes from plain ``vwc`` if a station has it, else from its deepest probe.
+    moisture comes from plain ``vwc`` if a station has it, else from its deepest probe. The
+    antecedent record is summed from raw readings too (:func:`alerts.antecedent.raw_days`).
     """
     step = timedelta(minutes=step_minutes)
     n_steps = window_h * 60 // step_minutes
@@ -163,7 +167,9 @@ async def load_grid(
     )
     last = np.full(len(ids), np.nan, dtype=np.float64)
     last[np.asarray(seen["i"], dtype=np.int64)] = np.asarray(seen["last"], dtype=np.float64)
-    return Grid(rain, vwc, last, end)
+    days = await antecedent.raw_days(connection, stations.ids, start)
+    record = antecedent.record(days, rain, start, step.total_seconds())
+    return Grid(rain, vwc, last, end, record)
 
 
 def stale_mask(

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from alerts.antecedent import DailyRain, record
 from alerts.gridding import OTHER, PLAIN_VWC, RAIN
 from alerts.observations import Grid, StationTable
 
@@ -136,6 +137,10 @@ class IncrementalGrid:
     relearn: npt.NDArray[np.bool_] = field(default_factory=lambda: np.empty(0, np.bool_))
     rows_read: int = 0  # rows read from the rollup by the last refresh (for benchmarks)
     full_reads: int = 0
+    # Whether the last refresh changed the grid: a full read, a new step, or rows read.
+    changed: bool = True
+    # The antecedent record's days, refreshed in the same transaction (alerts.antecedent).
+    daily: DailyRain = field(default_factory=DailyRain)
 
     def __post_init__(self) -> None:
         if self.step_minutes * 60 != BUCKET_S:
@@ -233,8 +238,16 @@ class IncrementalGrid:
                 await connection.copy_from_query(
                     _WINDOW, ids, *args[1:5], output=parser, format="binary"
                 )
+            days = await self.daily.refresh(connection, stations.ids, start, self.snapshot or "")
         parser.finish()
+        self.changed = full or end != previous or parser.rows > 0 or self.daily.changed
         self.end, self.snapshot = end, snapshot
         self.rows_read = parser.rows
         self.full_reads += int(full)
-        return Grid(self.rain.copy(), self.vwc.copy(), self.last.copy(), end)
+        return Grid(
+            self.rain.copy(),
+            self.vwc.copy(),
+            self.last.copy(),
+            end,
+            record(days, self.rain, start, BUCKET_S),
+        )

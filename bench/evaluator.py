@@ -15,6 +15,20 @@ rollup) in the same run, their ratio, a cycle after late data (one station in te
 from 30 h ago), PostgreSQL's CPU per steady cycle (every process of this stack's cluster, from
 /proc), and the bench process's resident memory.
 
+``--load rollup`` writes the history straight into the rollups the evaluator reads (the values
+the raw load would give them) and raw readings for the last hour only: 100,000 stations have
+230 M raw readings in 96 h, more than a session can load; no full re-read is timed then.
+
+``--latency SECONDS`` measures instead reading -> webhook through the real chain (Mosquitto ->
+ingest service -> TimescaleDB -> evaluator -> outbox -> dispatcher -> a loopback receiver) for
+the first size: every station reports rain and soil moisture every 5 minutes, spread evenly
+over the 5 minutes (one QoS 1 message each), for SECONDS; every ``--probe-s`` the 25 stations
+of the next zone report heavy rain in that reporting stream, timed from the first of those
+publishes to the arrival of the zone's ``alert.raised`` webhook. PostgreSQL's CPU over the
+run (the backends serving the benchmark's database: ingest's, the evaluator's and the
+dispatcher's connections, so that another database on the cluster does not count) is reported
+as a share of wall time (of one core).
+
 Run: ``.venv/bin/python -m bench.evaluator [--sizes 100,1000] [--cycles 3]`` (10,000 stations
 take minutes per cycle on 2 cores). The local stack must be up.
 """
@@ -23,6 +37,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
+import json
 import os
 import statistics
 import sys
@@ -31,16 +47,24 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import aiomqtt
 import asyncpg
 import numpy as np
 
-from alerts.config import EvaluatorConfig
+from alerts.config import DispatchConfig, EvaluatorConfig
+from alerts.destinations import Destinations
 from alerts.evaluator import Evaluator
 from alerts.observations import load_grid, load_stations
+from alerts.service import AlertsService
+from alerts.signing import new_secret
 from bench import database
+from bench.accounts import bench_login
+from bench.alerts import Receiver
 from encosta import stack
+from ingest.config import IngestConfig
 from ingest.metrics import IngestMetrics
 from ingest.payload import Reading
+from ingest.service import IngestService
 from ingest.stations import Registry, Station, Zone, load_registry
 from ingest.writer import BatchWriter, Message
 from models import ModelInputs, evaluate, load_preset
@@ -75,6 +99,37 @@ def synthetic(stations: int, seed: int = 0) -> Registry:
     return Registry(NETWORK, tuple(zones), tuple(out))
 
 
+# ``--load rollup`` (100,000 stations: 230 M raw rows do not fit a session): the history goes
+# straight into the rollups the evaluator reads (the same values the raw load would give
+# them), and raw readings only for the last hour.
+_LOAD_ROLLUP = """
+INSERT INTO readings_15m (station_id, quantity, bucket, total, samples, last_ts, last_value)
+SELECT s.id, q.quantity, b,
+       CASE q.quantity WHEN 'rain_mm' THEN 0.2 * (abs(hashtext(s.id || b::text)) % 3) ELSE 0.75 END,
+       3, b + interval '10 minutes',
+       CASE q.quantity WHEN 'rain_mm' THEN 0 ELSE 0.25 END
+FROM stations s, (VALUES ('rain_mm'), ('vwc_d60')) q (quantity),
+     generate_series(time_bucket('15 minutes', $1::timestamptz - interval '96 hours'),
+                     $1::timestamptz - interval '1 hour', interval '15 minutes') b
+WHERE s.network = $2
+"""
+_LOAD_DAILY = """
+INSERT INTO readings_rain_1d (station_id, day, total, samples)
+SELECT station_id, time_bucket('1 day', bucket), sum(total), sum(samples)::int
+FROM readings_15m WHERE quantity = 'rain_mm' GROUP BY 1, 2
+"""
+_LOAD_RECENT = """
+INSERT INTO readings (station_id, quantity, ts, value)
+SELECT s.id, q.quantity, g,
+       CASE q.quantity
+           WHEN 'rain_mm' THEN CASE WHEN abs(hashtext(s.id || g::text)) % 10 = 0 THEN 0.2 ELSE 0 END
+           ELSE 0.25 END
+FROM stations s, (VALUES ('rain_mm'), ('vwc_d60')) q (quantity),
+     generate_series($1::timestamptz - interval '55 minutes', $1::timestamptz,
+                     interval '5 minutes') g
+WHERE s.network = $2
+"""
+
 _LOAD = """
 INSERT INTO readings (station_id, quantity, ts, value)
 SELECT s.id, q.quantity, g,
@@ -104,6 +159,30 @@ def _cluster_cpu_s(pg_dir: Path) -> float:
     return total / _TICKS
 
 
+def _backends_cpu_s(pids: list[int]) -> dict[int, float]:
+    """User + system CPU seconds of each of ``pids`` still alive (PostgreSQL backends)."""
+    out = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[pid] = (int(fields[11]) + int(fields[12])) / _TICKS
+    return out
+
+
+async def _backends(owner: str, name: str) -> list[int]:
+    """The backends serving database ``name`` now (the services' long-lived connections)."""
+    connection = await asyncpg.connect(owner)
+    try:
+        rows = await connection.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", name
+        )
+    finally:
+        await connection.close()
+    return [r["pid"] for r in rows]
+
+
 def _rss_mb(field: str = "VmRSS:") -> float:
     """This process's resident memory (``VmHWM:``: its peak so far), in MB."""
     for line in Path("/proc/self/status").read_text().splitlines():
@@ -124,8 +203,20 @@ async def _late_readings(writer: BatchWriter, ids: tuple[str, ...], at: datetime
     await writer.write([Message("bench", b"", readings, [], None)])
 
 
+async def load(connection: asyncpg.Connection, now: datetime, how: str) -> None:
+    """The history: raw readings summarised by ``encosta_refresh_rollup``, or the rollups."""
+    if how == "raw":
+        await connection.execute(_LOAD, now, NETWORK)
+        await connection.execute("SELECT encosta_refresh_rollup()")  # bulk-loaded, not by ingest
+    else:
+        await connection.execute(_LOAD_ROLLUP, now, NETWORK)
+        await connection.execute(_LOAD_DAILY)
+        await connection.execute(_LOAD_RECENT, now, NETWORK)
+        await connection.execute("SELECT encosta_refresh_rollup($1)", now - timedelta(hours=1))
+
+
 async def measure(  # noqa: PLR0915  one linear script, read top to bottom
-    cfg: stack.StackConfig, size: int, cycles: int, full_cycles: int
+    cfg: stack.StackConfig, size: int, cycles: int, full_cycles: int, how: str = "raw"
 ) -> dict[str, float]:
     """Load a network of ``size`` stations and time full and incremental cycles side by side."""
     name = f"bench_evaluator_{size}"
@@ -134,10 +225,15 @@ async def measure(  # noqa: PLR0915  one linear script, read top to bottom
     connection = await asyncpg.connect(owner)
     try:
         started = time.perf_counter()
-        await connection.execute(_LOAD, now, NETWORK)
-        await connection.execute("SELECT encosta_refresh_rollup()")  # bulk-loaded, not by ingest
+        await load(connection, now, how)
         load_s = time.perf_counter() - started
-        rows = int(await connection.fetchval("SELECT count(*) FROM readings"))
+        rows = int(
+            await connection.fetchval(
+                "SELECT count(*) FROM readings"
+                if how == "raw"
+                else "SELECT sum(samples) FROM readings_15m"
+            )
+        )
         await connection.execute("ANALYZE readings; ANALYZE readings_15m")
     finally:
         await connection.close()
@@ -168,6 +264,12 @@ async def measure(  # noqa: PLR0915  one linear script, read top to bottom
                 await evaluator.evaluate_once(at)
                 steady.append(time.perf_counter() - started)
                 cpu.append(_cluster_cpu_s(cfg.pg_dir) - before)
+            # Nothing new, same step: the window reads nothing and the model is skipped.
+            skips = evaluator.model_skips
+            started = time.perf_counter()
+            await evaluator.evaluate_once(at + timedelta(seconds=20))
+            out["idle_s"] = time.perf_counter() - started
+            out["idle_skipped"] = evaluator.model_skips - skips
             at = now + timedelta(minutes=5 * cycles + 1)
             await _late_readings(writer, table.ids, at - timedelta(hours=30))
             started = time.perf_counter()
@@ -187,21 +289,132 @@ async def measure(  # noqa: PLR0915  one linear script, read top to bottom
                 full.append(time.perf_counter() - started)
             sizes = await connection.fetchrow(
                 "SELECT hypertable_size('readings') AS raw,"
-                " hypertable_size('readings_15m') AS roll, (SELECT count(*) FROM readings) AS n"
+                " hypertable_size('readings_15m') + hypertable_size('readings_rain_1d') AS roll,"
+                " (SELECT count(*) FROM readings) AS n"
             )
         finally:
             await connection.close()
-    out["bytes_per_reading"] = sizes["raw"] / sizes["n"]
-    out["rollup_bytes_per_reading"] = sizes["roll"] / sizes["n"]
+    # Per stored raw reading (the rollup load stores one hour of them: no figure then).
+    per = sizes["n"] if how == "raw" else float("nan")
+    out["bytes_per_reading"] = sizes["raw"] / per
+    out["rollup_bytes_per_reading"] = sizes["roll"] / per
     out["rss_growth_mb"] = out["rss_mb"] - rss_before
     # 5-minute reports of rain and soil moisture: 2 x 12 x 24 x 365 readings a station-year.
     out["mb_per_station_year"] = (
         (out["bytes_per_reading"] + out["rollup_bytes_per_reading"]) * 2 * 12 * 24 * 365 / 1e6
     )
     out["steady_s"] = statistics.median(steady)
-    out["full_s"] = statistics.median(full)
+    out["full_s"] = statistics.median(full) if full else float("nan")
     out["ratio"] = out["full_s"] / out["steady_s"]
     out["pg_cpu_s"] = statistics.median(cpu)
+    database.drop(cfg, name)
+    return out
+
+
+async def _report(client: aiomqtt.Client, ids: tuple[str, ...], every_s: float) -> None:
+    """Every station reports once per ``every_s``, spread evenly, until cancelled."""
+    gap = every_s / len(ids)
+    started = time.monotonic()
+    for k in itertools.count():
+        sid = ids[k % len(ids)]
+        record = {"ts": datetime.now(UTC).isoformat(), "rain_mm": 0.0, "vwc_d60": 0.25}
+        await client.publish(
+            f"encosta/{NETWORK}/{sid}/readings", json.dumps({"records": [record]}), qos=1
+        )
+        await asyncio.sleep(max(0.0, started + (k + 1) * gap - time.monotonic()))
+
+
+async def latency(  # noqa: PLR0915  one linear script, read top to bottom
+    cfg: stack.StackConfig, size: int, seconds: float, probe_s: float
+) -> dict[str, float]:
+    """Reading -> webhook latency under every station's 5-minute reports."""
+    name = f"bench_latency_{size}"
+    owner = await database.create(cfg, name, synthetic(size))
+    now = datetime.now(UTC)
+    receiver = Receiver()
+    connection = await asyncpg.connect(owner)
+    try:
+        await load(connection, now, "rollup")
+        await connection.execute("ANALYZE readings_15m")
+        zones: dict[str, list[str]] = {}
+        for row in await connection.fetch("SELECT id, zone_id FROM stations ORDER BY id"):
+            zones.setdefault(row["zone_id"], []).append(row["id"])
+    finally:
+        await connection.close()
+    ids = tuple(sid for members in zones.values() for sid in members)
+    alerts_dsn = cfg.dsn(name, "encosta_alerts")
+    out: dict[str, float] = {"stations": size, "seconds": seconds}
+    async with bench_login(NETWORK) as login, receiver:
+        connection = await asyncpg.connect(owner)
+        await connection.execute(
+            "INSERT INTO webhook_subscriptions (url, secret, min_level) VALUES ($1, $2, 1)",
+            receiver.url,
+            new_secret(),
+        )
+        await connection.close()
+        ingest = IngestService(
+            IngestConfig(
+                dsn=cfg.dsn(name, "encosta_ingest"), mqtt_port=cfg.mqtt_port, network=NETWORK,
+                share_group=None, client_id="bench-latency", metrics_port=0,
+                session_expiry_s=60, login=login,
+            )
+        )  # fmt: skip
+        alerts = AlertsService(
+            EvaluatorConfig(dsn=alerts_dsn, network=NETWORK, heartbeat_s=0, fallback_min=0),
+            DispatchConfig(dsn=alerts_dsn, destinations=Destinations.loopback()),
+        )
+        latencies: list[float] = []
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(ingest.run(), name="bench-ingest")
+            tg.create_task(alerts.run(), name="bench-alerts")
+            await asyncio.wait_for(ingest.ready.wait(), 60)
+            async with aiomqtt.Client(
+                "127.0.0.1", cfg.mqtt_port, **login.client_options()
+            ) as client:
+                reporter = tg.create_task(_report(client, ids, 300.0))
+                await asyncio.sleep(60)  # the cold start and a first minute of reports
+                # This database's backends only: other benchmarks may share the cluster.
+                pids = await _backends(owner, name)
+                cpu_before, wall_before = _backends_cpu_s(pids), time.perf_counter()
+                for zone in itertools.islice(zones, int(seconds // probe_s)):
+                    started = time.time()
+                    heavy = {"ts": datetime.now(UTC).isoformat(), "rain_mm": 60.0}
+                    for sid in zones[zone]:
+                        await client.publish(
+                            f"encosta/{NETWORK}/{sid}/readings",
+                            json.dumps({"records": [heavy]}),
+                            qos=1,
+                        )
+                    async with asyncio.timeout(120):
+                        while True:
+                            arrived, body = await receiver.arrivals.get()
+                            data = body["data"]
+                            assert isinstance(data, dict)
+                            if body["type"] == "alert.raised" and data["zone"]["id"] == zone:
+                                break
+                    latencies.append(arrived - started)
+                    await asyncio.sleep(max(0.0, started + probe_s - time.time()))
+                wall = time.perf_counter() - wall_before
+                cpu_after = _backends_cpu_s(pids)
+                used = sum(cpu_after[p] - cpu_before[p] for p in cpu_after if p in cpu_before)
+                out["pg_busy"] = used / wall
+                out["backends"] = len(pids)
+                samples = {
+                    m.name: m.value for m in next(iter(alerts.metrics.evaluation.collect())).samples
+                }
+                out["cycles"] = samples["encosta_alerts_evaluation_seconds_count"]
+                out["cycle_mean_s"] = samples["encosta_alerts_evaluation_seconds_sum"] / max(
+                    1.0, out["cycles"]
+                )
+                reporter.cancel()
+            ingest.stop()
+            alerts.stop()
+    latencies.sort()
+    out["probes"] = len(latencies)
+    out["p50_s"] = statistics.median(latencies)
+    out["p99_s"] = latencies[min(len(latencies) - 1, round(0.99 * (len(latencies) - 1)))]
+    out["max_s"] = latencies[-1]
+    out["rss_mb"] = _rss_mb("VmHWM:")
     database.drop(cfg, name)
     return out
 
@@ -215,29 +428,57 @@ async def main() -> int:
         "--full-cycles",
         type=int,
         default=3,
-        help="full re-reads timed after the incremental cycles (about 9 s each per 1,000 stations)",
+        help="full re-reads timed after the incremental cycles (about 9 s each per 1,000 stations;"
+        " 0 with --load rollup, which loads no raw history)",
     )
+    parser.add_argument(
+        "--load",
+        choices=("raw", "rollup"),
+        default="raw",
+        help="history as raw readings (summarised by encosta_refresh_rollup) or straight into"
+        " the rollups (for 100,000 stations)",
+    )
+    parser.add_argument(
+        "--latency",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="measure reading -> webhook for SECONDS under 5-minute reports (first size only)",
+    )
+    parser.add_argument("--probe-s", type=float, default=15.0, help="seconds between probes")
     args = parser.parse_args()
     cfg = stack.StackConfig.from_env(os.environ)
     stack.up(cfg)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    if args.latency > 0:
+        print(f"# bench/evaluator.py --latency {args.latency} sizes={sizes[0]}", flush=True)
+        found = await latency(cfg, sizes[0], args.latency, args.probe_s)
+        print(
+            f"| {found['stations']:,.0f} | {found['probes']:.0f} | {found['p50_s']:.2f} s |"
+            f" {found['p99_s']:.2f} s | {found['max_s']:.2f} s | {100 * found['pg_busy']:.1f} % |"
+            f" {found['rss_mb']:.0f} MB | {found['cycles']:.0f} cycles,"
+            f" {1000 * found['cycle_mean_s']:.0f} ms mean |"
+        )
+        return 0
     print(f"# bench/evaluator.py sizes={args.sizes} cycles={args.cycles}", flush=True)
     results = []
     for size in sizes:
-        result = await measure(cfg, size, args.cycles, max(1, args.full_cycles))
+        full_cycles = 0 if args.load == "rollup" else max(1, args.full_cycles)
+        result = await measure(cfg, size, args.cycles, full_cycles, args.load)
         results.append(result)
         print(f"{size} stations: {result}", flush=True)
     print(
         "| stations | readings | cold start | steady cycle (incremental) | full re-read "
-        "| ratio | late-data cycle | PostgreSQL CPU per steady cycle | peak RSS (incremental) "
-        "| bytes per reading (raw + rollup) | MB per station-year |"
+        "| ratio | idle cycle (model skipped) | late-data cycle | PostgreSQL CPU per steady cycle"
+        " | peak RSS (incremental) | bytes per reading (raw + rollup) | MB per station-year |"
     )
-    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in results:
         print(
             f"| {r['stations']:,.0f} | {r['rows']:,.0f} | {r['cold_s']:.2f} s | "
             f"{r['steady_s'] * 1000:.0f} ms | {r['full_s']:.2f} s | {r['ratio']:.0f}x | "
-            f"{r['late_s'] * 1000:.0f} ms | {r['pg_cpu_s']:.2f} s | {r['rss_mb']:.0f} MB | "
+            f"{r['idle_s'] * 1000:.0f} ms | {r['late_s'] * 1000:.0f} ms | "
+            f"{r['pg_cpu_s']:.2f} s | {r['rss_mb']:.0f} MB | "
             f"{r['bytes_per_reading']:.0f} + {r['rollup_bytes_per_reading']:.0f} | "
             f"{r['mb_per_station_year']:.0f} |"
         )

@@ -1,4 +1,7 @@
-"""The 15-minute rollup (``readings_15m``), kept by ingest in the transaction of its readings.
+"""The rollups kept by ingest in the transaction of their readings.
+
+``readings_15m`` (migration 0008) is the evaluator's window; ``readings_rain_1d`` (0009),
+daily rain per station, is the model's 30-day antecedent record (:mod:`alerts.antecedent`).
 
 For each (station, quantity, 15-minute bucket) the rollup holds the sum and count of the
 stored readings and the newest one's value; each change stamps the writer's transaction id,
@@ -36,11 +39,28 @@ ON CONFLICT (station_id, quantity, bucket) DO UPDATE SET
     xid = pg_current_xact_id()
 """
 
+# Rain only, per UTC day (the day as time_bucket aligns it); the same arrays as above.
+_ADD_DAILY = """
+INSERT INTO readings_rain_1d AS d (station_id, day, total, samples)
+SELECT station_id, time_bucket(INTERVAL '1 day', ts), sum(value), count(*)
+FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::float8[]) AS n (station_id,
+     quantity, ts, value)
+WHERE quantity = 'rain_mm'
+GROUP BY 1, 2
+ORDER BY 1, 2
+ON CONFLICT (station_id, day) DO UPDATE SET
+    total = d.total + EXCLUDED.total,
+    samples = d.samples + EXCLUDED.samples,
+    xid = pg_current_xact_id()
+"""
+
 
 async def add(
     connection: asyncpg.Connection, rows: Iterable[tuple[str, str, datetime, float]]
 ) -> None:
-    """Add newly stored readings to the rollup (inside the caller's transaction)."""
+    """Add newly stored readings to the rollups (inside the caller's transaction)."""
     columns = [list(column) for column in zip(*rows, strict=True)]
     if columns:
         await connection.execute(_ADD, *columns)
+        if "rain_mm" in columns[1]:
+            await connection.execute(_ADD_DAILY, *columns)

@@ -63,6 +63,7 @@ DECLARE dropped integer;
 BEGIN
     SELECT count(*) INTO dropped FROM drop_chunks('readings', older_than => now() - keep);
     PERFORM drop_chunks('readings_15m', older_than => now() - keep);
+    PERFORM drop_chunks('readings_rain_1d', older_than => now() - keep);
     PERFORM drop_chunks('station_results', older_than => now() - keep);
     PERFORM drop_chunks('zone_results', older_than => now() - keep);
     RETURN dropped;

@@ -7,8 +7,9 @@ import re
 from typing import Any, get_args
 
 from alerts.api import schemas
+from alerts.fallback import UNACKNOWLEDGED
 from alerts.kind import AlertKind
-from alerts.lifecycle import Transition
+from alerts.lifecycle import RECORDED, Transition
 from alerts.outbox import OutboxStatus
 from encosta import demo
 from models import Level
@@ -79,8 +80,11 @@ def test_transitions_and_kinds_match_the_schema() -> None:
     """The API's transition and kind literals are the recorded ones (alert_events, alerts)."""
     assert (
         set(get_args(schemas.Transition))
-        == set(Transition)
+        == set(RECORDED)
         == check_values("alert_events", "transition")
     )
+    # The one transition that is sent but not recorded: the fallback escalation.
+    assert set(Transition) - RECORDED == {Transition.UNACKNOWLEDGED}
+    assert UNACKNOWLEDGED == Transition.UNACKNOWLEDGED
     kind = schemas.Alert.model_fields["kind"].annotation
     assert set(get_args(kind)) == set(AlertKind) == check_values("alerts", "kind")

@@ -6,7 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from alerts.evaluator import unchanged
 from alerts.lifecycle import AlertState, Step, Transition, advance
+from alerts.store import Proposal
 
 T0 = datetime(2026, 11, 24, 19, 0, tzinfo=UTC)
 HOLD = timedelta(minutes=60)
@@ -93,3 +95,21 @@ def test_out_of_range_level_is_refused() -> None:
     """Levels outside 0..3 are a caller bug and raise."""
     with pytest.raises(ValueError, match=r"0\.\.3"):
         advance(AlertState(), 4, T0, HOLD)
+
+
+@pytest.mark.parametrize("unknown", [False, True])
+def test_an_alert_the_evaluator_leaves_unlocked_would_not_change(*, unknown: bool) -> None:
+    """Every (state, proposal) ``unchanged`` skips is one ``advance`` leaves as it is."""
+    states = [None, AlertState(), *(AlertState(level) for level in range(1, 4))]
+    states += [AlertState(level, T0 - HOLD / 2, below) for level in (2, 3) for below in (0, 1)]
+    skipped = 0
+    for known in states:
+        for level in range(4):
+            proposal = Proposal("z", "Z", "risk", level, unknown, {})
+            if not unchanged(known, proposal):
+                continue
+            skipped += 1
+            step = advance(known or AlertState(), level, T0, HOLD, unknown=unknown)
+            assert step.transition is None
+            assert not step.changed
+    assert skipped == 2 + 3  # level 0 with nothing open (twice), each open level held as it is

@@ -65,11 +65,23 @@ async def test_results_rows_per_step_station_and_zone(database: Database) -> Non
 
 
 async def test_results_are_written_once_per_step(database: Database) -> None:
-    """A step evaluated again overwrites its rows; the next step adds new ones."""
+    """A step evaluated again overwrites its rows; the next step adds new ones.
+
+    With nothing new the evaluator reuses the step's result (alerts.evaluator: the model is
+    skipped) and its rows stay as written; a reading that changes the step re-evaluates it.
+    """
     await _heavy_rain(database)
     async with Evaluator(config(database)) as evaluator:
         await evaluator.evaluate_once(NOW)
         first = await database.fetchval("SELECT max(evaluated_at) FROM zone_results")
+        await evaluator.evaluate_once(NOW + timedelta(seconds=20))  # same step, nothing new
+        assert await database.fetchval("SELECT min(evaluated_at) FROM zone_results") == first
+        await database.fetchval(  # a late reading in the step: it is evaluated again
+            "UPDATE readings SET value = 21 WHERE quantity = 'rain_mm' AND ts = $1"
+            " AND station_id IN (SELECT id FROM stations WHERE zone_id = 'rocinha')",
+            NOW,
+        )
+        await database.fetchval("SELECT encosta_refresh_rollup()")
         await evaluator.evaluate_once(NOW + timedelta(seconds=30))  # same step
         assert await database.fetchval("SELECT count(DISTINCT step) FROM zone_results") == 1
         assert await database.fetchval("SELECT min(evaluated_at) FROM zone_results") > first

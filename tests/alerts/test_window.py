@@ -56,6 +56,9 @@ async def _compare(db: Database, window: IncrementalGrid, at: datetime) -> Grid:
     np.testing.assert_allclose(incremental.rain_mm, full.rain_mm, rtol=1e-6, equal_nan=True)
     np.testing.assert_array_equal(incremental.vwc_m3m3, full.vwc_m3m3)
     np.testing.assert_array_equal(incremental.last_seen_s, full.last_seen_s)
+    assert incremental.antecedent_mm is not None
+    assert full.antecedent_mm is not None
+    np.testing.assert_allclose(incremental.antecedent_mm, full.antecedent_mm, atol=1e-4)
     return incremental
 
 

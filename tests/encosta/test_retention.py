@@ -24,10 +24,17 @@ async def test_retention_drops_only_chunks_older_than_the_cutoff(
         " ('rocinha-01', 'rain_mm', now() - interval '60 days', 1),"
         " ('rocinha-01', 'rain_mm', now() - interval '1 day', 2)"
     )
+    await database.fetchval("SELECT encosta_refresh_rollup()")  # the rollups of both (0008/9)
     code = await asyncio.to_thread(main, ["retention", "--keep-days", "30", "--dsn", database.dsn])
     assert code == 0
     assert "dropped 1 readings chunk(s)" in capsys.readouterr().out
     assert await database.fetchval("SELECT array_agg(value) FROM readings") == [2.0]
+    # The 15-minute rollup's one-day chunks go with the readings'; the recent day stays.
+    assert await database.fetchval("SELECT array_agg(total) FROM readings_15m") == [2.0]
+    recent = await database.fetchval(
+        "SELECT count(*) FROM readings_rain_1d WHERE day > now() - interval '3 days'"
+    )
+    assert recent == 1
     assert (
         await asyncio.to_thread(main, ["retention", "--keep-days", "0", "--dsn", database.dsn]) == 2
     )

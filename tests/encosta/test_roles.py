@@ -63,6 +63,13 @@ MATRIX: dict[str, dict[str, set[str]]] = {
         "api": {"SELECT"},
         "reader": {"SELECT"},
     },
+    # 0009: daily rain, kept by ingest like readings_15m, read for the antecedent record
+    "readings_rain_1d": {
+        "ingest": {"SELECT", "INSERT", "UPDATE"},
+        "alerts": {"SELECT"},
+        "api": {"SELECT"},
+        "reader": {"SELECT"},
+    },
     # 0010: the model's output per step, written (a re-evaluated step replaced: DELETE then
     # COPY) by the evaluator, drawn by Grafana
     "station_results": {
