@@ -59,7 +59,7 @@ from encosta import stack
 from ingest.broker import BrokerLogin
 from ingest.config import IngestConfig
 from ingest.service import IngestService
-from ingest.stations import load_registry
+from registry.format import load_registry
 from runtime.http_server import HttpServer, Request, Response
 
 NETWORK = "rio"

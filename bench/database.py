@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from encosta import stack
 from encosta.migrate import migrate
 from encosta.registry import import_registry
-from ingest.stations import Registry, load_registry
+from registry.format import Registry, load_registry
 
 RIO = stack.REPO / "deploy" / "stations" / "rio-de-janeiro.toml"
 

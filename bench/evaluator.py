@@ -65,9 +65,9 @@ from ingest.config import IngestConfig
 from ingest.metrics import IngestMetrics
 from ingest.payload import Reading
 from ingest.service import IngestService
-from ingest.stations import Registry, Station, Zone, load_registry
 from ingest.writer import BatchWriter, Message
 from models import ModelInputs, evaluate, load_preset
+from registry.format import Registry, Station, Zone, load_registry
 
 NETWORK = "benchnet"
 ZONE_SIZE = 25

@@ -20,7 +20,7 @@ from pathlib import Path
 from encosta import dynsec
 from encosta.stack import StackConfig
 from ingest.accounts import gateway_accounts
-from ingest.stations import Registry, load_registry
+from registry.format import Registry, load_registry
 from simulators import generate, load_scenario, publish
 from simulators.gateway import Message
 from simulators.publisher import PublishStats

@@ -23,6 +23,7 @@ from encosta.backtest import command as backtest_command
 from encosta.errors import ConfigError, EncostaError
 from ingest.accounts import ingest_client_ids
 from ingest.errors import IngestError
+from registry.errors import RegistryError
 from runtime import settings
 from runtime.settings import Environment
 from simulators import cli as simulators_cli
@@ -82,7 +83,7 @@ def _retention(args: argparse.Namespace) -> int:
 
 def _stations(args: argparse.Namespace) -> int:
     from encosta.registry import import_registry  # noqa: PLC0415
-    from ingest.stations import load_registry  # noqa: PLC0415
+    from registry.format import load_registry  # noqa: PLC0415
 
     registry = load_registry(Path(args.file))
     count = asyncio.run(import_registry(args.dsn or stack.owner_dsn(os.environ), registry))
@@ -94,7 +95,7 @@ def _stations(args: argparse.Namespace) -> int:
 
 def _broker(args: argparse.Namespace) -> int:
     from encosta import dynsec  # noqa: PLC0415
-    from ingest.stations import load_registry  # noqa: PLC0415
+    from registry.format import load_registry  # noqa: PLC0415
 
     if args.broker_command == "init":
         target = Path(args.file)
@@ -533,7 +534,7 @@ _DB_HINT = (
 
 def _failure(exc: BaseException) -> str | None:  # noqa: PLR0911  one answer per kind
     """One line for an error a newcomer can act on, or None for a bug (a traceback)."""
-    if isinstance(exc, EncostaError | IngestError | AlertsError):
+    if isinstance(exc, EncostaError | IngestError | AlertsError | RegistryError):
         return str(exc)
     if isinstance(exc, FileNotFoundError):
         return f"{exc.filename or exc}: no such file or directory; check the path (mkdir -p?)"

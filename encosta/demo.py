@@ -67,8 +67,8 @@ from ingest.config import ROLE as INGEST_ROLE
 from ingest.config import IngestConfig
 from ingest.mqtt5 import connect_properties
 from ingest.service import IngestService
-from ingest.stations import Registry, load_registry
 from models import Level
+from registry.format import Registry, load_registry
 from runtime import settings
 from runtime.settings import Environment
 from simulators import Run, generate, load_scenario, publish

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from encosta.demo import Tracked
-    from ingest.stations import Registry
+    from registry.format import Registry
     from simulators import Run
 
 COLOURS = ("#2e7d32", "#f9a825", "#ef6c00", "#c62828")  # normal, attention, alert, crisis

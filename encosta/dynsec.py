@@ -32,7 +32,7 @@ from encosta import credentials
 from encosta.errors import BrokerAuthError
 from ingest.accounts import Account, network_accounts
 from ingest.broker import BrokerLogin, load_credentials
-from ingest.stations import Registry
+from registry.format import Registry
 from runtime.resource import StackedResource
 
 ADMIN_USERNAME = "encosta-admin"

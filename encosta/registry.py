@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from ingest.stations import Registry
+from registry.format import Registry
 
 
 async def import_registry(dsn: str, registry: Registry) -> int:

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from ingest.errors import ConfigError
-from ingest.stations import Registry
 from ingest.topic import ROOT, PayloadForm, ReadingsTopic, subscription
+from registry.format import Registry
 from runtime.settings import Environment
 
 SHARE_GROUP = "encosta-ingest"

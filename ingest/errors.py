@@ -3,7 +3,6 @@
 The tree::
 
     IngestError                  root: catch this to catch everything ingest raises
-    ├── RegistryError            the station registry file is invalid (``.path``, ``.field``)
     ├── ConfigError              an environment variable has a bad value (``.variable``)
     └── PayloadError             one message or record cannot be accepted (``.reason``)
 
@@ -20,15 +19,6 @@ if TYPE_CHECKING:
 
 class IngestError(Exception):
     """Root of every exception raised by the ingest package."""
-
-
-class RegistryError(IngestError):
-    """The station registry file cannot be loaded."""
-
-    def __init__(self, message: str, *, path: str, field: str | None = None) -> None:
-        super().__init__(f"{path}: {message}")
-        self.path = path
-        self.field = field
 
 
 class ConfigError(IngestError):

@@ -8,15 +8,14 @@ the topic is authoritative: the broker's ACL lets a station publish only under i
 from __future__ import annotations
 
 import functools
-import re
 from dataclasses import dataclass
 from enum import StrEnum
 
 from ingest.errors import PayloadError
 from ingest.reasons import Reason
+from registry.ids import ID_PATTERN
 
 ROOT = "encosta"
-ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
 
 class PayloadForm(StrEnum):

@@ -19,7 +19,8 @@ from pathlib import Path
 
 from ingest.broker import BrokerLogin, load_credentials
 from ingest.errors import IngestError
-from ingest.stations import load_registry
+from registry.errors import RegistryError
+from registry.format import load_registry
 from runtime import settings
 from runtime.settings import Environment
 from simulators.errors import ConfigError, SimulatorError
@@ -198,7 +199,7 @@ def run(args: argparse.Namespace) -> int:
         _check_directory(args.to_file)
         args.host, args.port = broker_address(args.host, args.port, os.environ)
         run_ = generate(scenario, registry, args.seed, anchor, faults=not args.no_faults)
-    except (SimulatorError, IngestError) as exc:
+    except (SimulatorError, IngestError, RegistryError) as exc:
         print(f"simulate: {exc}", file=sys.stderr)  # noqa: T201  user-facing error
         return 1
     m = run_.manifest

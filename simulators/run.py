@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ingest.payload import PayloadDecoder
-from ingest.stations import Registry
+from registry.format import Registry
 from simulators.failure import GroundTruth, Slopes, ground_truth
 from simulators.fault_config import Faults
 from simulators.faults import FaultInjector

@@ -31,7 +31,7 @@ from encosta.registry import import_registry
 from encosta.roles import grant_database
 from ingest.config import IngestConfig
 from ingest.service import IngestService
-from ingest.stations import Registry, load_registry
+from registry.format import Registry, load_registry
 from tests.mqtt import Endpoint, NetworkAccounts, provisioned
 
 REPO = Path(__file__).resolve().parent.parent

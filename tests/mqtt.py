@@ -24,7 +24,7 @@ from ingest.broker import BrokerLogin
 
 if TYPE_CHECKING:
     from encosta.stack import StackConfig
-    from ingest.stations import Registry
+    from registry.format import Registry
 
 
 @dataclass(frozen=True, slots=True)

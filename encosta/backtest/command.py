@@ -34,8 +34,8 @@ from encosta.backtest.scores import (
     score_zone,
     zone_days,
 )
-from ingest.stations import load_registry
 from models import ModelConfig, load_preset
+from registry.format import load_registry
 from simulators import available, generate, load_scenario
 
 if TYPE_CHECKING:

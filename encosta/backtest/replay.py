@@ -31,8 +31,8 @@ from models import ModelInputs, evaluate
 from models.result import Criterion
 
 if TYPE_CHECKING:
-    from ingest.stations import Registry
     from models import ModelConfig, ModelResult
+    from registry.format import Registry
     from simulators import Run
 
 STEP_MINUTES = 15  # the evaluator's grid (alerts.config.EvaluatorConfig)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.stations import Registry, load_registry
+from registry.format import Registry, load_registry
 from simulators import Scenario, load_scenario
 
 REPO = Path(__file__).resolve().parent.parent.parent

@@ -12,7 +12,7 @@ from simulators.fault_config import FaultEvent, FaultRates, Faults
 from tests.simulators.conftest import ANCHOR
 
 if TYPE_CHECKING:
-    from ingest.stations import Registry
+    from registry.format import Registry
 
 
 def _within(count: int, n: int, p: float, sigmas: float = 5.0) -> bool:

@@ -7,7 +7,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from ingest.stations import Registry
+from registry.format import Registry
 from simulators import generate, load_scenario
 from simulators.rainfield import project
 from simulators.scenario import Reporting, Soil

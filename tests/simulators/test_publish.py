@@ -17,7 +17,7 @@ from tests.simulators.conftest import ANCHOR
 
 if TYPE_CHECKING:
     from encosta.stack import StackConfig
-    from ingest.stations import Registry
+    from registry.format import Registry
 
 pytestmark = pytest.mark.services
 

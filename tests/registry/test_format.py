@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest.errors import RegistryError
-from ingest.stations import Station, load_registry
+from registry.errors import RegistryError
+from registry.format import Station, load_registry
 from tests.conftest import REPO
 
 RIO = REPO / "deploy" / "stations" / "rio-de-janeiro.toml"

@@ -18,8 +18,8 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from ingest.errors import RegistryError
-from ingest.topic import ID_PATTERN
+from registry.errors import RegistryError
+from registry.ids import ID_PATTERN
 
 _M = msgspec.Meta
 # As ID_PATTERN.fullmatch: msgspec searches, and "$" would let a trailing newline through.
