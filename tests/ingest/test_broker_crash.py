@@ -42,6 +42,32 @@ async def private_broker(
         await asyncio.to_thread(broker.stop)
 
 
+async def saved_after(path: Path, since_ns: int, limit_s: float = 120.0) -> None:
+    """Wait for an autosave that began after ``since_ns``: the event, not a guess at its time.
+
+    Mosquitto writes ``mosquitto.db.new`` and renames it, one save at a time. A save finished
+    after ``since_ns`` may have begun before it, so wait for the one after that: it began after
+    the first had finished. (On a loaded machine a save of 20,000 messages can take longer
+    than the interval; a fixed sleep lost messages to that.)
+    """
+
+    def mtime() -> int:
+        try:
+            return path.stat().st_mtime_ns
+        except FileNotFoundError:
+            return 0
+
+    first = 0  # the mtime of the first save that finished after since_ns
+    async with asyncio.timeout(limit_s):
+        for _ in iter(int, 1):  # polled: a file's mtime has no event to await
+            now = mtime()
+            if not first and now > since_ns:
+                first = now
+            elif first and now != first:
+                return
+            await asyncio.sleep(0.05)
+
+
 def test_autosave_interval_matches_the_shipped_config() -> None:
     """The interval these tests rely on is the one the stack and compose ship."""
     repo = Path(__file__).resolve().parents[2]
@@ -73,7 +99,7 @@ async def test_acknowledged_messages_survive_kill_9_of_the_broker(
             for i in range(20_000)
         ]
         assert await publish(accounts.publisher, messages) == 20_000  # all PUBACKed
-        await asyncio.sleep(3 * AUTOSAVE_S)  # past the next autosave
+        await saved_after(broker.config.mqtt_dir / "mosquitto.db", time.time_ns())
         await asyncio.to_thread(broker.kill)
         assert not port_open(broker.config.mqtt_port)
         await asyncio.to_thread(broker.start)
