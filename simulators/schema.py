@@ -33,7 +33,11 @@ class FieldRuleError(ValueError):
 
 
 def convert(value: object, kind: type[T], source: str, prefix: str = "") -> T:
-    """``value`` (a parsed TOML table) as ``kind``; ``prefix`` is the table's dotted name."""
+    """``value`` (a parsed TOML table) as ``kind``; ``prefix`` is the table's dotted name.
+
+    msgspec ignores unknown keys of a dataclass, so they are refused here, at the table's own
+    level: nested tables are converted one by one, or are Structs with ``forbid_unknown_fields``.
+    """
     info = msgspec.inspect.type_info(kind)
     if isinstance(info, msgspec.inspect.DataclassType) and isinstance(value, Mapping):
         known = {f.name for f in info.fields}
