@@ -15,16 +15,20 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
+import msgspec
 import numpy as np
 import numpy.typing as npt
 
 from simulators.errors import ScenarioError
-from simulators.schema import Section
+from simulators.schema import FieldRuleError, convert
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+_M = msgspec.Meta
+_Moment = Annotated[datetime, _M(tz=True)]  # an offset date-time: 2010-04-05T12:00:00-03:00
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,53 +73,49 @@ class Hyetograph:
     path: str
 
 
-def _mass(section: Section) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    raw = section.raw("mass")
-    if not isinstance(raw, list) or len(raw) < 2:
-        raise section.error("mass", "must be a list of at least two [date-time, mm] pairs")
-    times: list[float] = []
-    cumulative: list[float] = []
-    for i, pair in enumerate(raw):
-        ok = isinstance(pair, list) and len(pair) == 2
-        when, mm = (pair[0], pair[1]) if ok else (None, None)
-        if not (isinstance(when, datetime) and when.tzinfo and isinstance(mm, int | float)):
-            raise section.error("mass", f"entry {i} must be [offset date-time, mm], not {pair!r}")
-        if times and when.timestamp() <= times[-1]:
-            raise section.error("mass", f"entry {i}: times must increase")
-        if cumulative and mm < cumulative[-1]:
-            raise section.error("mass", f"entry {i}: cumulative rain cannot decrease")
-        times.append(when.timestamp())
-        cumulative.append(float(mm))
-    if cumulative[0] != 0.0:
-        raise section.error("mass", "the curve must start at 0 mm")
-    return tuple(times), tuple(cumulative)
+class _CheckFile(msgspec.Struct, forbid_unknown_fields=True, rename={"start": "from", "end": "to"}):
+    start: _Moment
+    end: _Moment
+    mm: Annotated[float, _M(ge=0.0, le=2000.0)]
+    source: str
+    tolerance_mm: Annotated[float, _M(ge=0.0, le=50.0)] = 1.0
 
 
-def _gauge(section: Section) -> Gauge:
-    name = section.text("name")
-    lat = section.number("lat", -90.0, 90.0)
-    lon = section.number("lon", -180.0, 180.0)
-    times, cumulative = _mass(section)
-    checks = []
-    for check_section in section.sections("checks"):
-        check = Check(
-            start=check_section.moment("from"),
-            end=check_section.moment("to"),
-            mm=check_section.number("mm", 0.0, 2000.0),
-            tolerance_mm=check_section.number("tolerance_mm", 0.0, 50.0, 1.0),
-            source=check_section.text("source"),
-        )
-        check_section.finish()
-        checks.append(check)
-    section.finish()
-    gauge = Gauge(name, lat, lon, times, cumulative, tuple(checks))
+class _GaugeFile(msgspec.Struct, forbid_unknown_fields=True):
+    name: str
+    lat: Annotated[float, _M(ge=-90.0, le=90.0)]
+    lon: Annotated[float, _M(ge=-180.0, le=180.0)]
+    mass: Annotated[list[tuple[_Moment, Annotated[float, _M(ge=0.0)]]], _M(min_length=2)]
+    checks: list[_CheckFile] = msgspec.field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.mass[0][1] != 0.0:
+            raise FieldRuleError("mass", "the curve must start at 0 mm")
+        for i, (before, after) in enumerate(zip(self.mass, self.mass[1:], strict=False)):
+            if after[0] <= before[0]:
+                raise FieldRuleError("mass", f"entry {i + 1}: times must increase")
+            if after[1] < before[1]:
+                raise FieldRuleError("mass", f"entry {i + 1}: cumulative rain cannot decrease")
+
+
+class _HyetographFile(msgspec.Struct, forbid_unknown_fields=True):
+    title: str
+    sources: list[str]  # where the figures come from
+    gauges: Annotated[list[_GaugeFile], _M(min_length=1)]
+
+
+def _gauge(raw: _GaugeFile, index: int, source: str) -> Gauge:
+    checks = tuple(Check(c.start, c.end, c.mm, c.tolerance_mm, c.source) for c in raw.checks)
+    times = tuple(when.timestamp() for when, _ in raw.mass)
+    gauge = Gauge(raw.name, raw.lat, raw.lon, times, tuple(mm for _, mm in raw.mass), checks)
     for i, check in enumerate(gauge.checks):
         got = gauge.amount(check.start.timestamp(), check.end.timestamp())
         if abs(got - check.mm) > check.tolerance_mm:
-            raise section.error(
-                f"checks[{i}]",
+            raise ScenarioError(
                 f"the mass curve gives {got:.1f} mm from {check.start} to {check.end}, "
                 f"but the source ({check.source}) says {check.mm} +/- {check.tolerance_mm} mm",
+                path=source,
+                field=f"gauges[{index}].checks[{i}]",
             )
     return gauge
 
@@ -128,13 +128,6 @@ def load_hyetograph(path: Path) -> Hyetograph:
         raise ScenarioError(f"cannot read: {exc.strerror}", path=str(path)) from exc
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"not valid TOML: {exc}", path=str(path)) from exc
-    root = Section(document, "", str(path))
-    title = root.text("title")
-    sources_raw = root.raw("sources")
-    if not isinstance(sources_raw, list) or not all(isinstance(s, str) for s in sources_raw):
-        raise root.error("sources", "must be a list of strings citing where the figures come from")
-    gauges = tuple(_gauge(g) for g in root.sections("gauges"))
-    if not gauges:
-        raise root.error("gauges", "at least one [[gauges]] table is required")
-    root.finish()
-    return Hyetograph(title, tuple(str(s) for s in sources_raw), gauges, str(path))
+    file = convert(document, _HyetographFile, str(path))
+    gauges = tuple(_gauge(g, i, str(path)) for i, g in enumerate(file.gauges))
+    return Hyetograph(file.title, tuple(file.sources), gauges, str(path))

@@ -9,17 +9,20 @@ for the format and ``simulators/scenarios/*.toml`` for commented examples.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Annotated
+
+import msgspec
 
 from simulators.errors import ScenarioError
 from simulators.fault_config import Faults, parse_faults
-from simulators.schema import Section
+from simulators.schema import FieldRuleError, convert
 from simulators.storm import Storm, parse_storm
 
-if TYPE_CHECKING:
-    from datetime import datetime
+_M = msgspec.Meta
+_Share = Annotated[float, _M(ge=0.0, le=1.0)]
 
 SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
 REPO = Path(__file__).resolve().parent.parent
@@ -30,39 +33,69 @@ DEFAULT_REGISTRY = REPO / "deploy" / "stations" / "rio-de-janeiro.toml"
 class Reporting:
     """How loggers report: their own schedule, faster while it rains, as real loggers do."""
 
-    interval_s: float | None = None  # None: each station's expected_interval_s
-    rain_interval_s: float = 300.0
-    rain_threshold_mm: float = 0.2  # rain in a step that switches a logger to fast reporting
-    rain_hold_min: float = 60.0  # how long it stays fast after the last such step
-    bucket_mm: float = 0.2  # tipping-bucket resolution; 0 reports exact amounts
-    senml_share: float = 0.0  # share of stations whose firmware speaks SenML
-    latency_s: float = 3.0  # largest delay between a reading and its send
+    interval_s: Annotated[float, _M(ge=1.0, le=86400.0)] | None = (
+        None  # None: each station's expected_interval_s
+    )
+    rain_interval_s: Annotated[float, _M(ge=1.0, le=86400.0)] = 300.0
+    rain_threshold_mm: Annotated[float, _M(ge=0.0, le=50.0)] = (
+        0.2  # rain in a step that switches a logger to fast reporting
+    )
+    rain_hold_min: Annotated[float, _M(ge=0.0, le=1440.0)] = (
+        60.0  # how long it stays fast after the last such step
+    )
+    bucket_mm: Annotated[float, _M(ge=0.0, le=1.0)] = (
+        0.2  # tipping-bucket resolution; 0 reports exact amounts
+    )
+    senml_share: _Share = 0.0  # share of stations whose firmware speaks SenML
+    latency_s: Annotated[float, _M(ge=0.0, le=60.0)] = (
+        3.0  # largest delay between a reading and its send
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class Soil:
     """Layered-bucket soil parameters (``docs/simulator.md``, "Soil")."""
 
-    antecedent_wetness: float = 0.35  # effective saturation of every layer at the start
-    ks_mm_h: float = 45.0  # saturated hydraulic conductivity (1.25e-5 m/s, colluvium)
-    drainage_exponent: float = 3.0  # q = ks * Se**n (unit-gradient drainage)
-    macropore_share: float = 0.25  # infiltration that bypasses the matrix to the water table
-    et_mm_day: float = 3.0  # evapotranspiration from the top layer, daylight hours only
-    drainable_porosity: float = 0.12  # water-table rise per unit of water reaching the base
-    lateral_drain_h: float = 12.0  # e-folding time of the perched water table
-    antecedent_water_table: float = 0.0  # share of the soil depth saturated at the start
-    suction_cohesion_kpa: float = 4.0  # apparent cohesion of the dry profile, lost on wetting
-    root_cohesion_kpa: float = 0.0  # on top of the registry value, which already holds roots
-    probe_noise: float = 0.004  # m3/m3, standard deviation of a probe reading
+    antecedent_wetness: _Share = 0.35  # effective saturation of every layer at the start
+    ks_mm_h: Annotated[float, _M(ge=0.1, le=500.0)] = (
+        45.0  # saturated hydraulic conductivity (1.25e-5 m/s, colluvium)
+    )
+    drainage_exponent: Annotated[float, _M(ge=1.0, le=20.0)] = (
+        3.0  # q = ks * Se**n (unit-gradient drainage)
+    )
+    macropore_share: Annotated[float, _M(ge=0.0, le=0.9)] = (
+        0.25  # infiltration that bypasses the matrix to the water table
+    )
+    et_mm_day: Annotated[float, _M(ge=0.0, le=15.0)] = (
+        3.0  # evapotranspiration from the top layer, daylight hours only
+    )
+    drainable_porosity: Annotated[float, _M(ge=0.02, le=0.4)] = (
+        0.12  # water-table rise per unit of water reaching the base
+    )
+    lateral_drain_h: Annotated[float, _M(ge=0.5, le=2000.0)] = (
+        12.0  # e-folding time of the perched water table
+    )
+    antecedent_water_table: _Share = 0.0  # share of the soil depth saturated at the start
+    suction_cohesion_kpa: Annotated[float, _M(ge=0.0, le=50.0)] = (
+        4.0  # apparent cohesion of the dry profile, lost on wetting
+    )
+    root_cohesion_kpa: Annotated[float, _M(ge=0.0, le=50.0)] = (
+        0.0  # on top of the registry value, which already holds roots
+    )
+    probe_noise: Annotated[float, _M(ge=0.0, le=0.05)] = (
+        0.004  # m3/m3, standard deviation of a probe reading
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class Failure:
     """The stochastic failure process of the ground truth (``simulators.failure``)."""
 
-    threshold_sd: float = 0.05  # spread of each slope's critical factor of safety around 1
-    cohesion_cv: float = 0.3  # true cohesion = registry value x lognormal of this CV
-    friction_sd_deg: float = 1.5
+    threshold_sd: Annotated[float, _M(ge=0.0, le=0.5)] = (
+        0.05  # spread of each slope's critical factor of safety around 1
+    )
+    cohesion_cv: _Share = 0.3  # true cohesion = registry value x lognormal of this CV
+    friction_sd_deg: Annotated[float, _M(ge=0.0, le=10.0)] = 1.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,9 +106,13 @@ class Antecedent:
     over ``days`` daily totals (an assumption, said so in each scenario file); None: unknown.
     """
 
-    rain_mm: float | None = None
-    days: int = 30
+    rain_mm: Annotated[float, _M(ge=0.0, le=5000.0)] | None = None
+    days: Annotated[int, _M(ge=1, le=90)] = 30
     source: str = ""
+
+    def __post_init__(self) -> None:
+        if self.rain_mm is not None and not self.source:
+            raise FieldRuleError("source", "is required with rain_mm (cite the figure's source)")
 
     def daily_mm(self) -> tuple[float, ...]:
         """The daily totals, oldest first (empty when the record is unknown)."""
@@ -109,94 +146,75 @@ class Scenario:
         return round(self.duration_h * 3600.0 / self.step_s)
 
 
-def _reporting(s: Section, step_s: float) -> Reporting:
-    interval = s.optional_number("interval_s", step_s, 86400.0)
-    rain_interval = s.number("rain_interval_s", step_s, 86400.0, max(300.0, step_s))
-    for key, value in (("interval_s", interval), ("rain_interval_s", rain_interval)):
+@dataclass(frozen=True, slots=True)
+class _Head:
+    """The ``[scenario]`` table."""
+
+    title: str
+    start: Annotated[datetime, _M(tz=True)]  # an offset date-time: 2010-04-05T12:00:00-03:00
+    duration_h: Annotated[float, _M(gt=0.0, le=24.0 * 29)]
+    step_s: Annotated[float, _M(ge=60.0, le=3600.0)] = 300.0
+    name: str | None = None
+    description: str = ""
+    registry: str = str(DEFAULT_REGISTRY)
+
+
+@dataclass(frozen=True, slots=True)
+class _File:
+    """A scenario file's tables; storms and faults are read by their own modules."""
+
+    scenario: dict[str, object]
+    storms: list[dict[str, object]] = field(default_factory=list)
+    reporting: dict[str, object] = field(default_factory=dict)
+    soil: dict[str, object] = field(default_factory=dict)
+    failure: dict[str, object] = field(default_factory=dict)
+    faults: dict[str, object] = field(default_factory=dict)
+    antecedent: dict[str, object] = field(default_factory=dict)
+
+
+def _reporting(table: dict[str, object], step_s: float, source: str) -> Reporting:
+    out = convert({"rain_interval_s": max(300.0, step_s)} | table, Reporting, source, "reporting.")
+    for key in ("interval_s", "rain_interval_s"):
+        value = getattr(out, key)
         if value is not None and round(value / step_s) * step_s != value:
-            raise s.error(key, f"= {value:g} must be a multiple of scenario.step_s ({step_s:g})")
-    out = Reporting(
-        interval_s=interval,
-        rain_interval_s=rain_interval,
-        rain_threshold_mm=s.number("rain_threshold_mm", 0.0, 50.0, 0.2),
-        rain_hold_min=s.number("rain_hold_min", 0.0, 1440.0, 60.0),
-        bucket_mm=s.number("bucket_mm", 0.0, 1.0, 0.2),
-        senml_share=s.number("senml_share", 0.0, 1.0, 0.0),
-        latency_s=s.number("latency_s", 0.0, 60.0, 3.0),
-    )
-    s.finish()
-    return out
-
-
-def _soil(s: Section) -> Soil:
-    out = Soil(
-        antecedent_wetness=s.number("antecedent_wetness", 0.0, 1.0, 0.35),
-        ks_mm_h=s.number("ks_mm_h", 0.1, 500.0, 45.0),
-        drainage_exponent=s.number("drainage_exponent", 1.0, 20.0, 3.0),
-        macropore_share=s.number("macropore_share", 0.0, 0.9, 0.25),
-        et_mm_day=s.number("et_mm_day", 0.0, 15.0, 3.0),
-        drainable_porosity=s.number("drainable_porosity", 0.02, 0.4, 0.12),
-        lateral_drain_h=s.number("lateral_drain_h", 0.5, 2000.0, 12.0),
-        antecedent_water_table=s.number("antecedent_water_table", 0.0, 1.0, 0.0),
-        suction_cohesion_kpa=s.number("suction_cohesion_kpa", 0.0, 50.0, 4.0),
-        root_cohesion_kpa=s.number("root_cohesion_kpa", 0.0, 50.0, 0.0),
-        probe_noise=s.number("probe_noise", 0.0, 0.05, 0.004),
-    )
-    s.finish()
-    return out
-
-
-def _failure(s: Section) -> Failure:
-    out = Failure(
-        threshold_sd=s.number("threshold_sd", 0.0, 0.5, 0.05),
-        cohesion_cv=s.number("cohesion_cv", 0.0, 1.0, 0.3),
-        friction_sd_deg=s.number("friction_sd_deg", 0.0, 10.0, 1.5),
-    )
-    s.finish()
-    return out
-
-
-def _antecedent(s: Section) -> Antecedent:
-    rain = s.optional_number("rain_mm", 0.0, 5000.0)
-    out = Antecedent(
-        rain_mm=rain,
-        days=round(s.number("days", 1.0, 90.0, 30.0)),
-        source=s.text("source", default=""),
-    )
-    if rain is not None and not out.source:
-        raise s.error("source", "is required with rain_mm (cite where the figure comes from)")
-    s.finish()
+            raise ScenarioError(
+                f"= {value:g} must be a multiple of scenario.step_s ({step_s:g})",
+                path=source,
+                field=f"reporting.{key}",
+            )
     return out
 
 
 def parse_scenario(document: dict[str, object], path: Path) -> Scenario:
     """Validate a parsed scenario document; ``path`` resolves relative file names."""
-    root = Section(document, "", str(path))
-    head = root.section("scenario")
-    step_s = head.number("step_s", 60.0, 3600.0, 300.0)
-    duration_h = head.number("duration_h", step_s / 3600.0, 24.0 * 29)
-    registry = Path(head.text("registry", default=str(DEFAULT_REGISTRY)))
-    scenario = Scenario(
-        name=head.text("name", default=path.stem),
-        title=head.text("title"),
-        description=head.text("description", default=""),
-        start=head.moment("start"),
-        duration_h=duration_h,
-        step_s=step_s,
-        registry=registry if registry.is_absolute() else REPO / registry,
-        storms=tuple(parse_storm(s, path.parent, duration_h) for s in root.sections("storms")),
-        reporting=_reporting(root.section("reporting"), step_s),
-        soil=_soil(root.section("soil")),
-        failure=_failure(root.section("failure")),
-        faults=parse_faults(root.section("faults"), duration_h),
-        path=str(path),
-        antecedent=_antecedent(root.section("antecedent")),
+    source = str(path)
+    tables = convert(document, _File, source)
+    head = convert(tables.scenario, _Head, source, "scenario.")
+    if round(head.duration_h * 3600.0 / head.step_s) < 1:
+        raise ScenarioError(
+            "must cover at least one step", path=source, field="scenario.duration_h"
+        )
+    registry = Path(head.registry)
+    storms = (
+        parse_storm(table, path, head.duration_h, f"storms[{i}].")
+        for i, table in enumerate(tables.storms)
     )
-    head.finish()
-    root.finish()
-    if round(duration_h * 3600.0 / step_s) < 1:
-        raise head.error("duration_h", "must cover at least one step")
-    return scenario
+    return Scenario(
+        name=head.name or path.stem,
+        title=head.title,
+        description=head.description,
+        start=head.start,
+        duration_h=head.duration_h,
+        step_s=head.step_s,
+        registry=registry if registry.is_absolute() else REPO / registry,
+        storms=tuple(storms),
+        reporting=_reporting(tables.reporting, head.step_s, source),
+        soil=convert(tables.soil, Soil, source, "soil."),
+        failure=convert(tables.failure, Failure, source, "failure."),
+        faults=parse_faults(tables.faults, head.duration_h, source),
+        path=source,
+        antecedent=convert(tables.antecedent, Antecedent, source, "antecedent."),
+    )
 
 
 def resolve(name_or_path: str) -> Path:

@@ -1,111 +1,102 @@
-"""Typed, range-checked reading of TOML tables, with errors that name the field.
+"""Declarative reading of TOML tables with msgspec, with errors that name the file and field.
 
-A :class:`Section` wraps one TOML table. Every getter checks type and range and records the
-key as used; :meth:`Section.finish` then rejects keys nobody read, so a typo such as
-``ks_mm_hr`` is an error instead of a silently ignored setting.
+Each table's schema is the dataclass (or msgspec Struct) it becomes: types and ranges as
+``Annotated[..., msgspec.Meta(...)]``, cross-field rules in ``__post_init__``. :func:`convert`
+refuses keys the schema does not declare, so a typo such as ``ks_mm_hr`` is an error instead
+of a silently ignored setting, and turns msgspec's error into a :class:`ScenarioError` naming
+the field (``soil.ks_mm_h``) and its allowed range.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from datetime import datetime
-from typing import Final
+import re
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+import msgspec
 
 from simulators.errors import ScenarioError
 
-_REQUIRED: Final = object()
+T = TypeVar("T")
+_PATH = re.compile(r" - at `\$(.*)`\Z")
+_MISSING = re.compile(r"missing required field `(\w+)`")
+_UNKNOWN = re.compile(r"unknown field `(\w+)`")
+_STEP = re.compile(r"\.(\w+)|\[(\d+)\]")
 
 
-class Section:
-    """One TOML table of a scenario file, read field by field."""
+class FieldRuleError(ValueError):
+    """Raised by a schema's ``__post_init__``: a rule across fields, naming the field at fault."""
 
-    __slots__ = ("_prefix", "_source", "_table", "_used")
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
 
-    def __init__(self, table: Mapping[str, object], prefix: str, source: str) -> None:
-        self._table = table
-        self._prefix = prefix
-        self._source = source
-        self._used: set[str] = set()
 
-    def _name(self, key: str) -> str:
-        return f"{self._prefix}.{key}" if self._prefix else key
+def convert(value: object, kind: type[T], source: str, prefix: str = "") -> T:
+    """``value`` (a parsed TOML table) as ``kind``; ``prefix`` is the table's dotted name.
 
-    def error(self, key: str, message: str) -> ScenarioError:
-        """A :class:`ScenarioError` about ``key`` of this table."""
-        return ScenarioError(message, path=self._source, field=self._name(key))
-
-    def _get(self, key: str, default: object) -> object:
-        self._used.add(key)
-        if key in self._table:
-            return self._table[key]
-        if default is _REQUIRED:
-            raise self.error(key, "is required")
-        return default
-
-    def has(self, key: str) -> bool:
-        """Whether the table sets ``key``."""
-        return key in self._table
-
-    def number(
-        self, key: str, low: float, high: float, default: float | object = _REQUIRED
-    ) -> float:
-        """A number in ``[low, high]``."""
-        value = self._get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self.error(key, f"must be a number in [{low:g}, {high:g}], not {value!r}")
-        if not low <= value <= high:
-            raise self.error(key, f"= {value:g} is outside the allowed range [{low:g}, {high:g}]")
-        return float(value)
-
-    def optional_number(self, key: str, low: float, high: float) -> float | None:
-        """A number in ``[low, high]``, or None when the key is absent."""
-        if self.has(key):
-            return self.number(key, low, high)
-        self._used.add(key)
-        return None
-
-    def text(
-        self, key: str, choices: Sequence[str] | None = None, default: str | object = _REQUIRED
-    ) -> str:
-        """A string, one of ``choices`` when given."""
-        value = self._get(key, default)
-        if not isinstance(value, str):
-            raise self.error(key, f"must be a string, not {value!r}")
-        if choices is not None and value not in choices:
-            raise self.error(key, f"= {value!r} is not one of {', '.join(choices)}")
-        return value
-
-    def moment(self, key: str) -> datetime:
-        """A TOML offset date-time (``2010-04-05T12:00:00-03:00``)."""
-        value = self._get(key, _REQUIRED)
-        if not isinstance(value, datetime) or value.tzinfo is None:
-            raise self.error(
-                key, "must be a date-time with a UTC offset, e.g. 2010-04-05T12:00:00-03:00"
-            )
-        return value
-
-    def section(self, key: str) -> Section:
-        """The sub-table ``key`` (empty when absent)."""
-        value = self._get(key, {})
-        if not isinstance(value, Mapping):
-            raise self.error(key, "must be a table")
-        return Section(value, self._name(key), self._source)
-
-    def sections(self, key: str) -> list[Section]:
-        """The array of tables ``key`` (empty when absent)."""
-        value = self._get(key, [])
-        if not isinstance(value, list) or not all(isinstance(v, Mapping) for v in value):
-            raise self.error(key, "must be an array of tables ([[...]])")
-        return [Section(v, f"{self._name(key)}[{i}]", self._source) for i, v in enumerate(value)]
-
-    def raw(self, key: str, default: object = _REQUIRED) -> object:
-        """The value of ``key`` unchecked, for structures a caller validates itself."""
-        return self._get(key, default)
-
-    def finish(self) -> None:
-        """Reject keys that no getter read (typos, fields of another version)."""
-        unknown = sorted(set(self._table) - self._used)
+    msgspec ignores unknown keys of a dataclass, so they are refused here, at the table's own
+    level: nested tables are converted one by one, or are Structs with ``forbid_unknown_fields``.
+    """
+    info = msgspec.inspect.type_info(kind)
+    if isinstance(info, msgspec.inspect.DataclassType) and isinstance(value, Mapping):
+        known = {f.name for f in info.fields}
+        unknown = sorted(set(value) - known)
         if unknown:
-            raise self.error(
-                unknown[0], f"unknown field (known here: {', '.join(sorted(self._used))})"
+            raise ScenarioError(
+                f"unknown field (known here: {', '.join(sorted(known))})",
+                path=source,
+                field=prefix + unknown[0],
             )
+    try:
+        return msgspec.convert(value, kind)
+    except msgspec.ValidationError as exc:
+        raise _error(exc, info, source, prefix) from None
+
+
+def within(
+    table: object, keys: tuple[str, ...], duration_h: float, source: str, prefix: str
+) -> None:
+    """Refuse hours in ``table`` that start or last beyond the scenario's ``duration_h``."""
+    for key in keys:
+        value = getattr(table, key)
+        if value > duration_h:
+            message = f"= {value:g} is outside the allowed range [0, {duration_h:g}]"
+            raise ScenarioError(message, path=source, field=prefix + key)
+
+
+def _error(
+    exc: msgspec.ValidationError, info: msgspec.inspect.Type, source: str, prefix: str
+) -> ScenarioError:
+    text = str(exc)
+    path, missing = _PATH.search(text), _MISSING.search(text)
+    named = missing or _UNKNOWN.search(text)
+    field = (path.group(1) if path else "") + (f".{named.group(1)}" if named else "")
+    for name, index in _STEP.findall(path.group(1) if path else ""):
+        info = _child(info, name, index)
+    info = _child(info, "", "")
+    if isinstance(exc.__context__, FieldRuleError):
+        field += f".{exc.__context__.key}"
+    message = "is required" if missing else text.partition(" - at ")[0]
+    if isinstance(info, msgspec.inspect.FloatType | msgspec.inspect.IntType) and not missing:
+        low = info.ge if info.ge is not None else info.gt
+        message += f"; allowed range [{low:g}, {info.le:g}]" if info.le is not None else ""
+    if isinstance(info, msgspec.inspect.LiteralType):
+        message += f"; one of {', '.join(str(v) for v in info.values)}"
+    if isinstance(info, msgspec.inspect.EnumType):
+        message += f"; one of {', '.join(str(m.value) for m in info.cls)}"
+    dotted = (prefix + field.lstrip(".")).rstrip(".")
+    return ScenarioError(message, path=source, field=dotted or None)
+
+
+def _child(info: Any, name: str, index: str) -> Any:  # noqa: ANN401 - msgspec.inspect nodes
+    """The declared type one step down msgspec's error path (a field name, or an index)."""
+    if isinstance(info, msgspec.inspect.UnionType):
+        info = next(t for t in info.types if not isinstance(t, msgspec.inspect.NoneType))
+    if name and hasattr(info, "fields"):
+        return next((f.type for f in info.fields if f.encode_name == name), info)
+    if index and hasattr(info, "item_types"):
+        return info.item_types[int(index)]
+    if index and hasattr(info, "item_type"):
+        return info.item_type
+    return info

@@ -1,20 +1,25 @@
 """Storm definitions of a scenario: documented replays, design storms and moving rain cells.
 
-A scenario lists ``[[storms]]``; their rain adds up. Each kind is a frozen dataclass built
-from its TOML table by :func:`parse_storm`, which names the field and the allowed range of
-anything it rejects.
+A scenario lists ``[[storms]]``; their rain adds up. Each kind is a frozen dataclass that
+declares its TOML table's schema (types and ranges); :func:`parse_storm` picks the kind and
+names the field and the allowed range of anything it rejects.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Annotated
+
+import msgspec
 
 from simulators.hyetograph import Hyetograph, load_hyetograph
+from simulators.schema import convert, within
 
-if TYPE_CHECKING:
-    from simulators.schema import Section
+_M = msgspec.Meta
+_Jitter = Annotated[float, _M(ge=0.0, le=1.0)]
+_Hours = Annotated[float, _M(ge=0.0)]  # and within the scenario: checked by parse_storm
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,10 +31,13 @@ class ReplayStorm:
     """
 
     hyetograph: Hyetograph
-    scale: float = 1.0
-    jitter: float = 0.0
-    transpose_to: tuple[float, float] | None = None
-    footprint_km: float | None = None
+    scale: Annotated[float, _M(ge=0.0, le=5.0)] = 1.0
+    jitter: _Jitter = 0.0
+    transpose_to: (
+        tuple[Annotated[float, _M(ge=-90.0, le=90.0)], Annotated[float, _M(ge=-180.0, le=180.0)]]
+        | None
+    ) = None
+    footprint_km: Annotated[float, _M(ge=0.5, le=500.0)] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,88 +49,65 @@ class DesignStorm:
     (Chow, Maidment and Mays 1988, section 14.4), peak at ``peak_at`` of the duration.
     """
 
-    return_period_y: float
-    duration_h: float
-    start_h: float
-    idf_k: float = 1239.0
-    idf_a: float = 0.15
-    idf_b_min: float = 20.0
-    idf_c: float = 0.74
-    peak_at: float = 0.4
-    jitter: float = 0.2
+    return_period_y: Annotated[float, _M(ge=1.0, le=10000.0)]
+    duration_h: Annotated[float, _M(ge=0.25, le=96.0)]
+    start_h: _Hours
+    idf_k: Annotated[float, _M(ge=1.0, le=1.0e5)] = 1239.0
+    idf_a: Annotated[float, _M(ge=0.0, le=1.0)] = 0.15
+    idf_b_min: Annotated[float, _M(ge=0.0, le=120.0)] = 20.0
+    idf_c: Annotated[float, _M(ge=0.1, le=1.5)] = 0.74
+    peak_at: Annotated[float, _M(ge=0.0, le=1.0)] = 0.4
+    jitter: _Jitter = 0.2
 
 
 @dataclass(frozen=True, slots=True)
 class CellStorm:
     """Convective cells born at random, moving with the steering wind, Gaussian in space."""
 
-    start_h: float
-    duration_h: float
-    cells_per_h: float
-    lifetime_h: float
-    radius_km: float
-    peak_mm_h: float
-    speed_kmh: float
-    heading_deg: float  # direction the cells move towards, clockwise from north
-    jitter: float = 0.3
+    start_h: _Hours
+    duration_h: Annotated[float, _M(ge=0.1)]
+    cells_per_h: Annotated[float, _M(ge=0.0, le=200.0)]
+    lifetime_h: Annotated[float, _M(ge=0.1, le=24.0)]
+    radius_km: Annotated[float, _M(ge=0.2, le=100.0)]
+    peak_mm_h: Annotated[float, _M(ge=0.0, le=250.0)]
+    speed_kmh: Annotated[float, _M(ge=0.0, le=150.0)]
+    heading_deg: Annotated[float, _M(ge=0.0, le=360.0)]  # moving towards, clockwise from north
+    jitter: _Jitter = 0.3
 
 
 Storm = ReplayStorm | DesignStorm | CellStorm
-KINDS = ("replay", "design", "cells")
 
 
-def _transpose(section: Section) -> tuple[float, float] | None:
-    raw = section.raw("transpose_to", None)
-    if raw is None:
-        return None
-    if not (
-        isinstance(raw, list)
-        and len(raw) == 2
-        and all(isinstance(v, int | float) and not isinstance(v, bool) for v in raw)
-    ):
-        raise section.error("transpose_to", "must be [lat, lon] in degrees")
-    lat, lon = float(raw[0]), float(raw[1])
-    if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
-        raise section.error("transpose_to", f"[{lat}, {lon}] is not a position on Earth")
-    return lat, lon
+class StormKind(StrEnum):
+    """The kinds of ``[[storms]]`` table."""
+
+    REPLAY = "replay"
+    DESIGN = "design"
+    CELLS = "cells"
 
 
-def parse_storm(section: Section, base: Path, duration_h: float) -> Storm:
-    """Build the storm a ``[[storms]]`` table describes; ``base`` resolves relative paths."""
-    kind = section.text("kind", KINDS)
+KINDS = tuple(k.value for k in StormKind)
+
+
+@dataclass(frozen=True, slots=True)
+class _Kinded:
+    kind: StormKind
+
+
+def parse_storm(table: dict[str, object], path: Path, duration_h: float, prefix: str) -> Storm:
+    """Build the storm ``[[storms]]`` table of scenario file ``path`` describes."""
+    source, base = str(path), path.parent
+    kind = convert({"kind": table.get("kind")}, _Kinded, source, prefix).kind
+    fields = {k: v for k, v in table.items() if k != "kind"}
     storm: Storm
-    if kind == "replay":
-        path = Path(section.text("hyetograph"))
-        storm = ReplayStorm(
-            hyetograph=load_hyetograph(path if path.is_absolute() else base / path),
-            scale=section.number("scale", 0.0, 5.0, 1.0),
-            jitter=section.number("jitter", 0.0, 1.0, 0.0),
-            transpose_to=_transpose(section),
-            footprint_km=section.optional_number("footprint_km", 0.5, 500.0),
-        )
-    elif kind == "design":
-        storm = DesignStorm(
-            return_period_y=section.number("return_period_y", 1.0, 10000.0),
-            duration_h=section.number("duration_h", 0.25, 96.0),
-            start_h=section.number("start_h", 0.0, duration_h),
-            idf_k=section.number("idf_k", 1.0, 1.0e5, 1239.0),
-            idf_a=section.number("idf_a", 0.0, 1.0, 0.15),
-            idf_b_min=section.number("idf_b_min", 0.0, 120.0, 20.0),
-            idf_c=section.number("idf_c", 0.1, 1.5, 0.74),
-            peak_at=section.number("peak_at", 0.0, 1.0, 0.4),
-            jitter=section.number("jitter", 0.0, 1.0, 0.2),
-        )
+    if kind == StormKind.REPLAY:
+        file = convert(fields.get("hyetograph"), str, source, f"{prefix}hyetograph")
+        fields["hyetograph"] = load_hyetograph(base / file)  # an absolute file stays itself
+        storm = convert(fields, ReplayStorm, source, prefix)
+    elif kind == StormKind.DESIGN:
+        storm = convert(fields, DesignStorm, source, prefix)
+        within(storm, ("start_h",), duration_h, source, prefix)
     else:
-        storm = CellStorm(
-            start_h=section.number("start_h", 0.0, duration_h),
-            duration_h=section.number("duration_h", 0.1, duration_h),
-            cells_per_h=section.number("cells_per_h", 0.0, 200.0),
-            lifetime_h=section.number("lifetime_h", 0.1, 24.0),
-            radius_km=section.number("radius_km", 0.2, 100.0),
-            peak_mm_h=section.number("peak_mm_h", 0.0, 250.0),
-            speed_kmh=section.number("speed_kmh", 0.0, 150.0),
-            heading_deg=section.number("heading_deg", 0.0, 360.0),
-            jitter=section.number("jitter", 0.0, 1.0, 0.3),
-        )
-    section.finish()
+        storm = convert(fields, CellStorm, source, prefix)
+        within(storm, ("start_h", "duration_h"), duration_h, source, prefix)
     return storm

@@ -1,135 +1,194 @@
 """Typed, validated model configuration (one frozen dataclass per TOML section).
 
-Every field is checked when the configuration is built; an invalid value raises
-:class:`models.errors.ConfigError` naming the dotted field and the allowed range.
+The file's schema is declared once, on the dataclasses themselves: types and ranges as
+``Annotated[..., msgspec.Meta(...)]``, cross-field rules in ``__post_init__``. msgspec checks
+every field when the configuration is built, unknown keys are refused, and an invalid value
+raises :class:`models.errors.ConfigError` naming the file, the dotted field and the allowed
+range (read back from the same declaration).
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, Literal, get_args
+
+import msgspec
 
 from models.errors import ConfigError
 
 Triple = tuple[float, float, float]
+_M = msgspec.Meta
+_Text = Annotated[str, _M(pattern=r"\S")]
+_Rain1h = Annotated[float, _M(ge=1.0, le=500.0)]
+_Rain24h = Annotated[float, _M(ge=1.0, le=2000.0)]
+_Rain96h = Annotated[float, _M(ge=1.0, le=5000.0)]
+_Mm = Annotated[float, _M(ge=0.0)]
+_Ratio = Annotated[float, _M(ge=0.1, le=10.0)]
+_WaterTable = Literal["column", "probe"]
 
-
-WATER_TABLE_MAPPINGS = ("column", "probe")
+WATER_TABLE_MAPPINGS: tuple[str, ...] = get_args(_WaterTable)
 """The choices of ``slope.water_table``."""
+
+
+class _InvalidError(ValueError):
+    """A cross-field rule broken inside one section (msgspec adds the section's path)."""
+
+    def __init__(self, key: str, allowed: str, message: str) -> None:
+        super().__init__(message)
+        self.key, self.allowed = key, allowed
+
+
+def _ordered(key: str, value: Triple, *, rising: bool) -> None:
+    """Refuse a level triple that is not strictly increasing (``rising``) or decreasing."""
+    pairs = ((value[0], value[1]), (value[1], value[2]))
+    if rising:
+        ordered = all(x < y or (math.isinf(x) and math.isinf(y)) for x, y in pairs)
+    else:
+        ordered = all(x > y for x, y in pairs)
+    if not ordered:
+        order = "increasing" if rising else "decreasing"
+        allowed = f"three strictly {order} numbers (inf disables a level)"
+        raise _InvalidError(key, allowed, f"{list(value)!r} is not strictly {order}")
 
 
 @dataclass(frozen=True, slots=True)
 class RainLevels:
     """Alerta Rio-style table: accumulations (mm) that reach levels 1, 2 and 3."""
 
-    rain_1h_mm: Triple
-    rain_24h_mm: Triple
-    rain_96h_mm: Triple
-    source: str
+    rain_1h_mm: tuple[_Rain1h, _Rain1h, _Rain1h]
+    rain_24h_mm: tuple[_Rain24h, _Rain24h, _Rain24h]
+    rain_96h_mm: tuple[_Rain96h, _Rain96h, _Rain96h]
+    source: _Text
+
+    def __post_init__(self) -> None:
+        for key in ("rain_1h_mm", "rain_24h_mm", "rain_96h_mm"):
+            _ordered(key, getattr(self, key), rising=True)
 
 
 @dataclass(frozen=True, slots=True)
 class IntensityDuration:
     """Threshold curve ``I = a * D**-b`` (I mm/h, D h; Caine 1980) and level ratios."""
 
-    a: float
-    b: float
-    min_duration_h: float
-    max_duration_h: float
-    ratio_levels: Triple
-    source: str
+    a: Annotated[float, _M(gt=0.0, le=1000.0)]
+    b: Annotated[float, _M(ge=0.0, le=2.0)]
+    min_duration_h: Annotated[float, _M(gt=0.0, le=24.0)]
+    max_duration_h: Annotated[float, _M(ge=1.0, le=1000.0)]
+    ratio_levels: tuple[_Ratio, _Ratio, _Ratio]
+    source: _Text
+
+    def __post_init__(self) -> None:
+        if self.max_duration_h <= self.min_duration_h:
+            allowed = f"> min_duration_h ({self.min_duration_h})"
+            raise _InvalidError("max_duration_h", allowed, "too small")
+        _ordered("ratio_levels", self.ratio_levels, rising=True)
 
 
 @dataclass(frozen=True, slots=True)
 class Event:
     """Rain event separation: a dry spell of ``dry_spell_h`` ends an event."""
 
-    dry_spell_h: float
-    wet_threshold_mm: float
+    dry_spell_h: Annotated[float, _M(gt=0.0, le=240.0)]
+    wet_threshold_mm: Annotated[float, _M(ge=0.0, le=5.0)]
 
 
 @dataclass(frozen=True, slots=True)
 class Antecedent:
     """Antecedent precipitation index: daily decay ``k_daily`` and level thresholds (mm)."""
 
-    k_daily: float
-    levels_mm: Triple
+    k_daily: Annotated[float, _M(ge=0.5, le=0.99)]
+    levels_mm: tuple[_Mm, _Mm, _Mm]
+
+    def __post_init__(self) -> None:
+        _ordered("levels_mm", self.levels_mm, rising=True)
 
 
 @dataclass(frozen=True, slots=True)
 class Slope:
     """Infinite-slope defaults for stations without registry values, and FS levels."""
 
-    slope_deg: float
-    soil_depth_m: float
-    cohesion_kpa: float
-    friction_deg: float
-    unit_weight_knm3: float
-    vwc_residual: float
-    vwc_saturated: float
-    water_unit_weight_knm3: float
-    suction_cohesion_kpa: float  # apparent cohesion at residual water content, every station
-    fs_levels: Triple
+    slope_deg: Annotated[float, _M(ge=0.0, le=80.0)]
+    soil_depth_m: Annotated[float, _M(gt=0.0, le=50.0)]
+    cohesion_kpa: Annotated[float, _M(ge=0.0, le=200.0)]
+    friction_deg: Annotated[float, _M(ge=0.0, le=60.0)]
+    unit_weight_knm3: Annotated[float, _M(ge=10.0, le=30.0)]
+    vwc_residual: Annotated[float, _M(ge=0.0, le=0.5)]
+    vwc_saturated: Annotated[float, _M(ge=0.05, le=0.7)]
+    water_unit_weight_knm3: Annotated[float, _M(ge=9.0, le=10.5)]
+    # apparent cohesion at residual water content, every station
+    suction_cohesion_kpa: Annotated[float, _M(ge=0.0, le=50.0)]
+    fs_levels: tuple[_Ratio, _Ratio, _Ratio]
     # How a probe reading becomes a water table (docs/model.md, "Water table"): "column" — the
     # probe stands for the whole column (conservative: no failure missed in the backtest, more
     # false alarms); "probe" — only a saturated reading at the probe's depth proves a water
     # table, (z - d) / z as a lower bound (physically grounded; misses slopes whose water
     # table rises below the deepest probe, measured in docs/model.md).
-    water_table: str = "column"
+    water_table: _WaterTable = "column"
+
+    def __post_init__(self) -> None:
+        if self.vwc_saturated <= self.vwc_residual:
+            allowed = f"> vwc_residual ({self.vwc_residual})"
+            raise _InvalidError("vwc_saturated", allowed, "too small")
+        _ordered("fs_levels", self.fs_levels, rising=False)
 
 
 @dataclass(frozen=True, slots=True)
 class Quality:
     """Data-quality rules: offline, stuck, out-of-range and clogged-gauge detection."""
 
-    offline_intervals: int
-    stuck_window_h: float
-    stuck_tolerance_vwc: float
-    rain_max_mm_per_h: float
-    vwc_max_m3m3: float
-    clog_neighbour_mm_1h: float
-    clog_min_neighbours: int
-    gap_max_mm_per_h: float  # rain a gap may hide where no zone neighbour reported (record)
-    outlier_min_mm_per_h: float  # a step this wet at one gauge ...
-    outlier_neighbour_mm_per_h: float  # ... while every reporting neighbour is this dry
-    vwc_saturation_tolerance: float  # m3/m3 above a station's theta_s still believed
-    vwc_jump_m3m3: float  # a probe rise this large after a rainless day in the zone is a fault
+    offline_intervals: Annotated[int, _M(ge=1, le=1000)]
+    stuck_window_h: Annotated[float, _M(gt=0.0, le=96.0)]
+    stuck_tolerance_vwc: Annotated[float, _M(ge=0.0, le=0.05)]
+    rain_max_mm_per_h: Annotated[float, _M(ge=50.0, le=2000.0)]
+    vwc_max_m3m3: Annotated[float, _M(ge=0.3, le=1.0)]
+    clog_neighbour_mm_1h: Annotated[float, _M(gt=0.0, le=200.0)]
+    clog_min_neighbours: Annotated[int, _M(ge=1, le=50)]
+    # rain a gap may hide where no zone neighbour reported (record)
+    gap_max_mm_per_h: Annotated[float, _M(ge=10.0, le=2000.0)]
+    # a step this wet at one gauge ...
+    outlier_min_mm_per_h: Annotated[float, _M(ge=1.0, le=2000.0)]
+    # ... while every reporting neighbour is this dry
+    outlier_neighbour_mm_per_h: Annotated[float, _M(ge=0.0, le=100.0)]
+    # m3/m3 above a station's theta_s still believed
+    vwc_saturation_tolerance: Annotated[float, _M(ge=0.0, le=0.3)]
+    # a probe rise this large after a rainless day in the zone is a fault
+    vwc_jump_m3m3: Annotated[float, _M(ge=0.01, le=1.0)]
 
 
 @dataclass(frozen=True, slots=True)
 class Zone:
     """Zone aggregation: crisis corroboration and live-sensor minimum."""
 
-    corroboration_stations: int
-    soil_corroboration_level: int
-    min_live_stations: int
-    min_live_fraction: float
+    corroboration_stations: Annotated[int, _M(ge=1, le=50)]
+    soil_corroboration_level: Annotated[int, _M(ge=1, le=3)]
+    min_live_stations: Annotated[int, _M(ge=0, le=1000)]
+    min_live_fraction: Annotated[float, _M(ge=0.0, le=1.0)]
 
 
 @dataclass(frozen=True, slots=True)
 class Interpolation:
     """Inverse-distance weighting of neighbours' rainfall for silent gauges."""
 
-    power: float
-    max_neighbours: int
-    max_distance_m: float
+    power: Annotated[float, _M(ge=0.5, le=4.0)]
+    max_neighbours: Annotated[int, _M(ge=1, le=32)]
+    max_distance_m: Annotated[float, _M(gt=0.0, le=100_000.0)]
 
 
 @dataclass(frozen=True, slots=True)
 class Hysteresis:
     """Alert hysteresis: minutes a lower level must hold before de-escalating."""
 
-    hold_minutes: float
+    hold_minutes: Annotated[float, _M(ge=0.0, le=24 * 60.0)]
 
 
 @dataclass(frozen=True, slots=True)
 class ModelConfig:
     """Complete configuration of one network's risk model."""
 
-    network: str
-    description: str
+    network: _Text
+    description: _Text
     rain_levels: RainLevels
     intensity_duration: IntensityDuration
     event: Event
@@ -143,182 +202,65 @@ class ModelConfig:
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], source: str | None = None) -> ModelConfig:
         """Build and validate a configuration from parsed TOML (a nested mapping)."""
-        return _Parser(data, source).model()
+        unknown = _unknown_key(data, msgspec.inspect.type_info(cls))
+        if unknown:
+            raise ConfigError(unknown, "see docs/model.md", "unknown field", source)
+        try:
+            return msgspec.convert(data, cls)
+        except msgspec.ValidationError as exc:
+            raise _config_error(exc, source) from None
 
 
-class _Parser:
-    """Reads sections and checks each value against its allowed range."""
+# msgspec's messages: "<what> - at `$.section.key[i]`"; "Object missing required field `k`".
+_PATH = re.compile(r" - at `\$(.*)`\Z")
+_MISSING = re.compile(r"missing required field `(\w+)`")
 
-    def __init__(self, data: Mapping[str, Any], source: str | None) -> None:
-        self.data = data
-        self.source = source
 
-    def _fail(self, field: str, allowed: str, message: str) -> ConfigError:
-        return ConfigError(field, allowed, message, self.source)
+def _unknown_key(data: object, info: msgspec.inspect.Type, prefix: str = "") -> str | None:
+    """The dotted name of the first key the schema does not declare (dataclasses ignore them)."""
+    if not isinstance(info, msgspec.inspect.DataclassType) or not isinstance(data, Mapping):
+        return None
+    fields = {f.name: f.type for f in info.fields}
+    for key, value in data.items():
+        if key not in fields:
+            return f"{prefix}{key}"
+        found = _unknown_key(value, fields[key], f"{prefix}{key}.")
+        if found:
+            return found
+    return None
 
-    def _section(self, name: str) -> Mapping[str, Any]:
-        value = self.data.get(name)
-        if not isinstance(value, Mapping):
-            raise self._fail(name, "a [table]", "section is missing")
-        return value
 
-    def _raw(self, section: str, key: str) -> object:
-        table = self._section(section)
-        if key not in table:
-            raise self._fail(f"{section}.{key}", "see docs/model.md", "field is missing")
-        return table[key]
+def _config_error(exc: msgspec.ValidationError, source: str | None) -> ConfigError:
+    """A :class:`ConfigError` naming the field msgspec's error path points at."""
+    text = str(exc)
+    path, missing = _PATH.search(text), _MISSING.search(text)
+    names = re.findall(r"\.(\w+)", path.group(1)) if path else []
+    if missing:
+        names.append(missing.group(1))
+    cause = exc.__context__
+    if isinstance(cause, _InvalidError):
+        names.append(cause.key)
+        return ConfigError(".".join(names), cause.allowed, str(cause), source)
+    info: msgspec.inspect.Type = msgspec.inspect.type_info(ModelConfig)
+    for name in names:
+        if isinstance(info, msgspec.inspect.DataclassType):
+            info = next(f.type for f in info.fields if f.name == name)
+    message = "field is missing" if missing else text.partition(" - at ")[0]
+    return ConfigError(".".join(names) or "<file>", _allowed(info), message, source)
 
-    def text(self, section: str, key: str) -> str:
-        value = self._raw(section, key) if section else self.data.get(key)
-        if not isinstance(value, str) or not value.strip():
-            raise self._fail(f"{section}.{key}" if section else key, "a non-empty string", "bad")
-        return value
 
-    def number(
-        self, section: str, key: str, low: float, high: float, *, open_low: bool = False
-    ) -> float:
-        field = f"{section}.{key}"
-        allowed = f"{low} {'<' if open_low else '<='} value <= {high}"
-        value = self._raw(section, key)
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self._fail(field, allowed, f"expected a number, got {value!r}")
-        number = float(value)
-        too_low = number <= low if open_low else number < low
-        if math.isnan(number) or too_low or number > high:
-            raise self._fail(field, allowed, f"{number} is out of range")
-        return number
-
-    def integer(self, section: str, key: str, low: int, high: int) -> int:
-        field = f"{section}.{key}"
-        value = self._raw(section, key)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self._fail(
-                field, f"an integer {low}..{high}", f"expected an integer, got {value!r}"
-            )
-        if not low <= value <= high:
-            raise self._fail(field, f"an integer {low}..{high}", f"{value} is out of range")
-        return value
-
-    def triple(self, section: str, key: str, low: float, high: float, *, rising: bool) -> Triple:
-        field = f"{section}.{key}"
-        order = "increasing" if rising else "decreasing"
-        allowed = f"three strictly {order} numbers in [{low}, {high}] (inf disables a level)"
-        value = self._raw(section, key)
-        if not isinstance(value, list) or len(value) != 3:
-            raise self._fail(field, allowed, f"expected a list of 3 numbers, got {value!r}")
-        if any(isinstance(v, bool) or not isinstance(v, int | float) for v in value):
-            raise self._fail(field, allowed, f"expected numbers, got {value!r}")
-        a, b, c = (float(v) for v in value)
-        if any(math.isnan(v) or v < low or v > high for v in (a, b, c)):
-            raise self._fail(field, allowed, f"{value!r} has a value out of range")
-        pairs = ((a, b), (b, c))
-        if rising:
-            ordered = all(x < y or (math.isinf(x) and math.isinf(y)) for x, y in pairs)
-        else:
-            ordered = all(x > y for x, y in pairs)
-        if not ordered:
-            raise self._fail(field, allowed, f"{value!r} is not strictly {order}")
-        return (a, b, c)
-
-    def model(self) -> ModelConfig:
-        return ModelConfig(
-            network=self.text("", "network"),
-            description=self.text("", "description"),
-            rain_levels=self.rain_levels(),
-            intensity_duration=self.intensity_duration(),
-            event=Event(
-                dry_spell_h=self.number("event", "dry_spell_h", 0.0, 240.0, open_low=True),
-                wet_threshold_mm=self.number("event", "wet_threshold_mm", 0.0, 5.0),
-            ),
-            antecedent=Antecedent(
-                k_daily=self.number("antecedent", "k_daily", 0.5, 0.99),
-                levels_mm=self.triple("antecedent", "levels_mm", 0.0, math.inf, rising=True),
-            ),
-            slope=self.slope(),
-            quality=self.quality(),
-            zone=Zone(
-                corroboration_stations=self.integer("zone", "corroboration_stations", 1, 50),
-                soil_corroboration_level=self.integer("zone", "soil_corroboration_level", 1, 3),
-                min_live_stations=self.integer("zone", "min_live_stations", 0, 1000),
-                min_live_fraction=self.number("zone", "min_live_fraction", 0.0, 1.0),
-            ),
-            interpolation=Interpolation(
-                power=self.number("interpolation", "power", 0.5, 4.0),
-                max_neighbours=self.integer("interpolation", "max_neighbours", 1, 32),
-                max_distance_m=self.number(
-                    "interpolation", "max_distance_m", 0.0, 100_000.0, open_low=True
-                ),
-            ),
-            hysteresis=Hysteresis(
-                hold_minutes=self.number("hysteresis", "hold_minutes", 0.0, 24 * 60.0)
-            ),
-        )
-
-    def rain_levels(self) -> RainLevels:
-        section = "rain_levels"
-        return RainLevels(
-            rain_1h_mm=self.triple(section, "rain_1h_mm", 1.0, 500.0, rising=True),
-            rain_24h_mm=self.triple(section, "rain_24h_mm", 1.0, 2000.0, rising=True),
-            rain_96h_mm=self.triple(section, "rain_96h_mm", 1.0, 5000.0, rising=True),
-            source=self.text(section, "source"),
-        )
-
-    def intensity_duration(self) -> IntensityDuration:
-        section = "intensity_duration"
-        low = self.number(section, "min_duration_h", 0.0, 24.0, open_low=True)
-        high = self.number(section, "max_duration_h", 1.0, 1000.0)
-        if high <= low:
-            raise self._fail(f"{section}.max_duration_h", f"> min_duration_h ({low})", "too small")
-        return IntensityDuration(
-            a=self.number(section, "a", 0.0, 1000.0, open_low=True),
-            b=self.number(section, "b", 0.0, 2.0),
-            min_duration_h=low,
-            max_duration_h=high,
-            ratio_levels=self.triple(section, "ratio_levels", 0.1, 10.0, rising=True),
-            source=self.text(section, "source"),
-        )
-
-    def slope(self) -> Slope:
-        s = "slope"
-        residual = self.number(s, "vwc_residual", 0.0, 0.5)
-        saturated = self.number(s, "vwc_saturated", 0.05, 0.7)
-        if saturated <= residual:
-            raise self._fail(f"{s}.vwc_saturated", f"> vwc_residual ({residual})", "too small")
-        return Slope(
-            slope_deg=self.number(s, "slope_deg", 0.0, 80.0),
-            soil_depth_m=self.number(s, "soil_depth_m", 0.0, 50.0, open_low=True),
-            cohesion_kpa=self.number(s, "cohesion_kpa", 0.0, 200.0),
-            friction_deg=self.number(s, "friction_deg", 0.0, 60.0),
-            unit_weight_knm3=self.number(s, "unit_weight_knm3", 10.0, 30.0),
-            vwc_residual=residual,
-            vwc_saturated=saturated,
-            water_unit_weight_knm3=self.number(s, "water_unit_weight_knm3", 9.0, 10.5),
-            suction_cohesion_kpa=self.number(s, "suction_cohesion_kpa", 0.0, 50.0),
-            fs_levels=self.triple(s, "fs_levels", 0.1, 10.0, rising=False),
-            water_table=self.water_table(s),
-        )
-
-    def water_table(self, section: str) -> str:
-        value = self._section(section).get("water_table", "column")
-        if value not in WATER_TABLE_MAPPINGS:
-            raise self._fail(
-                f"{section}.water_table", " or ".join(WATER_TABLE_MAPPINGS), f"got {value!r}"
-            )
-        return str(value)
-
-    def quality(self) -> Quality:
-        q = "quality"
-        return Quality(
-            offline_intervals=self.integer(q, "offline_intervals", 1, 1000),
-            stuck_window_h=self.number(q, "stuck_window_h", 0.0, 96.0, open_low=True),
-            stuck_tolerance_vwc=self.number(q, "stuck_tolerance_vwc", 0.0, 0.05),
-            rain_max_mm_per_h=self.number(q, "rain_max_mm_per_h", 50.0, 2000.0),
-            vwc_max_m3m3=self.number(q, "vwc_max_m3m3", 0.3, 1.0),
-            clog_neighbour_mm_1h=self.number(q, "clog_neighbour_mm_1h", 0.0, 200.0, open_low=True),
-            clog_min_neighbours=self.integer(q, "clog_min_neighbours", 1, 50),
-            gap_max_mm_per_h=self.number(q, "gap_max_mm_per_h", 10.0, 2000.0),
-            outlier_min_mm_per_h=self.number(q, "outlier_min_mm_per_h", 1.0, 2000.0),
-            outlier_neighbour_mm_per_h=self.number(q, "outlier_neighbour_mm_per_h", 0.0, 100.0),
-            vwc_saturation_tolerance=self.number(q, "vwc_saturation_tolerance", 0.0, 0.3),
-            vwc_jump_m3m3=self.number(q, "vwc_jump_m3m3", 0.01, 1.0),
-        )
+def _allowed(info: msgspec.inspect.Type) -> str:
+    """The allowed values of one declared type, in words."""
+    if isinstance(info, msgspec.inspect.FloatType):
+        low = f"{info.gt} < " if info.gt is not None else f"{info.ge} <= "
+        high = f" <= {info.le}" if info.le is not None else ""
+        return f"{low}value{high}"
+    if isinstance(info, msgspec.inspect.IntType):
+        return f"an integer {info.ge}..{info.le}"
+    if isinstance(info, msgspec.inspect.TupleType):
+        return f"a list of {len(info.item_types)} numbers, each {_allowed(info.item_types[0])}"
+    if isinstance(info, msgspec.inspect.LiteralType):
+        return " or ".join(str(v) for v in info.values)
+    if isinstance(info, msgspec.inspect.StrType):
+        return "a non-empty string"
+    return "a [table]"

@@ -83,3 +83,40 @@ def test_unknown_preset() -> None:
     """Asking for a preset that does not exist lists the ones that do."""
     with pytest.raises(ConfigError, match=r"rio or sirens"):
         load_preset("lisbon")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field", "words"),
+    [
+        ("friction_deg = ", "friction_dg = ", "slope.friction_dg", "unknown field"),
+        ('network = "rio"', 'network = "rio"\nzones = 3', "zones", "unknown field"),
+        ("offline_intervals = ", "offline_intervals = 1.5 #", "quality.offline_intervals", "int"),
+        ("power = ", 'power = "two" #', "interpolation.power", "float"),
+        ("hold_minutes = ", "hold_minutes = 9999 #", "hysteresis.hold_minutes", "<= 1440.0"),
+        ("rain_1h_mm = [", "rain_1h_mm = [900, ", "rain_levels.rain_1h_mm", "<= 500.0"),
+    ],
+)
+def test_a_bad_file_names_the_file_and_the_key(
+    tmp_path: Path, old: str, new: str, field: str, words: str
+) -> None:
+    """An unknown key, a wrong type and an out-of-range value each fail naming file and key."""
+    source = resources.files("models.config").joinpath("rio.toml").read_text(encoding="utf-8")
+    assert old in source
+    path = tmp_path / "broken.toml"
+    path.write_text(source.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert info.value.field == field
+    assert str(path) in str(info.value)
+    assert words in str(info.value)
+
+
+def test_cross_field_rule_names_the_key() -> None:
+    """A rule across two fields is checked too, and names the later one."""
+    data = _rio()
+    data["intensity_duration"]["max_duration_h"] = 1.0
+    data["intensity_duration"]["min_duration_h"] = 2.0
+    with pytest.raises(ConfigError) as info:
+        ModelConfig.from_mapping(data, "x.toml")
+    assert info.value.field == "intensity_duration.max_duration_h"
+    assert "> min_duration_h (2.0)" in info.value.allowed

@@ -77,3 +77,78 @@ def test_an_antecedent_figure_needs_its_source(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError, match=r"antecedent\.source") as caught:
         parse_scenario(tomllib.loads(text), tmp_path / "x.toml")
     assert caught.value.field == "antecedent.source"
+
+
+@pytest.mark.parametrize(
+    ("table", "field", "words"),
+    [
+        ("[soil]\nks_mm_hr = 45\n", "soil.ks_mm_hr", "unknown field"),
+        ('[soil]\nks_mm_h = "fast"\n', "soil.ks_mm_h", "Expected `float`, got `str`"),
+        ("[failure]\ncohesion_cv = 1.5\n", "failure.cohesion_cv", "[0, 1]"),
+        ("[reporting]\nlatency_s = 61\n", "reporting.latency_s", "[0, 60]"),
+        ('[[storms]]\nkind = "cells"\nstart_h = 7\n', "storms[0].duration_h", "required"),
+        ("[faults]\nspike = 0.6\n", "faults.spike", "[0, 0.5]"),
+        ("[faults]\noutage_overlap = 1.5\n", "faults.outage_overlap", "Expected `int`"),
+        (
+            '[[faults.events]]\nkind = "outage"\ntarget = "x"\nstart_h = 1\nwhen = 2\n',
+            "faults.events[0].when",
+            "unknown field",
+        ),
+        (
+            '[[faults.events]]\nkind = "outage"\ntarget = "x"\nstart_h = "1h"\n',
+            "faults.events[0].start_h",
+            "Expected `float`",
+        ),
+        (
+            '[[faults.events]]\nkind = "outage"\ntarget = "x"\nstart_h = 7\n',
+            "faults.events[0].start_h",
+            "[0, 6]",
+        ),
+        (
+            '[[faults.events]]\nkind = "hail"\ntarget = "x"\nstart_h = 1\n',
+            "faults.events[0].kind",
+            "outage",
+        ),
+    ],
+)
+def test_a_bad_scenario_file_names_the_file_and_the_key(
+    tmp_path: Path, table: str, field: str, words: str
+) -> None:
+    """Unknown keys, wrong types and values out of range fail naming the file and the key."""
+    path = tmp_path / "bad-scenario.toml"
+    path.write_text(MINIMAL + table, encoding="utf-8")
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(str(path))
+    assert caught.value.field == field
+    assert caught.value.path == str(path)
+    assert str(path) in str(caught.value)
+    assert field in str(caught.value)
+    assert words in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field", "words"),
+    [
+        (
+            "mm = 259.0",
+            "mm = 259.0\ntolerence_mm = 2",
+            "gauges[2].checks[2].tolerence_mm",
+            "unknown",
+        ),
+        ("lat = ", 'lat = "south" #', "gauges[0].lat", "Expected `float`"),
+        ("lat = ", "lat = -91 #", "gauges[0].lat", "[-90, 90]"),
+    ],
+)
+def test_a_bad_hyetograph_names_the_file_and_the_key(
+    tmp_path: Path, old: str, new: str, field: str, words: str
+) -> None:
+    """The storm files referenced by scenarios are checked the same way."""
+    source = (SCENARIO_DIR / "hyetographs" / "petropolis-2022-02.toml").read_text()
+    assert old in source
+    broken = tmp_path / "h.toml"
+    broken.write_text(source.replace(old, new, 1))
+    with pytest.raises(ScenarioError) as caught:
+        load_hyetograph(broken)
+    assert caught.value.field == field
+    assert str(broken) in str(caught.value)
+    assert words in str(caught.value)
