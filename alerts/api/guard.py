@@ -5,7 +5,9 @@ dependency alone let anyone make the API read (and hold in memory) a body of any
 ASGI middleware runs first, on the raw request:
 
 1. a write (any method but GET, HEAD, OPTIONS) without the right token is answered 401 at
-   once, **without reading its body**, and the connection is closed;
+   once, **without reading its body**, and the connection is closed (except the public
+   writes, community reports, and the writes with a token of their own, receipts, which their
+   routes check);
 2. a body declared larger than ``max_body_bytes`` (``Content-Length``) is answered 413 unread;
    a body without ``Content-Length`` (chunked) is read until it passes the limit, then
    answered 413; at most the limit is ever held in memory;

@@ -14,7 +14,7 @@ import pytest
 import standardwebhooks
 
 from alerts import subscriptions, wording
-from alerts.audience import narrow
+from alerts.audience import hears, narrow
 from alerts.payload import AlertEvent, cap_identifier, instruction
 from alerts.store import Proposal, apply
 from tests.alerts.receiver import LOOPBACK, Receiver
@@ -239,3 +239,26 @@ async def test_siren_outage_keeps_every_message_with_its_last_error(database: Da
     assert all(r["attempts"] >= 1 for r in rows)
     assert all(r["last_error"].startswith("HTTP 503 (gave up after") for r in rows)
     assert len(receiver.received) >= 3
+
+
+@pytest.mark.parametrize(
+    ("kind", "transition", "siren", "broadcast"),
+    [
+        ("risk", "raised", True, True),
+        ("risk", "escalated", True, True),
+        ("risk", "de-escalated", False, True),
+        ("risk", "cleared", True, True),
+        ("risk", "acknowledged", False, False),
+        ("risk", "unacknowledged", False, False),
+        ("data", "raised", False, False),
+        ("data", "cleared", False, False),
+    ],
+)
+def test_narrow_audiences_hear_only_risk_transitions_they_act_on(
+    kind: str, transition: str, *, siren: bool, broadcast: bool
+) -> None:
+    """Sirens skip de-escalations; neither narrow audience hears acks or data alerts."""
+    event = AlertEvent(1, 1, "rio", "rocinha", "Rocinha", kind, transition, 1, 2, T0, {})
+    assert hears("full", event)
+    assert hears("siren", event) is siren
+    assert hears("broadcast", event) is broadcast
