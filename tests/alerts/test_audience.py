@@ -19,6 +19,7 @@ from alerts.payload import AlertEvent, cap_identifier, instruction
 from alerts.store import Proposal, apply
 from tests.alerts.receiver import LOOPBACK, Receiver
 from tests.alerts.test_api import AUTH, api_config, served
+from tests.alerts.test_cli import encosta
 from tests.alerts.test_dispatcher import fast, run_dispatcher
 
 if TYPE_CHECKING:
@@ -262,3 +263,23 @@ def test_narrow_audiences_hear_only_risk_transitions_they_act_on(
     assert hears("full", event)
     assert hears("siren", event) is siren
     assert hears("broadcast", event) is broadcast
+
+
+async def test_cli_adds_a_siren_with_its_receipt_token(database: Database) -> None:
+    """`webhooks add --audience siren` prints a receipt token (its hash stored); list shows it."""
+    code, out = await encosta(database, "add", "http://127.0.0.1:9/siren", "--audience", "siren")
+    assert code == 0, out
+    token = out.split("receipt token ")[1].strip()
+    sub_id = int(out.split()[1])
+    stored = await database.fetchval(
+        "SELECT ack_token_hash FROM webhook_subscriptions WHERE id = $1", sub_id
+    )
+    assert stored == subscriptions.token_hash(token)
+    code, out = await encosta(database, "list")
+    assert code == 0
+    assert out.rstrip().endswith("/siren siren")
+    code, out = await encosta(
+        database, "add", "http://127.0.0.1:9/x", "--audience", "siren", "--format", "cap"
+    )
+    assert code == 2
+    assert "drop --format cap" in out
