@@ -12,10 +12,11 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from alerts import audience
 from alerts.errors import AlertsError
 from alerts.geometry import zone_circle
 from alerts.lifecycle import AlertState, Step, Transition, advance
-from alerts.payload import AlertEvent, render
+from alerts.payload import AlertEvent
 from models import MODEL_VERSION
 
 if TYPE_CHECKING:
@@ -241,17 +242,21 @@ async def enqueue(connection: asyncpg.Connection, event: AlertEvent) -> int:
 
     A subscription matches when the zone is in its list (or it has none) and the higher of the
     two levels reaches its minimum, so whoever heard the raise also hears the all-clear.
-    Fallback subscriptions hear only unacknowledged alerts (:mod:`alerts.fallback`).
+    Fallback subscriptions hear only unacknowledged alerts (:mod:`alerts.fallback`); siren and
+    broadcast subscriptions only the transitions and fields of their audience
+    (:mod:`alerts.audience`).
     """
     subscriptions = await connection.fetch(
-        "SELECT id, format FROM webhook_subscriptions WHERE enabled AND NOT fallback"
+        "SELECT id, format, audience FROM webhook_subscriptions WHERE enabled AND NOT fallback"
         " AND (zones IS NULL OR $1 = ANY(zones)) AND min_level <= $2 ORDER BY id",
         event.zone_id,
         max(event.from_level, event.to_level),
     )
     rows = []
     for sub in subscriptions:
-        content_type, body = render(event, sub["format"])
+        if not audience.hears(sub["audience"], event):
+            continue
+        content_type, body = audience.render(event, sub["audience"], sub["format"], sub["id"])
         rows.append(
             (
                 f"msg_{event.alert_id}_{event.seq}_{sub['id']}",

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import asyncpg
 
+from alerts.audience import Audience
 from alerts.destinations import Destinations
 from alerts.errors import DestinationError, SubscriptionError
 from alerts.sender import post, webhook_client
@@ -36,6 +39,27 @@ class Subscription:
     enabled: bool
     heartbeat: bool = False
     fallback: bool = False
+    audience: str = Audience.FULL
+    # A siren's or broadcaster's receipt token: set only on the value :func:`add` returns
+    # (the database keeps its hash, :func:`token_hash`).
+    receipt_token: str | None = None
+
+
+RECEIPT_TOKEN_PREFIX = "encr_"  # noqa: S105  a prefix, not a secret
+
+
+def new_receipt_token() -> str:
+    """A fresh random receipt token (32 bytes, URL-safe)."""
+    return RECEIPT_TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def token_hash(token: str) -> str:
+    """What the database keeps of a receipt token: its SHA-256, hex.
+
+    A plain hash suffices (no salt, no stretching): the token is 256 random bits, not a
+    password a dictionary could guess.
+    """
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _from_row(row: asyncpg.Record) -> Subscription:
@@ -50,6 +74,7 @@ def _from_row(row: asyncpg.Record) -> Subscription:
         row["enabled"],
         row["heartbeat"],
         row["fallback"],
+        row["audience"],
     )
 
 
@@ -63,11 +88,14 @@ async def add(  # noqa: PLR0913  one keyword per subscription field
     fmt: str = "json",
     heartbeat: bool = False,
     fallback: bool = False,
+    audience: str = Audience.FULL,
     destinations: Destinations | None = None,
 ) -> Subscription:
     """Create a subscription (a fresh secret unless one is given); validate before writing.
 
     The URL must pass ``destinations`` (default: the strict policy, public addresses only).
+    A ``siren`` or ``broadcast`` subscription is JSON, never a fallback, and gets a receipt
+    token (returned here once, on ``receipt_token``).
     """
     try:
         await (destinations or Destinations()).check_url(url)
@@ -77,6 +105,16 @@ async def add(  # noqa: PLR0913  one keyword per subscription field
         raise SubscriptionError(f"format {fmt!r}: use json or cap")
     if not 0 <= min_level <= 3:
         raise SubscriptionError(f"min level {min_level}: use 0..3")
+    if audience not in set(Audience):
+        raise SubscriptionError(f"audience {audience!r}: use full, siren or broadcast")
+    token = None
+    if audience != Audience.FULL:
+        if fmt != "json" or fallback:
+            raise SubscriptionError(
+                f"a {audience} subscription is JSON and not a fallback: drop --format cap"
+                " and --fallback"
+            )
+        token = new_receipt_token()
     secret = secret or new_secret()
     secret_key(secret)
     connection = await asyncpg.connect(dsn)
@@ -92,8 +130,8 @@ async def add(  # noqa: PLR0913  one keyword per subscription field
                 raise SubscriptionError(f"unknown zones {missing}: see the zones table")
         row = await connection.fetchrow(
             "INSERT INTO webhook_subscriptions"
-            " (url, secret, min_level, zones, format, heartbeat, fallback)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *",
+            " (url, secret, min_level, zones, format, heartbeat, fallback, audience,"
+            " ack_token_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *",
             url,
             secret,
             min_level,
@@ -101,10 +139,12 @@ async def add(  # noqa: PLR0913  one keyword per subscription field
             fmt,
             heartbeat,
             fallback,
+            audience,
+            None if token is None else token_hash(token),
         )
     finally:
         await connection.close()
-    return _from_row(row)
+    return replace(_from_row(row), receipt_token=token)
 
 
 async def list_all(dsn: str) -> list[Subscription]:

@@ -26,6 +26,7 @@ class _ProfileFile(msgspec.Struct, forbid_unknown_fields=True):
     contact: str | None = None
     expires_hours: float = 6.0
     timezone: str = "UTC"
+    public_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +40,8 @@ class Profile:
     contact: str | None
     expires_hours: float
     timezone: str = "UTC"
+    # Base of the public API (ENCOSTA_API_PUBLIC_URL's value): broadcasters' CAP links.
+    public_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +213,7 @@ def profile(network: str) -> Profile:
         parsed.contact,
         parsed.expires_hours,
         parsed.timezone,
+        parsed.public_url,
     )
 
 

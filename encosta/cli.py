@@ -235,17 +235,24 @@ def _webhooks(args: argparse.Namespace) -> int:
                 fmt=args.format,
                 heartbeat=args.heartbeat,
                 fallback=args.fallback,
+                audience=args.audience,
                 destinations=config.destinations,
             )
         )
         print(f"subscription {sub.id} -> {sub.url}\nsecret {sub.secret}")
+        if sub.receipt_token is not None:
+            print(f"receipt token {sub.receipt_token}")
     elif args.webhooks_command == "list":
         for sub in asyncio.run(subscriptions.list_all(config.dsn)):
             zones = ",".join(sub.zones) if sub.zones else "*"
             state = "enabled" if sub.enabled else "disabled"
             flags = "".join(
                 f" {name}"
-                for name, on in (("heartbeat", sub.heartbeat), ("fallback", sub.fallback))
+                for name, on in (
+                    ("heartbeat", sub.heartbeat),
+                    ("fallback", sub.fallback),
+                    (sub.audience, sub.audience != "full"),
+                )
                 if on
             )
             print(
@@ -438,16 +445,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add.add_argument("--zone", action="append", help="only this zone (repeatable; default all)")
     add.add_argument("--format", choices=["json", "cap"], default="json")
-    add.add_argument(
-        "--heartbeat",
-        action="store_true",
-        help="also send the periodic encosta.heartbeat (ENCOSTA_ALERTS_HEARTBEAT_S)",
-    )
-    add.add_argument(
-        "--fallback",
-        action="store_true",
-        help="a fallback contact: only alerts unacknowledged for ENCOSTA_ALERTS_FALLBACK_MIN",
-    )
+    _add_delivery_options(add)
     webhooks_sub.add_parser("list", help="list subscriptions")
     for name, text in (
         ("remove", "delete a subscription and its queued messages"),
@@ -508,6 +506,29 @@ def build_parser() -> argparse.ArgumentParser:
     backtest.set_defaults(func=backtest_command.run)
     reports_command.add_parser(sub)
     return parser
+
+
+def _add_delivery_options(add: argparse.ArgumentParser) -> None:
+    """``webhooks add``'s options of what a subscription hears."""
+    add.add_argument(
+        "--heartbeat",
+        action="store_true",
+        help="also send the periodic encosta.heartbeat (ENCOSTA_ALERTS_HEARTBEAT_S)",
+    )
+    add.add_argument(
+        "--fallback",
+        action="store_true",
+        help="a fallback contact: only alerts unacknowledged for ENCOSTA_ALERTS_FALLBACK_MIN",
+    )
+    add.add_argument(
+        "--audience",
+        choices=["full", "siren", "broadcast"],
+        default="full",
+        help="full (default): every transition and field; siren: a community siren "
+        "controller (raise, escalate, clear; zone, level, instruction); broadcast: an "
+        "SMS/WhatsApp broadcaster (public wording and CAP link); siren and broadcast also "
+        "print a receipt token for POST /alerts/{id}/receipts/{subscription} (docs/alerts.md)",
+    )
 
 
 def _add_check(service: argparse.ArgumentParser) -> None:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
-from alerts import records
+from alerts import receipts, records
 from encosta.errors import ConfigError
 from encosta.manual import level_choices, level_name
 from runtime import settings
@@ -166,6 +166,12 @@ def alerts(args: argparse.Namespace) -> int:
                     f"  #{e['seq']} {e['at']:%Y-%m-%d %H:%M:%S} {e['transition']:12} "
                     f"{level_name(e['from_level'])} -> {level_name(e['to_level'])}{actor}"
                     f"  why {why(e['evidence'])}{note}"
+                )
+            for r in await receipts.alert_receipts(connection, args.id):
+                note = f" note: {r.note}" if r.note else ""
+                print(
+                    f"  receipt #{r.seq} {r.at:%Y-%m-%d %H:%M:%S} {r.action:14} "
+                    f"subscription {r.subscription_id} by {r.actor}{note}"
                 )
             return 0
         done = await records.acknowledge(connection, network, args.id, args.by, args.note)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Response
 
-from alerts import records
+from alerts import receipts, records
 from alerts.api.auth import UNAUTHORIZED, Writer
 from alerts.api.context import DB_RESPONSES, NOT_FOUND, Context
 from alerts.api.schemas import (
@@ -19,6 +20,7 @@ from alerts.api.schemas import (
     AlertDetail,
     AlertEvent,
     Problem,
+    Receipt,
     level_name,
 )
 from alerts.errors import AlertsError
@@ -103,7 +105,12 @@ async def get_alert(alert_id: AlertId, context: Context) -> AlertDetail:
     """One alert with its append-only history, oldest transition first."""
     row = await _row(context, alert_id)
     events = await records.alert_events(context.pool, alert_id)
-    return AlertDetail(**_alert(row).model_dump(), events=[_event(e) for e in events])
+    done = await receipts.alert_receipts(context.pool, alert_id)
+    return AlertDetail(
+        **_alert(row).model_dump(),
+        events=[_event(e) for e in events],
+        receipts=[Receipt(**{k: v for k, v in asdict(r).items() if k != "alert_id"}) for r in done],
+    )
 
 
 @router.post(

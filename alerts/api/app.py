@@ -22,6 +22,7 @@ from alerts.api import (
     deadletters,
     health,
     public,
+    receipts,
     reports,
     stations,
     webhooks,
@@ -109,11 +110,22 @@ def create_app(config: ApiConfig) -> FastAPI:
         token=config.token,
         max_body_bytes=config.max_body_bytes,
         public_writes={reports.PUBLIC_PATH: config.reports_max_body_bytes},
+        own_token=receipts.OWN_TOKEN_PATHS,
     )
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     for error in _DB_ERRORS:
         app.add_exception_handler(error, _database_unavailable)
-    for module in (health, stations, zones, alerts, webhooks, deadletters, public, reports):
+    for module in (
+        health,
+        stations,
+        zones,
+        alerts,
+        receipts,
+        webhooks,
+        deadletters,
+        public,
+        reports,
+    ):
         app.include_router(module.router)
     return app
 

@@ -5,7 +5,9 @@ dependency alone let anyone make the API read (and hold in memory) a body of any
 ASGI middleware runs first, on the raw request:
 
 1. a write (any method but GET, HEAD, OPTIONS) without the right token is answered 401 at
-   once, **without reading its body**, and the connection is closed;
+   once, **without reading its body**, and the connection is closed (except the public
+   writes, community reports, and the writes with a token of their own, receipts, which their
+   routes check);
 2. a body declared larger than ``max_body_bytes`` (``Content-Length``) is answered 413 unread;
    a body without ``Content-Length`` (chunked) is read until it passes the limit, then
    answered 413; at most the limit is ever held in memory;
@@ -18,6 +20,7 @@ scheme in OpenAPI and would catch a route this gate missed.
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING
 
 from alerts.api.auth import refusal
@@ -50,12 +53,15 @@ class RequestGuard:
         token: str | None,
         max_body_bytes: int,
         public_writes: dict[str, int] | None = None,
+        own_token: re.Pattern[str] | None = None,
     ) -> None:
         self.app = app
         self.token = token
         self.max_body_bytes = max_body_bytes
         # path -> body limit of the POSTs anyone may make (community reports): no token asked
         self.public_writes = public_writes or {}
+        # paths of the POSTs that carry a token of their own (receipts): the route checks it
+        self.own_token = own_token
 
     def _limit(self, scope: Scope) -> int:
         public = self.public_writes.get(scope["path"])
@@ -70,7 +76,12 @@ class RequestGuard:
         """What to answer from the request line and headers alone, if anything."""
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         public = scope["method"] == "POST" and scope["path"] in self.public_writes
-        if scope["method"] not in SAFE_METHODS and not public:
+        own = (
+            scope["method"] == "POST"
+            and self.own_token is not None
+            and self.own_token.match(scope["path"]) is not None
+        )
+        if scope["method"] not in SAFE_METHODS and not public and not own:
             detail = refusal(self.token, headers.get("authorization"))
             if detail is not None:
                 return 401, detail, {"www-authenticate": "Bearer"}

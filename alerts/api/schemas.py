@@ -97,10 +97,42 @@ class Alert(BaseModel):
     acknowledged_by: str | None
 
 
+class Receipt(BaseModel):
+    """A siren's or broadcaster's receipt of one transition (not itself a transition)."""
+
+    seq: int = Field(description="the transition the device acted on")
+    subscription_id: int
+    action: Literal["siren_sounded", "broadcast_sent"]
+    actor: str
+    note: str | None
+    at: datetime
+
+
 class AlertDetail(Alert):
-    """An alert with its history, oldest transition first."""
+    """An alert with its history: transitions and receipts, oldest first."""
 
     events: list[AlertEvent]
+    receipts: list[Receipt] = Field(
+        description="what siren and broadcast subscriptions reported doing with its messages"
+    )
+
+
+class ReceiptIn(BaseModel):
+    """A siren controller or broadcaster reporting what it did with a message."""
+
+    action: Literal["siren_sounded", "broadcast_sent"] = Field(
+        description="siren_sounded from a siren subscription, broadcast_sent from a broadcast one"
+    )
+    by: str = Field(
+        min_length=1, max_length=200, pattern=r"^[^\x00]+$", description="the device or person"
+    )
+    note: str | None = Field(default=None, max_length=2000, pattern=r"^[^\x00]*$")
+    seq: int | None = Field(
+        default=None,
+        ge=1,
+        le=2**31 - 1,
+        description="the transition acted on (default: the latest one sent to the subscription)",
+    )
 
 
 class Acknowledge(BaseModel):
@@ -136,6 +168,11 @@ class WebhookIn(BaseModel):
         default=None, description="null: every zone"
     )
     format: Literal["json", "cap"] = "json"
+    audience: Literal["full", "siren", "broadcast"] = Field(
+        default="full",
+        description="full: every transition and field; siren/broadcast: only what a community "
+        "siren or an SMS/WhatsApp broadcaster needs (JSON, risk alerts), with a receipt token",
+    )
     secret: str | None = Field(default=None, pattern=r"^whsec_[A-Za-z0-9+/=]+$")
     heartbeat: bool = Field(default=False, description="also receive encosta.heartbeat")
     fallback: bool = Field(
@@ -154,6 +191,7 @@ class Webhook(BaseModel):
     enabled: bool
     heartbeat: bool = Field(description="receives the periodic encosta.heartbeat")
     fallback: bool = Field(description="receives only alert.unacknowledged escalations")
+    audience: Literal["full", "siren", "broadcast"]
     created_at: datetime
 
 
@@ -161,6 +199,11 @@ class WebhookCreated(Webhook):
     """A new subscription with its signing secret, shown this once."""
 
     secret: str
+    receipt_token: str | None = Field(
+        default=None,
+        description="siren/broadcast only, shown this once: the bearer token of "
+        "POST /alerts/{id}/receipts/{subscription}",
+    )
 
 
 class WebhookTest(BaseModel):

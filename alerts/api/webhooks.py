@@ -21,7 +21,8 @@ router = APIRouter(prefix="/webhooks", tags=["webhooks"], responses=DB_RESPONSES
 
 # Never SELECT *: the secret column stays in the database.
 _SELECT = (
-    "SELECT id, url, min_level, zones, format, enabled, heartbeat, fallback, created_at"
+    "SELECT id, url, min_level, zones, format, enabled, heartbeat, fallback, audience,"
+    " created_at"
     " FROM webhook_subscriptions"
 )
 
@@ -40,6 +41,7 @@ async def list_webhooks(context: Context) -> list[Webhook]:
     "",
     status_code=201,
     dependencies=[Writer],
+    response_model_exclude_unset=True,  # receipt_token: siren and broadcast only
     responses={
         **UNAUTHORIZED,
         400: {
@@ -61,12 +63,16 @@ async def create_webhook(body: WebhookIn, context: Context) -> WebhookCreated:
             fmt=body.format,
             heartbeat=body.heartbeat,
             fallback=body.fallback,
+            audience=body.audience,
             destinations=context.config.destinations,
         )
     except SubscriptionError as exc:
         raise HTTPException(400, str(exc)) from exc
     row = await context.pool.fetchrow(f"{_SELECT} WHERE id = $1", sub.id)
-    return WebhookCreated(**_webhook(row).model_dump(), secret=sub.secret)
+    created = WebhookCreated(**_webhook(row).model_dump(), secret=sub.secret)
+    if sub.receipt_token is not None:
+        created.receipt_token = sub.receipt_token  # set: so it is in the response
+    return created
 
 
 @router.delete(

@@ -30,6 +30,7 @@ ROLE = {s: f"encosta_{s}" for s in SERVICES}
 SUBSCRIPTION_PUBLIC: tuple[str, ...] = (
     *("id", "url", "min_level", "zones", "format", "enabled", "created_at"),
     *("heartbeat", "fallback"),
+    "audience",  # 0014; never ack_token_hash
 )
 
 
@@ -155,6 +156,13 @@ MATRIX: dict[str, dict[str, set[str]]] = {
             *("id", "network", "zone_id", "category", "source", "lat", "lon", "status"),
             *("reviewed_by", "reviewed_at", "created_at"),
         ),
+    },
+    # 0014: siren and broadcast receipts, appended by the API for the device's receipt token
+    "alert_receipts": {
+        "ingest": set(),
+        "alerts": set(),
+        "api": {"SELECT", "INSERT"},
+        "reader": {"SELECT"},
     },
     # 0007: the dispatchers' registry (host, pids, heartbeat); the dispatcher's alone.
     "outbox_dispatchers": {
@@ -396,10 +404,13 @@ CROSS_SERVICE = [
     ),
     ("api", "UPDATE alerts SET level = 0, status = 'cleared'"),
     ("api", "UPDATE outbox SET payload = 'forged'"),
+    ("api", "UPDATE alert_receipts SET actor = 'forged'"),
+    ("api", "UPDATE webhook_subscriptions SET ack_token_hash = NULL"),
     ("api", "UPDATE webhook_subscriptions SET url = 'http://attacker/'"),
     ("api", "INSERT INTO zones (id, network, name) VALUES ('x', 'x', 'x')"),
     ("api", "SELECT * FROM rejects"),
     ("reader", "SELECT secret FROM webhook_subscriptions"),
+    ("reader", "SELECT ack_token_hash FROM webhook_subscriptions"),
     ("reader", "SELECT * FROM webhook_subscriptions"),
     (
         "reader",
