@@ -13,7 +13,7 @@ PACKAGES = ("encosta", "ingest", "models", "alerts", "simulators", "runtime", "r
 
 # What each package may import from the others (module prefixes). encosta wires everything;
 # runtime is the floor every service stands on (backoff, settings, HTTP probes); registry (the
-# station registry file) is a floor of its own that ingest, the simulator and encosta read.
+# station registry file) is a floor of its own that ingest, alerts, the simulator and encosta read.
 ALLOWED: dict[str, tuple[str, ...]] = {
     "models": (),
     "runtime": (),
@@ -30,7 +30,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "ingest.accounts",  # which account a gateway or station publishes as
         "runtime",
     ),
-    "alerts": ("models", "runtime"),
+    "alerts": ("models", "runtime", "registry"),
 }
 
 

@@ -21,6 +21,7 @@ import asyncpg
 
 from alerts.geometry import enclosing_circle
 from alerts.payload import AlertEvent, cap_identifier, headline, to_cap
+from registry.format import SupportPoint
 
 log = logging.getLogger("encosta.api.public")
 
@@ -50,17 +51,6 @@ _POINTS = """
 SELECT p.zone_id, p.name, p.address, p.lat, p.lon, p.example FROM zone_support_points p
 JOIN zones z ON z.id = p.zone_id WHERE z.network = $1 ORDER BY p.zone_id, p.position
 """
-
-
-@dataclass(frozen=True, slots=True)
-class SupportPoint:
-    """A place residents go to when warned, from the registry."""
-
-    name: str
-    address: str
-    lat: float
-    lon: float
-    example: bool  # a placeholder, not a real shelter
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,8 @@ from alerts.payload import instruction
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from alerts.api.snapshot import PublicZone, Snapshot, SupportPoint
+    from alerts.api.snapshot import PublicZone, Snapshot
+    from registry.format import SupportPoint
 
 PAGE_BUDGET_BYTES = 30 * 1024
 _ENV = jinja2.Environment(
