@@ -141,8 +141,10 @@ async def test_metrics_and_healthz_of_a_running_service(database: Database, tmp_
 
                 await set_connections(database, allowed=False)
                 try:
+                    # A bound on the wait for the event, not a speed asserted: on a loaded
+                    # machine 10 s ran out once in four clean-clone runs.
                     detail = await wait_for(
-                        client, "/healthz", lambda r: r.status_code == 503, limit_s=10
+                        client, "/healthz", lambda r: r.status_code == 503, limit_s=45
                     )
                     assert "db=down" in detail
                 finally:
