@@ -89,6 +89,16 @@ class Receiver:
         self.arrivals.put_nowait((time.time(), json.loads(request.body)))
         return Response(204)
 
+    async def wait_raised(self, zone: str, timeout_s: float) -> float:
+        """The arrival time of the next ``alert.raised`` of ``zone`` (other arrivals skipped)."""
+        async with asyncio.timeout(timeout_s):
+            while True:
+                arrived, body = await self.arrivals.get()
+                data = body["data"]
+                assert isinstance(data, dict)
+                if body["type"] == "alert.raised" and data["zone"]["id"] == zone:
+                    return arrived
+
 
 async def fresh_database(cfg: stack.StackConfig, name: str) -> str:
     """A migrated database with the registry and 96 h of dry readings at every station."""
@@ -156,14 +166,7 @@ async def round_latencies(
                 ).encode()
                 for station in stations:
                     await client.publish(f"encosta/{NETWORK}/{station}/readings", payload, qos=1)
-                async with asyncio.timeout(30):
-                    while True:
-                        arrived, body = await receiver.arrivals.get()
-                        data = body["data"]
-                        assert isinstance(data, dict)
-                        if body["type"] == "alert.raised" and data["zone"]["id"] == zone:
-                            break
-                latencies.append(arrived - start)
+                latencies.append(await receiver.wait_raised(zone, 30) - start)
         ingest.stop()
         alerts.stop()
     database.drop(cfg, f"bench_alerts_{run}")

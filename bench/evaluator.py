@@ -644,14 +644,7 @@ async def latency(  # noqa: PLR0915  one linear script, read top to bottom
                             json.dumps({"records": [heavy]}),
                             qos=1,
                         )
-                    async with asyncio.timeout(120):
-                        while True:
-                            arrived, body = await receiver.arrivals.get()
-                            data = body["data"]
-                            assert isinstance(data, dict)
-                            if body["type"] == "alert.raised" and data["zone"]["id"] == zone:
-                                break
-                    latencies.append(arrived - started)
+                    latencies.append(await receiver.wait_raised(zone, 120) - started)
                     await asyncio.sleep(max(0.0, started + probe_s - time.time()))
                 wall = time.perf_counter() - wall_before
                 cpu_after = _backends_cpu_s(pids)
