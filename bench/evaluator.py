@@ -57,6 +57,8 @@ import numpy.typing as npt
 
 from alerts import evaluator as evaluator_module
 from alerts import reports as alerts_reports
+from alerts import window as window_module
+from alerts.antecedent import DailyRain
 from alerts.config import DispatchConfig, EvaluatorConfig
 from alerts.destinations import Destinations
 from alerts.evaluator import Evaluator
@@ -339,10 +341,15 @@ class Phases:
     """
 
     _WRAPPED = (
+        ("stations", evaluator_module, "load_stations"),
         ("window", IncrementalGrid, "refresh"),
+        ("window: rollup COPY", asyncpg.Connection, "copy_from_query"),
+        ("window: daily rain", DailyRain, "refresh"),
+        ("window: antecedent record", window_module, "record"),
+        ("stale mask", evaluator_module, "stale_mask"),
         ("model", evaluator_module, "evaluate"),
         ("model inputs", ModelInputs, "build"),
-        ("stale+data proposals", evaluator_module, "data_proposals"),
+        ("data proposals", evaluator_module, "data_proposals"),
         ("risk proposals", evaluator_module, "risk_proposals"),
         ("store results", evaluator_module, "store_results"),
         ("reports", alerts_reports, "amend"),
@@ -524,15 +531,19 @@ async def measure(  # noqa: PLR0913, PLR0915  one linear script, read top to bot
             out |= {f"steady {k}": v / cycles for k, v in parts.seconds.items()}
             # Nothing new, same step: the window reads nothing and the model is skipped.
             skips = evaluator.model_skips
-            started = time.perf_counter()
-            await evaluator.evaluate_once(at + timedelta(seconds=20))
-            out["idle_s"] = time.perf_counter() - started
+            with Phases() as parts:
+                started = time.perf_counter()
+                await evaluator.evaluate_once(at + timedelta(seconds=20))
+                out["idle_s"] = time.perf_counter() - started
+            out |= {f"idle {k}": v for k, v in parts.seconds.items() if v}
             out["idle_skipped"] = evaluator.model_skips - skips
             at = now + timedelta(minutes=5 * cycles + 1)
             await _late_readings(writer, table.ids, at - timedelta(hours=30))
-            started = time.perf_counter()
-            await evaluator.evaluate_once(at)
-            out["late_s"] = time.perf_counter() - started
+            with Phases() as parts:
+                started = time.perf_counter()
+                await evaluator.evaluate_once(at)
+                out["late_s"] = time.perf_counter() - started
+            out |= {f"late {k}": v for k, v in parts.seconds.items() if v}
             # Peak memory of the incremental evaluation, before the full re-read adds its own.
             out["rss_mb"] = _rss_mb("VmHWM:")
             for _ in range(full_cycles):
