@@ -47,6 +47,7 @@ lint: venv
 
 bench: bootstrap
 	$(BIN)/python -m bench.ingest
+	$(BIN)/python -m bench.ingest_rollup
 	$(BIN)/python -m bench.model
 	$(BIN)/python -m bench.simulator
 	$(BIN)/python -m bench.alerts

@@ -2,22 +2,28 @@
 
 The generator: the Rio registry's 40 stations repeated with jittered positions (±0.05°) until
 ``N`` stations, in zones of 25, network ``benchnet``; 96 h of 5-minute readings per station
-(rain: 0.2 mm in one interval of ten, deterministic per station and time; soil moisture 0.25
-at the deepest probe), inserted server-side in one statement. The evaluator then runs the way
-the service does (its own role, every zone, the shipped ``rio`` preset), and each cycle is
-split into the grid's SQL (``load_grid``), the model, and the rest.
+(rain: 0.2 mm with probability 0.1 per reading, drawn by numpy per seed, UTC day and block of
+1,000 stations; soil moisture 0.25 at the deepest probe), bulk-loaded as binary COPY built by
+numpy (no Python object per row), one COPY per UTC day in (station, quantity, time) order, the
+bench's session with ``synchronous_commit`` off. The evaluator then runs the way the service
+does (its own role, every zone, the shipped ``rio`` preset), and each cycle is split into its
+parts (:class:`Phases`: the station table, the window and its rollup COPY, daily rain and
+antecedent record, the model, proposals, stored results, transitions).
 
 Between steady cycles every station reports once (rain and soil, through ingest's writer, which
 keeps the rollup), as a 5-minute network does. Reported per size: load time, the first (cold)
 cycle, the median of ``--cycles`` steady cycles of the incremental evaluator side by side with
 the full re-read of the same window (raw readings -> grid -> model, the path before the
-rollup) in the same run, their ratio, a cycle after late data (one station in ten sends rain
-from 30 h ago), PostgreSQL's CPU per steady cycle (every process of this stack's cluster, from
-/proc), and the bench process's resident memory.
+rollup) in the same run, their ratio, an idle cycle (nothing new), a cycle after late data
+(one station in ten sends rain from 30 h ago), PostgreSQL's CPU per steady cycle (every
+process of this stack's cluster, from /proc), and the bench process's peak resident memory
+from the end of the load (``VmHWM`` reset through ``/proc/self/clear_refs``).
 
-``--load rollup`` writes the history straight into the rollups the evaluator reads (the values
-the raw load would give them) and raw readings for the last hour only: 100,000 stations have
-230 M raw readings in 96 h, more than a session can load; no full re-read is timed then.
+``--load rollup`` writes the history straight into the rollups the evaluator reads (as the
+raw readings would make them, another draw of the same rain) and raw readings for the last
+hour only: 100,000 stations have 230 M raw readings in 96 h; no full re-read is timed then.
+``--rebuild-indexes`` drops the rollup's primary key and xid index for that load and builds
+them after it (faster than 77 M index insertions, docs/benchmarks.md).
 
 ``--latency SECONDS`` measures instead reading -> webhook through the real chain (Mosquitto ->
 ingest service -> TimescaleDB -> evaluator -> outbox -> dispatcher -> a loopback receiver) for
@@ -29,8 +35,9 @@ run (the backends serving the benchmark's database: ingest's, the evaluator's an
 dispatcher's connections, so that another database on the cluster does not count) is reported
 as a share of wall time (of one core).
 
-Run: ``.venv/bin/python -m bench.evaluator [--sizes 100,1000] [--cycles 3]`` (10,000 stations
-take minutes per cycle on 2 cores). The local stack must be up.
+Run: ``.venv/bin/python -m bench.evaluator [--sizes 100,1000] [--cycles 3]`` (10,000 stations:
+~6 min with the full re-reads; ``--sizes 100000 --load rollup --rebuild-indexes``: ~7 min and
+~12 GB of disk, dropped afterwards). The local stack must be up.
 """
 
 from __future__ import annotations
