@@ -20,14 +20,29 @@ import asyncpg
 
 BUCKET_S = 900  # the rollup's bucket: 15 minutes, the evaluator's step
 
-# The readings travel as four arrays and are summarised by PostgreSQL (C, not a Python loop);
-# ordered by key, so that concurrent writers lock rollup rows in the same order.
+# The readings travel once, as four arrays, and are summarised by PostgreSQL (C, not a Python
+# loop) into both rollups in one statement (the daily rain as a data-modifying CTE); ordered by
+# key, so that concurrent writers lock rollup rows in the same order.
 _ADD = """
+WITH n AS MATERIALIZED (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::float8[])
+        AS n (station_id, quantity, ts, value)
+), daily AS (
+    INSERT INTO readings_rain_1d AS d (station_id, day, total, samples)
+    SELECT station_id, time_bucket(INTERVAL '1 day', ts), sum(value), count(*)
+    FROM n
+    WHERE quantity = 'rain_mm'
+    GROUP BY 1, 2
+    ORDER BY 1, 2
+    ON CONFLICT (station_id, day) DO UPDATE SET
+        total = d.total + EXCLUDED.total,
+        samples = d.samples + EXCLUDED.samples,
+        xid = pg_current_xact_id()
+)
 INSERT INTO readings_15m AS r (station_id, quantity, bucket, total, samples, last_ts, last_value)
 SELECT station_id, quantity, time_bucket(INTERVAL '15 minutes', ts), sum(value), count(*),
        max(ts), last(value, ts)
-FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::float8[]) AS n (station_id,
-     quantity, ts, value)
+FROM n
 GROUP BY 1, 2, 3
 ORDER BY 1, 2, 3
 ON CONFLICT (station_id, quantity, bucket) DO UPDATE SET
@@ -39,21 +54,6 @@ ON CONFLICT (station_id, quantity, bucket) DO UPDATE SET
     xid = pg_current_xact_id()
 """
 
-# Rain only, per UTC day (the day as time_bucket aligns it); the same arrays as above.
-_ADD_DAILY = """
-INSERT INTO readings_rain_1d AS d (station_id, day, total, samples)
-SELECT station_id, time_bucket(INTERVAL '1 day', ts), sum(value), count(*)
-FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::float8[]) AS n (station_id,
-     quantity, ts, value)
-WHERE quantity = 'rain_mm'
-GROUP BY 1, 2
-ORDER BY 1, 2
-ON CONFLICT (station_id, day) DO UPDATE SET
-    total = d.total + EXCLUDED.total,
-    samples = d.samples + EXCLUDED.samples,
-    xid = pg_current_xact_id()
-"""
-
 
 async def add(
     connection: asyncpg.Connection, rows: Iterable[tuple[str, str, datetime, float]]
@@ -62,5 +62,3 @@ async def add(
     columns = [list(column) for column in zip(*rows, strict=True)]
     if columns:
         await connection.execute(_ADD, *columns)
-        if "rain_mm" in columns[1]:
-            await connection.execute(_ADD_DAILY, *columns)
