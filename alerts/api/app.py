@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
@@ -31,9 +32,11 @@ from alerts.api import (
 from alerts.api.context import ApiContext
 from alerts.api.guard import RequestGuard
 from alerts.api.metrics import ApiMetrics, MetricsMiddleware
-from alerts.api.retention import ReportRetention
+from alerts.api.rate_limit import ReportRateLimit
+from alerts.api.retention import PERIOD_S, ReportRetention
 from alerts.api.schemas import Problem
 from alerts.api.snapshot import PublicView
+from runtime.periodic import Periodic
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -62,6 +65,17 @@ async def _database_unavailable(request: Request, exc: Exception) -> JSONRespons
     )
 
 
+def _rate_key(config: ApiConfig) -> bytes:
+    key = config.rate_key()
+    if key is None:
+        log.warning(
+            "neither ENCOSTA_REPORTS_RATE_KEY nor ENCOSTA_API_TOKEN is set: the reports' rate "
+            "limit is keyed per process, so each API replica admits its own limit"
+        )
+        key = secrets.token_bytes(32)
+    return key
+
+
 def create_app(config: ApiConfig) -> FastAPI:
     """The API for ``config``; its pool lives as long as the app's lifespan."""
     metrics = ApiMetrics()
@@ -77,10 +91,15 @@ def create_app(config: ApiConfig) -> FastAPI:
         app.state.renderings = public.Renderings()
         view = PublicView(pool, config.network, config.stale_intervals, config.public_refresh_s)
         app.state.public = view
-        app.state.report_limiter = reports.RateLimiter(config.reports_per_hour)
-        retention = ReportRetention(pool, config.reports_retention_days)
+        limit = ReportRateLimit(pool, config.network, _rate_key(config), config.reports_per_hour)
+        app.state.report_limit = limit
+        retention = ReportRetention(pool, config.reports_retention_days, limit)
         try:
-            async with view, retention:
+            async with (
+                asyncio.TaskGroup() as group,
+                Periodic(group, "public-snapshot", view.refresh, config.public_refresh_s),
+                Periodic(group, "report-retention", retention.tick, PERIOD_S),
+            ):
                 yield
         finally:
             try:

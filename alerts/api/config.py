@@ -14,6 +14,8 @@
 | ``ENCOSTA_API_PUBLIC_URL`` | ``http://<host>:<port>`` | base of the public links (Atom, CAP) |
 | ``ENCOSTA_API_PUBLIC_REFRESH_S`` | 5 | seconds between two public snapshots (the cache lifetime) |
 | ``ENCOSTA_REPORTS_PER_HOUR`` | 10 | community reports per client address per hour |
+| ``ENCOSTA_REPORTS_RATE_KEY`` | (derived) | rate limit's hash secret (≥ 16 chars) |
+| ``ENCOSTA_REPORTS_RATE_KEY_FILE`` | (none) | a file holding it (wins over the variable) |
 | ``ENCOSTA_REPORTS_PHOTO_MAX_BYTES`` | 1048576 | largest photo of a report (decoded) |
 | ``ENCOSTA_REPORTS_RETENTION_DAYS`` | 30 | days before a report's contact, text and photo go |
 | ``ENCOSTA_ALERTS_WEBHOOK_ALLOW_PRIVATE`` | 0 | 1: webhooks may go to loopback and private |
@@ -24,7 +26,9 @@ Unset and empty are the same: the default applies (:mod:`runtime.settings`).
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from alerts.destinations import Destinations
@@ -34,6 +38,8 @@ from runtime.settings import Environment
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+
+_MIN_KEY = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +62,22 @@ class ApiConfig:
     reports_per_hour: int = 10
     reports_photo_max_bytes: int = 1024 * 1024
     reports_retention_days: float = 30.0
+    # The rate limit's HMAC secret; None: derived from ``token`` (see :meth:`rate_key`).
+    reports_rate_key: bytes | None = field(default=None, repr=False)
+
+    def rate_key(self) -> bytes | None:
+        """The secret client addresses are hashed with; None if there is none to share.
+
+        ``ENCOSTA_REPORTS_RATE_KEY`` when set; else one derived from ``ENCOSTA_API_TOKEN``,
+        which every replica of a deployment already shares (and which the hash does not
+        reveal); else None, and the API draws a random one per process (a warning: the limit
+        is then per process).
+        """
+        if self.reports_rate_key is not None:
+            return self.reports_rate_key
+        if self.token is None:
+            return None
+        return hmac.new(self.token.encode(), b"encosta report rate limit", "sha256").digest()
 
     @property
     def reports_max_body_bytes(self) -> int:
@@ -90,4 +112,23 @@ class ApiConfig:
                 "ENCOSTA_REPORTS_PHOTO_MAX_BYTES", 1024 * 1024, 0, 32 * 1024 * 1024
             ),
             reports_retention_days=env.number("ENCOSTA_REPORTS_RETENTION_DAYS", 30.0, 0.01, 3650),
+            reports_rate_key=_rate_key(env),
         )
+
+
+def _rate_key(env: Environment) -> bytes | None:
+    name = "ENCOSTA_REPORTS_RATE_KEY_FILE"
+    path = env.text_or_none(name)
+    if path is not None:
+        try:
+            key = Path(path).read_text().strip()
+        except OSError as exc:
+            raise ConfigError(f"cannot read {path}: {exc.strerror}", variable=name) from None
+    else:
+        name = "ENCOSTA_REPORTS_RATE_KEY"
+        key = env.text_or_none(name) or ""
+        if not key:
+            return None
+    if len(key) < _MIN_KEY:
+        raise ConfigError(f"the rate limit key needs at least {_MIN_KEY} characters", variable=name)
+    return key.encode()

@@ -10,16 +10,15 @@
 Limits: the body is at most the photo limit in base64 plus 16 KiB (checked before it is read, by
 :class:`alerts.api.guard.RequestGuard`); the photo, base64 in the JSON body, at most
 ``ENCOSTA_REPORTS_PHOTO_MAX_BYTES`` decoded and a JPEG, PNG or WebP by its first bytes as well
-as by its declared type; ``ENCOSTA_REPORTS_PER_HOUR`` reports per client address per hour
-(kept in memory only, per API process: the address is never stored).
+as by its declared type; ``ENCOSTA_REPORTS_PER_HOUR`` reports per client address per hour,
+shared by every API process through the database (:mod:`alerts.api.rate_limit`: a keyed hash of
+the address is stored, never the address); while the database is down, 503.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import collections
-import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -34,7 +33,7 @@ from alerts.errors import AlertsError
 from models.reports import Category
 
 if TYPE_CHECKING:
-    from collections.abc import MutableMapping
+    from alerts.api.rate_limit import ReportRateLimit
 
 router = APIRouter(tags=["reports"], responses=DB_RESPONSES)
 NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL
@@ -109,28 +108,6 @@ class Review(BaseModel):
     note: str | None = Field(None, max_length=1000, pattern=NO_NUL)
 
 
-class RateLimiter:
-    """At most ``per_hour`` events per key in any sliding hour (memory only)."""
-
-    def __init__(self, per_hour: int) -> None:
-        self.per_hour = per_hour
-        self._seen: MutableMapping[str, collections.deque[float]] = {}
-
-    def allow(self, key: str, now: float | None = None) -> float | None:
-        """None if allowed (and counted), else the seconds until the next one is."""
-        now = time.monotonic() if now is None else now
-        seen = self._seen.setdefault(key, collections.deque())
-        while seen and seen[0] <= now - 3600:
-            seen.popleft()
-        if len(seen) >= self.per_hour:
-            return seen[0] + 3600 - now
-        seen.append(now)
-        if len(self._seen) > 100_000:  # bounded memory: forget the quietest keys
-            for stale in [k for k, v in self._seen.items() if not v][:50_000]:
-                del self._seen[stale]
-        return None
-
-
 def _photo(photo: Photo | None, limit: int) -> tuple[bytes | None, str | None]:
     if photo is None:
         return None, None
@@ -171,12 +148,12 @@ async def post_report(body: ReportIn, request: Request, context: Context) -> Rep
     if body.source == "gateway" and not trusted:
         raise HTTPException(401, "source gateway needs Authorization: Bearer <ENCOSTA_API_TOKEN>")
     if not trusted:
-        limiter: RateLimiter = request.app.state.report_limiter
-        wait = limiter.allow(request.client.host if request.client else "unknown")
+        limit: ReportRateLimit = request.app.state.report_limit
+        wait = await limit.allow(request.client.host if request.client else "unknown")
         if wait is not None:
             raise HTTPException(
                 429,
-                f"at most {limiter.per_hour} reports an hour from one address",
+                f"at most {limit.per_window} reports an hour from one address",
                 headers={"Retry-After": str(int(wait) + 1)},
             )
     photo, photo_type = _photo(body.photo, config.reports_photo_max_bytes)

@@ -1,29 +1,33 @@
-"""The hourly purge of community reports' personal data, run by the API (an async context)."""
+"""The API's hourly retention tick: report personal data past retention, ended rate windows.
+
+Run by :class:`runtime.periodic.Periodic` under the API's TaskGroup (``alerts.api.app``); a
+failing tick (the database is down) is logged and the next hour tries again.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from datetime import UTC, datetime, timedelta
-from typing import Self
-
-import asyncpg
+from typing import TYPE_CHECKING
 
 from alerts import reports
+
+if TYPE_CHECKING:
+    import asyncpg
+
+    from alerts.api.rate_limit import ReportRateLimit
 
 log = logging.getLogger("encosta.api.reports")
 PERIOD_S = 3600.0
 
 
 class ReportRetention:
-    """Every hour: drop contact, text and photo of reports older than ``days``."""
+    """Drop contact, text and photo of reports older than ``days``; prune the rate limit."""
 
-    def __init__(self, pool: asyncpg.Pool, days: float, period_s: float = PERIOD_S) -> None:
+    def __init__(self, pool: asyncpg.Pool, days: float, limit: ReportRateLimit | None) -> None:
         self.pool = pool
         self.days = days
-        self.period_s = period_s
-        self._task: asyncio.Task[None] | None = None
+        self.limit = limit
 
     async def purge_once(self) -> int:
         """One purge; the number of reports whose personal data went."""
@@ -31,24 +35,12 @@ class ReportRetention:
         async with self.pool.acquire() as connection:
             return await reports.purge(connection, before)
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                purged = await self.purge_once()
-                if purged:
-                    log.info("report personal data purged", extra={"reports": purged})
-            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("report purge failed", extra={"error": type(exc).__name__})
-            await asyncio.sleep(self.period_s)
-
-    async def __aenter__(self) -> Self:
-        """Start the hourly purge."""
-        self._task = asyncio.create_task(self._run(), name="report-retention")
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        """Stop it."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+    async def tick(self) -> None:
+        """The purge, then the rate limit's ended windows."""
+        purged = await self.purge_once()
+        if purged:
+            log.info("report personal data purged", extra={"reports": purged})
+        if self.limit is not None:
+            pruned = await self.limit.prune()
+            if pruned:
+                log.info("ended rate limit windows pruned", extra={"rows": pruned})

@@ -9,13 +9,11 @@ reads as degraded: a reader is never told "normal" from data nobody could check.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any, Self
+from typing import Any
 
 import asyncpg
 
@@ -209,7 +207,10 @@ _DB_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceErr
 
 @dataclass(slots=True)
 class PublicView:
-    """Holds the current snapshot and refreshes it in the background (an async context)."""
+    """Holds the current snapshot; :meth:`refresh` is run every ``refresh_s`` by the API.
+
+    (``alerts.api.app`` runs it with :class:`runtime.periodic.Periodic` under its TaskGroup.)
+    """
 
     pool: asyncpg.Pool
     network: str
@@ -218,7 +219,6 @@ class PublicView:
     snapshot: Snapshot | None = None
     refreshes: int = 0
     failures: int = 0
-    _task: asyncio.Task[None] | None = None
 
     async def refresh(self) -> Snapshot | None:
         """Read a new snapshot; on a database error keep the last one and mark it stale."""
@@ -239,20 +239,3 @@ class PublicView:
         self.refreshes += 1
         self.snapshot = snapshot
         return snapshot
-
-    async def _run(self) -> None:
-        while True:
-            await self.refresh()
-            await asyncio.sleep(self.refresh_s)
-
-    async def __aenter__(self) -> Self:
-        """Start refreshing (the first snapshot is being read when this returns)."""
-        self._task = asyncio.create_task(self._run(), name="public-snapshot")
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        """Stop refreshing."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task

@@ -164,6 +164,13 @@ MATRIX: dict[str, dict[str, set[str]]] = {
         "api": {"SELECT", "INSERT"},
         "reader": {"SELECT"},
     },
+    # 0015: the reports' rate limit (keyed hashes of client addresses): the API counts and prunes
+    "report_rate_limits": {
+        "ingest": set(),
+        "alerts": set(),
+        "api": {"SELECT", "INSERT", "UPDATE", "DELETE"},
+        "reader": set(),
+    },
     # 0007: the dispatchers' registry (host, pids, heartbeat); the dispatcher's alone.
     "outbox_dispatchers": {
         "ingest": set(),
