@@ -25,7 +25,14 @@ duration_h = 6
 def test_every_shipped_scenario_loads() -> None:
     """All scenario files in simulators/scenarios validate."""
     names = available()
-    assert {"rio-2010-04", "petropolis-2022-02", "design-100y-6h", "summer-cells"} <= set(names)
+    expected = {
+        "rio-2010-04",
+        "rio-2019-04",
+        "petropolis-2022-02",
+        "design-100y-6h",
+        "summer-cells",
+    }
+    assert expected <= set(names)
     for name in names:
         assert load_scenario(name).steps > 0
 
@@ -152,3 +159,19 @@ def test_a_bad_hyetograph_names_the_file_and_the_key(
     assert caught.value.field == field
     assert str(broken) in str(caught.value)
     assert words in str(caught.value)
+
+
+def test_the_2019_replay_reproduces_the_figures_of_storms_md() -> None:
+    """Rio 8-9 April 2019: STORMS.md's gauge figures are checks the curves must reproduce."""
+    hyetograph = load_hyetograph(SCENARIO_DIR / "hyetographs" / "rio-2019-04.toml")
+    checked = {(g.name, c.mm) for g in hyetograph.gauges for c in g.checks}
+    for figure in [
+        ("Barra/Barrinha", 227.0),
+        ("Jardim Botânico", 220.0),
+        ("Copacabana", 220.0),
+        ("Rocinha", 210.0),
+        ("Jardim Botânico", 155.4),
+        ("Rocinha", 343.4),
+    ]:
+        assert figure in checked
+    assert all("STORMS.md" in s or "2019" in s for s in hyetograph.sources)
