@@ -10,6 +10,8 @@ PostgreSQL of ENCOSTA_PG_PORT for a few seconds). The database's committed trans
 1000 requests show what each route costs it.
 
 Run: ``.venv/bin/python -m bench.public [--seconds 5] [--clients 32]``.
+``--stations N`` measures instead where the snapshot's time goes for a network of ``N``
+stations (:mod:`bench.public_snapshot`; no HTTP, the database is not stopped).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import asyncpg
 import httpx
 
 from alerts.store import Proposal, apply
-from bench import database
+from bench import database, public_snapshot
 from encosta import stack
 
 DB = "bench_public"
@@ -178,5 +180,12 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="per route and phase")
     parser.add_argument("--clients", type=int, default=32, help="concurrent clients")
+    parser.add_argument(
+        "--stations", type=int, default=0, help="N: time the snapshot of N stations instead"
+    )
+    parser.add_argument("--repeat", type=int, default=5, help="with --stations: runs per step")
     args = parser.parse_args()
-    asyncio.run(main(args.seconds, args.clients))
+    if args.stations:
+        asyncio.run(public_snapshot.run(args.stations, args.repeat))
+    else:
+        asyncio.run(main(args.seconds, args.clients))

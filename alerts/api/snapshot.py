@@ -23,16 +23,28 @@ from registry.format import SupportPoint
 
 log = logging.getLogger("encosta.api.public")
 
+# Each station's newest reading, read once per station (not once per zone and question): the
+# stations heard within the longest live window (expected interval x stale intervals) come from
+# one range scan of that window's readings; only the silent ones are looked up one by one (a
+# backward scan of their own readings). Zones then aggregate their stations in one pass.
 _ZONES = """
-SELECT z.id, z.name,
-       (SELECT max(seen.ts) FROM stations s LEFT JOIN LATERAL (
-            SELECT r.ts FROM readings r WHERE r.station_id = s.id ORDER BY r.ts DESC LIMIT 1
-        ) seen ON true WHERE s.zone_id = z.id) AS last_data,
-       (SELECT bool_or(seen.ts > now() - make_interval(secs => s.expected_interval_s * $2))
-        FROM stations s LEFT JOIN LATERAL (
-            SELECT r.ts FROM readings r WHERE r.station_id = s.id ORDER BY r.ts DESC LIMIT 1
-        ) seen ON true WHERE s.zone_id = z.id AND s.status = 'active') AS any_live
-FROM zones z WHERE z.network = $1 ORDER BY z.id
+WITH recent AS (
+    SELECT r.station_id, max(r.ts) AS ts FROM readings r
+    WHERE r.ts > now() - make_interval(secs => $2 * (
+        SELECT coalesce(max(expected_interval_s), 0) FROM stations WHERE network = $1))
+    GROUP BY r.station_id
+), seen AS (
+    SELECT s.zone_id, s.status, s.expected_interval_s,
+           coalesce(recent.ts, (SELECT r.ts FROM readings r WHERE r.station_id = s.id
+                                ORDER BY r.ts DESC LIMIT 1)) AS ts
+    FROM stations s JOIN zones sz ON sz.id = s.zone_id AND sz.network = $1
+    LEFT JOIN recent ON recent.station_id = s.id
+)
+SELECT z.id, z.name, max(seen.ts) AS last_data,
+       bool_or(seen.ts > now() - make_interval(secs => seen.expected_interval_s * $2))
+           FILTER (WHERE seen.status = 'active') AS any_live
+FROM zones z LEFT JOIN seen ON seen.zone_id = z.id
+WHERE z.network = $1 GROUP BY z.id, z.name ORDER BY z.id
 """
 _OPEN = """
 SELECT a.id, a.zone_id, a.kind, a.level, a.raised_at, a.updated_at, a.acknowledged_at

@@ -75,11 +75,16 @@ async def set_connections(db: Database, *, allowed: bool) -> None:
     admin = await asyncpg.connect(db.stack.dsn("postgres"))
     try:
         await admin.execute(f'ALTER DATABASE "{db.name}" WITH ALLOW_CONNECTIONS {allowed}')
-        if not allowed:
-            await admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
+        # A connection whose startup was under way when ALLOW_CONNECTIONS changed can outlive
+        # one round of terminations: repeat until none of the database's backends is left.
+        for _ in range(0 if allowed else 50):
+            ended = await admin.fetchval(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = $1",
                 db.name,
             )
+            if not ended:
+                break
+            await asyncio.sleep(0.2)
     finally:
         await admin.close()
 
