@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import tomllib
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 import pytest
 
-from simulators import ScenarioError, available, load_scenario
+from registry.format import load_registry
+from simulators import ScenarioError, available, generate, load_scenario
 from simulators.hyetograph import load_hyetograph
 from simulators.scenario import SCENARIO_DIR, parse_scenario
+from simulators.storm import ReplayStorm
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -35,6 +38,53 @@ def test_every_shipped_scenario_loads() -> None:
     assert expected <= set(names)
     for name in names:
         assert load_scenario(name).steps > 0
+
+
+@pytest.mark.parametrize("name", ["rio-2019-04", "rio-2021-01"])
+def test_the_documented_replays_load_with_their_cited_figures(name: str) -> None:
+    """The 2019 and 2021 replays load, and their hyetographs cite every figure they check."""
+    scenario = load_scenario(name)
+    assert scenario.steps == 48 * 12
+    (storm,) = scenario.storms
+    assert isinstance(storm, ReplayStorm)
+    assert storm.hyetograph.sources
+    assert all(c.source for g in storm.hyetograph.gauges for c in g.checks)
+    assert sum(len(g.checks) for g in storm.hyetograph.gauges) >= 10
+
+
+def test_rio_2019_reproduces_the_published_figures() -> None:
+    """Rocinha 343.4 mm in 12 h and Jardim Botânico 155.4 mm in 4 h, as STORMS.md gives them."""
+    storm = load_scenario("rio-2019-04").storms[0]
+    assert isinstance(storm, ReplayStorm)
+    gauges = {g.name: g for g in storm.hyetograph.gauges}
+    night = datetime(2019, 4, 8, 18, tzinfo=timezone(timedelta(hours=-3))).timestamp()
+    assert gauges["Rocinha"].amount(night, night + 12 * 3600) == pytest.approx(343.4, abs=1.0)
+    assert gauges["Jardim Botânico"].amount(night - 5400, night + 9000) == pytest.approx(155.4)
+    assert {"Barra/Barrinha", "Copacabana", "Vidigal", "Alto da Boa Vista"} <= set(gauges)
+
+
+def test_the_babilonia_landslide_of_2019_can_happen_in_the_replay() -> None:
+    """The zone that failed in reality (Morro da Babilônia) fails in the simulated truth."""
+    scenario = load_scenario("rio-2019-04")
+    registry = load_registry(scenario.registry)
+    failed = [
+        {s.zone for s in generate(scenario, registry, seed=seed).truth.stations if s.failed}
+        for seed in (1, 2)
+    ]
+    assert all("babilonia" in zones for zones in failed)
+
+
+def test_the_no_landslide_storm_fails_no_slope_over_the_backtest_seeds() -> None:
+    """Rio 2-3 January 2021: heavy rain, sirens, no landslide on record; no slope fails.
+
+    Seeds 1..10 are the backtest's default: its false alarms are measured on this truth.
+    """
+    scenario = load_scenario("rio-2021-01")
+    registry = load_registry(scenario.registry)
+    for seed in range(1, 11):
+        run = generate(scenario, registry, seed=seed)
+        assert not [s.station for s in run.truth.stations if s.failed], seed
+        assert max(s.rain_total_mm for s in run.truth.stations) > 100.0  # heavy rain fell
 
 
 def test_out_of_range_field_is_named_with_its_range(tmp_path: Path) -> None:
