@@ -53,7 +53,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:  # noqa: ANN401  argparse's
     """Register ``backtest`` on the CLI's subparsers."""
     parser: argparse.ArgumentParser = sub.add_parser(
         "backtest",
-        help="score the model, each preset and the community-siren rule offline over "
+        help="score the model, each preset, the first with simulated community reports and "
+        "the community-siren rule offline over "
         "simulated storms (no broker, no database)",
     )
     parser.add_argument(
