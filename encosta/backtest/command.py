@@ -25,7 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table as RichTable
 
 from encosta.backtest.replay import SIREN, WITH_REPORTS, Timeline, replay, stations_of
-from encosta.backtest.reports import simulate
+from encosta.backtest.reports import confirmed_reports
 from encosta.backtest.scores import (
     Episode,
     Outcome,
@@ -168,7 +168,7 @@ def run_job(job: Job) -> tuple[Job, list[Scored], tuple[Run, Timeline] | None]:
     stations = stations_of(registry)
     scenario = load_scenario(job.scenario)
     run = generate(scenario, registry, seed=job.seed, anchor=scenario.start.timestamp())
-    reports = simulate(run, stations.zone_ids)
+    reports = confirmed_reports(run, stations.zone_ids)
     line = replay(run, job.presets, load_preset("sirens"), stations, reports=reports)
     return job, score_run(run, line, stations.zone_ids), (run, line) if job.keep else None
 

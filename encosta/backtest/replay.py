@@ -13,9 +13,9 @@ The community-siren rule is evaluated on the same grid: a zone is at level 2 whi
 its gauges holds >= 40 mm in 1 h or >= 125 mm in 24 h (``models/config/sirens.toml``, row 2;
 d'Orsi 2012), from the gauge's own readings, held by the same lifecycle.
 
-With ``reports`` (:mod:`encosta.backtest.reports`), the method ``<first preset>+reports`` is
-the first preset's zone levels with the reports confirmed in ``(t - window, t]`` counted by
-:func:`models.reports.with_reports` (the evaluator's rule, :func:`alerts.reports.amend`), then
+With ``reports`` (the run's confirmed community reports, :mod:`encosta.backtest.reports`), the
+method ``<first preset>+reports`` is the first preset's zone levels with the reports confirmed
+in ``(t - window, t]`` counted by the evaluator's :func:`alerts.reports.amend_proposals`, then
 the same lifecycle.
 """
 
@@ -31,10 +31,10 @@ import numpy.typing as npt
 from alerts.gridding import OTHER, bucket_cells, fill_grid, soil_preference
 from alerts.lifecycle import AlertState, advance
 from alerts.observations import StationTable, station_table
-from encosta.backtest.reports import counts_at
+from encosta.backtest.reports import amend, counts_at
 from ingest.payload import PayloadDecoder, epoch_of
 from models import ModelInputs, evaluate
-from models.reports import ReportRule, with_reports
+from models.reports import ReportRule
 from models.result import Criterion
 
 if TYPE_CHECKING:
@@ -191,15 +191,6 @@ def _siren(
     return level, why
 
 
-def _amended(
-    model: tuple[list[int], list[bool], list[str]], counts: list[int], rule: ReportRule
-) -> tuple[list[int], list[bool], list[str]]:
-    level, unknown, why = model
-    amended = [with_reports(v, c, rule) for v, c in zip(level, counts, strict=True)]
-    why = ["community_report" if a > v else w for a, v, w in zip(amended, level, why, strict=True)]
-    return amended, unknown, why
-
-
 def replay(  # noqa: PLR0913  the run, its methods and its reports
     run: Run,
     presets: dict[str, ModelConfig],
@@ -258,7 +249,7 @@ def replay(  # noqa: PLR0913  the run, its methods and its reports
                 )
         if reports is not None:
             counts = counts_at(reports, n_zones, t, rule.window_hours)
-            outputs[head + WITH_REPORTS] = _amended(outputs[head], counts, rule)
+            outputs[head + WITH_REPORTS] = amend(stations.zone_ids, outputs[head], counts, rule)
         level, why = _siren(rain, stations, siren)
         outputs[SIREN] = (level, [False] * n_zones, why)
         for m, (proposed, unknown, why) in outputs.items():

@@ -1,49 +1,31 @@
-"""Simulated community reports of one run, from the simulator's ground truth (seeded).
+"""Community reports in the replay: the run's confirmed reports, counted as the evaluator does.
 
-No published distribution says how long before a failure residents report its signs, nor how
-often operators confirm a false report; the defaults of :class:`ReportParams` are
-**assumptions**, stated so the backtest's ``+reports`` figures can be read (and re-run) with
-others:
-
-* each zone that fails gets, with probability ``p_precursor``, one precursor report (crack,
-  spring, leaning, slide) made ``lead`` hours before the zone's first failure, ``lead``
-  uniform in [``lead_min_h``, ``lead_max_h``]; an operator confirms it ``confirm_delay_min``
-  later with probability ``p_confirm``;
-* every zone gets false reports (a blocked drain, an old crack) as a Poisson process of
-  ``false_per_zone_day`` over the run; an operator wrongly confirms each with probability
-  ``p_false_confirm``, after the same delay.
-
-Only confirmed reports are kept: they are what the evaluator counts
-(:func:`alerts.reports.confirmed`). The draws depend only on (scenario, seed, params).
+The simulator draws each run's reports and their review (:mod:`simulators.community`, the
+scenario's ``[reports]`` table; ``run.reports``). Only confirmed reports count, from the time
+an operator confirmed them: at an evaluation time ``t`` a zone holds the reports confirmed in
+``(t - window, t]`` (:func:`alerts.reports.confirmed`'s query), so a report confirmed after
+``t`` is not seen at ``t`` (no look-ahead). :func:`amend` hands them to
+:func:`alerts.reports.amend_proposals`, the function the live evaluator applies
+(:func:`alerts.reports.amend`), which decides the level by :func:`models.reports.with_reports`.
 """
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import numpy as np
-
-from encosta.backtest.scores import DAY_S
+from alerts.kind import AlertKind
+from alerts.reports import amend_proposals
+from alerts.store import Proposal
+from simulators.community import CONFIRMED
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from models.reports import ReportRule
     from simulators import Run
 
-
-@dataclass(frozen=True, slots=True)
-class ReportParams:
-    """How simulated residents report and operators confirm (assumed, see the module doc)."""
-
-    p_precursor: float = 0.5  # a failing zone gets a precursor report
-    lead_min_h: float = 1.0  # report made this long before the first failure, at least
-    lead_max_h: float = 12.0  # ... and at most (uniform in between)
-    confirm_delay_min: float = 30.0  # operator review after the report
-    p_confirm: float = 0.9  # a precursor report is confirmed
-    false_per_zone_day: float = 0.2  # false reports per zone and day (Poisson)
-    p_false_confirm: float = 0.1  # a false report is (wrongly) confirmed
+CRITERION = "community_report"  # the criterion amend_proposals adds
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,33 +34,17 @@ class ConfirmedReport:
 
     zone: int
     confirmed_s: float
-    precursor: bool  # True: a sign of the zone's failure; False: a false report
+    precursor: bool  # True: a sign of a failing slope; False: a false report
 
 
-def simulate(
-    run: Run, zone_ids: Sequence[str], params: ReportParams | None = None
-) -> list[ConfirmedReport]:
-    """The confirmed reports of ``run``, sorted by confirmation time (deterministic per seed)."""
-    params = params or ReportParams()
-    rng = np.random.default_rng([run.seed, zlib.crc32(run.scenario.name.encode())])
-    first = {z.zone: z.first_failure_ts for z in run.truth.zones}
-    delay = params.confirm_delay_min * 60.0
-    days = (run.end_ts - run.start_ts) / DAY_S
-    out = []
-    for k, zone in enumerate(zone_ids):
-        # Draw every variate whether used or not, so one zone's truth does not shift the others.
-        precursor, lead_h, confirm = (
-            rng.random(),
-            rng.uniform(params.lead_min_h, params.lead_max_h),
-            rng.random(),
-        )
-        failure = first.get(zone)
-        if failure is not None and precursor < params.p_precursor and confirm < params.p_confirm:
-            out.append(ConfirmedReport(k, failure - lead_h * 3600.0 + delay, precursor=True))
-        n_false = int(rng.poisson(params.false_per_zone_day * days))
-        made = rng.uniform(run.start_ts, run.end_ts, n_false)
-        kept = rng.random(n_false) < params.p_false_confirm
-        out += [ConfirmedReport(k, float(t) + delay, precursor=False) for t in made[kept]]
+def confirmed_reports(run: Run, zone_ids: Sequence[str]) -> list[ConfirmedReport]:
+    """The run's confirmed reports in the replay's zone indices, by confirmation time."""
+    index = {z: k for k, z in enumerate(zone_ids)}
+    out = [
+        ConfirmedReport(index[r.zone], r.reviewed_ts, r.precursor)
+        for r in run.reports
+        if r.status == CONFIRMED and r.zone in index
+    ]
     return sorted(out, key=lambda r: (r.confirmed_s, r.zone))
 
 
@@ -91,3 +57,26 @@ def counts_at(
         if t_s - window_hours * 3600.0 < r.confirmed_s <= t_s:
             out[r.zone] += 1
     return out
+
+
+def amend(
+    zone_ids: Sequence[str],
+    model: tuple[Sequence[int], Sequence[bool], Sequence[str]],
+    counts: Sequence[int],
+    rule: ReportRule,
+) -> tuple[list[int], list[bool], list[str]]:
+    """The model's (levels, unknown, criteria) per zone with the confirmed reports counted.
+
+    Counted by the evaluator's own function; the criterion becomes ``community_report`` where
+    the reports raised the level.
+    """
+    level, unknown, why = model
+    proposals = [
+        Proposal(z, z, AlertKind.RISK, v, u, {"criteria": []})
+        for z, v, u in zip(zone_ids, level, unknown, strict=True)
+    ]
+    # amend_proposals takes report ids; the replay's only need be distinct per zone.
+    ids = {z: list(range(c)) for z, c in zip(zone_ids, counts, strict=True) if c > 0}
+    amended = [p.level for p in amend_proposals(proposals, ids, rule)]
+    out_why = [CRITERION if a > v else w for a, v, w in zip(amended, level, why, strict=True)]
+    return amended, list(unknown), out_why
