@@ -1,14 +1,15 @@
 """Simulated community reports: residents' signs before some failures, false reports, triage.
 
 Residents and community agents report what precedes many failures (a new crack, a leaning pole
-or wall, water springing from the slope, a small slide). Kato et al. (2012, *J. Jpn. Soc.
-Erosion Control Eng.* 65(2), "A risk assessment system of sediment-related disaster using
-premonitory phenomena") name the three uncertainties of such reports that this model draws:
-a sign may occur and not be seen (or not be reported); a reported sign may precede no
-failure; and no report does not mean nothing was there. **No published distribution was found
-of the share of failures preceded by a report, of how long before the failure it comes, or of
-how often an operator confirms a false one**: every default of :class:`CommunityReports` is an
-assumption, said so in docs/simulator.md, and a scenario's ``[reports]`` table sets its own.
+or wall, water springing from the slope, a small slide). Kato et al. ("A risk assessment
+system of sediment-related disaster using premonitory phenomena", Japan Society of Erosion
+Control Engineering; abstract at http://jsece.or.jp/archive2/publish/275/2.html) name the
+three uncertainties of such reports that this model draws: a sign may occur and not be seen
+(or not be reported); a reported sign may precede no failure; and no report does not mean
+nothing was there. **No published distribution was found of the share of failures preceded by
+a report, of how long before the failure it comes, or of how often an operator confirms a
+false one**: every default of :class:`CommunityReports` is an assumption, said so in
+docs/simulator.md, and a scenario's ``[reports]`` table sets its own.
 
 The process, per run (one seeded stream, ``spawn(7)[6]`` of the run's seed, so adding it
 changed no other draw):

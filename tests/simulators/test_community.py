@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -10,11 +11,12 @@ import numpy as np
 import pytest
 
 from models.reports import Category
-from simulators import ScenarioError, generate, load_scenario
+from simulators import ScenarioError, generate, load_scenario, write_run
 from simulators.community import (
     CATEGORIES,
     CONFIRMED,
     PRECURSOR_SIGNS,
+    CommunityReport,
     CommunityReports,
     community_reports,
     heavy_rain,
@@ -146,3 +148,11 @@ def test_the_reports_table_is_validated(tmp_path: Path) -> None:
         parse_scenario({**document, "reports": {"precursor_shares": 0.5}}, tmp_path / "x.toml")
     with pytest.raises(ScenarioError, match=r"reports\.p_confirm.*\[0, 1\]"):
         parse_scenario({**document, "reports": {"p_confirm": 1.5}}, tmp_path / "x.toml")
+
+
+def test_the_run_files_hold_the_reports(tmp_path: Path, petropolis: Run) -> None:
+    """``--out`` writes every report with its review, as the run holds them."""
+    write_run(tmp_path, petropolis)
+    stored = json.loads((tmp_path / "community_reports.json").read_text())
+    assert stored["seed"] == 1
+    assert [CommunityReport(**r) for r in stored["reports"]] == list(petropolis.reports)
