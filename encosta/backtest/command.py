@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from simulators import Run
+    from simulators.community import CommunityReports
 
 REGISTRY = Path(__file__).resolve().parents[2] / "deploy" / "stations" / "rio-de-janeiro.toml"
 WARN_LEVEL = 2
@@ -160,6 +161,7 @@ class Job:
     registry_path: str
     presets: dict[str, ModelConfig]
     keep: bool  # return the run and timeline for the plots
+    reports: CommunityReports | None = None  # None: the scenario's own [reports] table
 
 
 def run_job(job: Job) -> tuple[Job, list[Scored], tuple[Run, Timeline] | None]:
@@ -167,6 +169,8 @@ def run_job(job: Job) -> tuple[Job, list[Scored], tuple[Run, Timeline] | None]:
     registry = load_registry(Path(job.registry_path))
     stations = stations_of(registry)
     scenario = load_scenario(job.scenario)
+    if job.reports is not None:
+        scenario = replace(scenario, reports=job.reports)
     run = generate(scenario, registry, seed=job.seed, anchor=scenario.start.timestamp())
     reports = confirmed_reports(run, stations.zone_ids)
     line = replay(run, job.presets, load_preset("sirens"), stations, reports=reports)
@@ -181,17 +185,19 @@ def run_backtest(  # noqa: PLR0913  the command's options
     *,
     console: Console | None = None,
     jobs: int = 1,
+    reports: CommunityReports | None = None,
 ) -> Backtest:
     """Replay and score every scenario x seed; the first seed of each is kept for plots.
 
     ``jobs`` > 1 runs scenario x seed pairs in that many worker processes (each is
-    independent and deterministic, so the result does not depend on ``jobs``).
+    independent and deterministic, so the result does not depend on ``jobs``). ``reports``
+    replaces every scenario's ``[reports]`` table (bench/reports.py's variants).
     """
     head = next(iter(presets))
     result = Backtest(list(scenarios), seeds, [*presets, head + WITH_REPORTS, SIREN])
     started = time.perf_counter()
     work = [
-        Job(name, seed, registry_path, presets, keep=seed == 1)
+        Job(name, seed, registry_path, presets, keep=seed == 1, reports=reports)
         for name in scenarios
         for seed in range(1, seeds + 1)
     ]
