@@ -54,6 +54,7 @@ bench: bootstrap
 	$(BIN)/python -m bench.broker_crash
 	$(BIN)/python -m bench.evaluator
 	$(BIN)/python -m bench.results
+	$(BIN)/python -m bench.reports --seeds 5
 
 # Bounded: runs the decoder fuzzers for FUZZ_SECONDS, prints what ran, stops by itself.
 FUZZ_SECONDS ?= 60

@@ -70,7 +70,10 @@ def _plain(value: object) -> object:
 
 
 def write_run(directory: Path, run: Run, delivered: bytearray | None = None) -> None:
-    """Write ``ground_truth.json``, ``manifest.json`` and ``messages.jsonl`` (what was sent).
+    """Write the run's truth, manifest, messages (what was sent) and community reports.
+
+    The files: ``ground_truth.json``, ``manifest.json``, ``messages.jsonl`` and
+    ``community_reports.json`` (the simulated reports with their review).
 
     ``delivered`` (from a publication) limits ``messages.jsonl`` to acknowledged messages and
     is summarised in the manifest, so an interrupted replay says what really went out.
@@ -90,6 +93,8 @@ def write_run(directory: Path, run: Run, delivered: bytearray | None = None) -> 
     if delivered is not None:
         manifest["messages_delivered"] = sum(delivered)
     (directory / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False))
+    said = {**header, "reports": _plain(run.reports)}
+    (directory / "community_reports.json").write_text(json.dumps(said, indent=1))
     sent = (
         run.messages
         if delivered is None

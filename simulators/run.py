@@ -17,6 +17,7 @@ import numpy.typing as npt
 
 from ingest.payload import PayloadDecoder
 from registry.format import Registry
+from simulators.community import CommunityReport, community_reports
 from simulators.failure import GroundTruth, Slopes, ground_truth
 from simulators.fault_config import Faults
 from simulators.faults import FaultInjector
@@ -58,6 +59,8 @@ class Run:
     manifest: Manifest
     truth: GroundTruth
     series: Series
+    # Simulated community reports with their review (simulators.community), by time made.
+    reports: tuple[CommunityReport, ...] = ()
 
 
 def end_now_anchor(scenario: Scenario, now: float | None = None) -> float:
@@ -130,8 +133,10 @@ def generate(
     if not faults:
         scenario = _without_faults(scenario)
     start = end_now_anchor(scenario) if anchor is None else float(anchor)
-    streams = np.random.SeedSequence(seed).spawn(6)
-    rng_rain, rng_noise, rng_phase, rng_faults, rng_fail, rng_form = (
+    # A seventh stream (community reports) leaves the first six as they were: spawn(n)'s
+    # children are its first n children whatever n.
+    streams = np.random.SeedSequence(seed).spawn(7)
+    rng_rain, rng_noise, rng_phase, rng_faults, rng_fail, rng_form, rng_reports = (
         np.random.default_rng(s) for s in streams
     )
     active = tuple(s for s in registry.stations if s.status == "active")
@@ -196,6 +201,9 @@ def generate(
     truth = ground_truth(
         slopes, table, wet, rain, step_end, scenario.failure, scenario.soil, rng_fail
     )
+    said = community_reports(
+        scenario.reports, truth, slopes.zones, rain, start, step_s, rng_reports
+    )
     order = sorted(range(len(outbox.messages)), key=lambda i: outbox.messages[i].send_ts)
     series = Series(ids, step_end, rain, vwc, tuple(probe_name(d) for d in depths), table)
     return Run(
@@ -208,6 +216,7 @@ def generate(
         manifest,
         truth,
         series,
+        said,
     )
 
 

@@ -16,6 +16,7 @@ from typing import Annotated
 
 import msgspec
 
+from simulators.community import CommunityReports
 from simulators.errors import ScenarioError
 from simulators.fault_config import Faults, parse_faults
 from simulators.schema import FieldRuleError, convert
@@ -139,6 +140,7 @@ class Scenario:
     faults: Faults
     path: str
     antecedent: Antecedent = Antecedent()
+    reports: CommunityReports = field(default_factory=CommunityReports)  # community reports
 
     @property
     def steps(self) -> int:
@@ -170,6 +172,7 @@ class _File:
     failure: dict[str, object] = field(default_factory=dict)
     faults: dict[str, object] = field(default_factory=dict)
     antecedent: dict[str, object] = field(default_factory=dict)
+    reports: dict[str, object] = field(default_factory=dict)
 
 
 def _reporting(table: dict[str, object], step_s: float, source: str) -> Reporting:
@@ -214,6 +217,7 @@ def parse_scenario(document: dict[str, object], path: Path) -> Scenario:
         faults=parse_faults(tables.faults, head.duration_h, source),
         path=source,
         antecedent=convert(tables.antecedent, Antecedent, source, "antecedent."),
+        reports=convert(tables.reports, CommunityReports, source, "reports."),
     )
 
 

@@ -24,7 +24,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
-from encosta.backtest.replay import SIREN, Timeline, replay, stations_of
+from encosta.backtest.replay import SIREN, WITH_REPORTS, Timeline, replay, stations_of
+from encosta.backtest.reports import confirmed_reports
 from encosta.backtest.scores import (
     Episode,
     Outcome,
@@ -42,16 +43,19 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from simulators import Run
+    from simulators.community import CommunityReports
 
 REGISTRY = Path(__file__).resolve().parents[2] / "deploy" / "stations" / "rio-de-janeiro.toml"
 WARN_LEVEL = 2
+ATTENTION_LEVEL = 1  # also scored: where a community report alone moves a zone (1 report)
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:  # noqa: ANN401  argparse's private type
     """Register ``backtest`` on the CLI's subparsers."""
     parser: argparse.ArgumentParser = sub.add_parser(
         "backtest",
-        help="score the model, each preset and the community-siren rule offline over "
+        help="score the model, each preset, the first with simulated community reports and "
+        "the community-siren rule offline over "
         "simulated storms (no broker, no database)",
     )
     parser.add_argument(
@@ -107,6 +111,7 @@ class Scored:
     zones: list[ZoneScore]
     days: list[Outcome]
     episodes: list[Episode]
+    attention: list[ZoneScore]  # the same zones scored at ATTENTION_LEVEL
 
 
 @dataclass(slots=True)
@@ -131,19 +136,19 @@ def score_run(run: Run, line: Timeline, zone_ids: Sequence[str]) -> list[Scored]
     for method, held in line.held.items():
         found_all: list[Episode] = []
         zones = []
+        attention = []
         days: list[Outcome] = []
         for z, zone in enumerate(zone_ids):
-            found = episodes(
-                zone,
-                line.times_s,
-                [row[z] for row in held],
-                [row[z] for row in line.criterion[method]],
-                WARN_LEVEL,
-            )
+            levels = [row[z] for row in held]
+            why = [row[z] for row in line.criterion[method]]
+            found = episodes(zone, line.times_s, levels, why, WARN_LEVEL)
             found_all += found
             zones.append(score_zone(zone, found, failures[zone]))
             days += zone_days(found, failures[zone], run.start_ts, run.end_ts)
-        out.append(Scored(run.scenario.name, run.seed, method, zones, days, found_all))
+            low = episodes(zone, line.times_s, levels, why, ATTENTION_LEVEL)
+            attention.append(score_zone(zone, low, failures[zone]))
+        scored = Scored(run.scenario.name, run.seed, method, zones, days, found_all, attention)
+        out.append(scored)
     return out
 
 
@@ -156,6 +161,7 @@ class Job:
     registry_path: str
     presets: dict[str, ModelConfig]
     keep: bool  # return the run and timeline for the plots
+    reports: CommunityReports | None = None  # None: the scenario's own [reports] table
 
 
 def run_job(job: Job) -> tuple[Job, list[Scored], tuple[Run, Timeline] | None]:
@@ -163,8 +169,11 @@ def run_job(job: Job) -> tuple[Job, list[Scored], tuple[Run, Timeline] | None]:
     registry = load_registry(Path(job.registry_path))
     stations = stations_of(registry)
     scenario = load_scenario(job.scenario)
+    if job.reports is not None:
+        scenario = replace(scenario, reports=job.reports)
     run = generate(scenario, registry, seed=job.seed, anchor=scenario.start.timestamp())
-    line = replay(run, job.presets, load_preset("sirens"), stations)
+    reports = confirmed_reports(run, stations.zone_ids)
+    line = replay(run, job.presets, load_preset("sirens"), stations, reports=reports)
     return job, score_run(run, line, stations.zone_ids), (run, line) if job.keep else None
 
 
@@ -176,16 +185,19 @@ def run_backtest(  # noqa: PLR0913  the command's options
     *,
     console: Console | None = None,
     jobs: int = 1,
+    reports: CommunityReports | None = None,
 ) -> Backtest:
     """Replay and score every scenario x seed; the first seed of each is kept for plots.
 
     ``jobs`` > 1 runs scenario x seed pairs in that many worker processes (each is
-    independent and deterministic, so the result does not depend on ``jobs``).
+    independent and deterministic, so the result does not depend on ``jobs``). ``reports``
+    replaces every scenario's ``[reports]`` table (bench/reports.py's variants).
     """
-    result = Backtest(list(scenarios), seeds, [*presets, SIREN])
+    head = next(iter(presets))
+    result = Backtest(list(scenarios), seeds, [*presets, head + WITH_REPORTS, SIREN])
     started = time.perf_counter()
     work = [
-        Job(name, seed, registry_path, presets, keep=seed == 1)
+        Job(name, seed, registry_path, presets, keep=seed == 1, reports=reports)
         for name in scenarios
         for seed in range(1, seeds + 1)
     ]
@@ -231,6 +243,7 @@ def family(backtest: Backtest, scenario: str, method: str) -> dict[str, Any]:
     leads = [z.lead_h for z in zones if z.lead_h is not None]
     opened = Counter(e.criterion for s in runs for e in s.episodes)
     return {
+        "attention": _attention([z for s in runs for z in s.attention]),
         "runs": len(runs),
         "zones": _table(table),
         "zone_days": _table(days),
@@ -240,6 +253,16 @@ def family(backtest: Backtest, scenario: str, method: str) -> dict[str, Any]:
         "min_lead_h": min(leads) if leads else None,
         "opened_by": dict(opened.most_common()),
         "hit_opened_by": dict(Counter(z.criterion for z in zones if z.outcome is Outcome.HIT)),
+    }
+
+
+def _attention(zones: Sequence[ZoneScore]) -> dict[str, Any]:
+    """The zones scored at ATTENTION_LEVEL: the table and the mean lead of the hits."""
+    leads = [z.lead_h for z in zones if z.lead_h is not None]
+    return {
+        "level": ATTENTION_LEVEL,
+        "zones": _table(Table.of(z.outcome for z in zones)),
+        "mean_lead_h": statistics.fmean(leads) if leads else None,
     }
 
 
@@ -273,6 +296,9 @@ def summary(backtest: Backtest, command: str) -> dict[str, Any]:
                 Table.of(d for s in backtest.scored if s.method == m for d in s.days)
             ),
             "mean_lead_h": statistics.fmean(leads) if leads else None,
+            "attention": _attention(
+                [z for s in backtest.scored if s.method == m for z in s.attention]
+            ),
         }
     return {
         "command": command,
@@ -290,7 +316,7 @@ def print_table(data: dict[str, Any], console: Console) -> None:
     """The scores side by side, one row per scenario and method."""
     table = RichTable(title=f"warning skill, level >= {WARN_LEVEL}, {data['seeds']} seeds")
     for col in ("scenario", "method", "hit", "miss", "false", "POD", "FAR", "CSI", "lead h",
-                "zone-day h/m/f", "opened by"):  # fmt: skip
+                "zone-day h/m/f", "attn h/m/f lead", "opened by"):  # fmt: skip
         table.add_column(
             col, justify="left" if col in {"scenario", "method", "opened by"} else "right"
         )
@@ -302,11 +328,19 @@ def print_table(data: dict[str, Any], console: Console) -> None:
             table.add_row(
                 sc, m, str(z["hits"]), str(z["misses"]), str(z["false_alarms"]),
                 _fmt(z["pod"]), _fmt(z["far"]), _fmt(z["csi"]), lead,
-                f"{d['hits']}/{d['misses']}/{d['false_alarms']}", opened,
+                f"{d['hits']}/{d['misses']}/{d['false_alarms']}", attention_cell(f), opened,
             )  # fmt: skip
         table.add_section()
     console.print(table)
     console.print(f"runtime {data['runtime_s']:.1f} s")
+
+
+def attention_cell(scores: dict[str, Any]) -> str:
+    """``hits/misses/false alarms lead`` at the attention level, for the tables."""
+    a = scores["attention"]
+    z = a["zones"]
+    lead = "-" if a["mean_lead_h"] is None else f"{a['mean_lead_h']:.1f}"
+    return f"{z['hits']}/{z['misses']}/{z['false_alarms']} {lead}"
 
 
 def _fmt(x: float | None) -> str:

@@ -12,6 +12,11 @@ proposal goes through :func:`alerts.lifecycle.advance` (the lifecycle's hysteres
 The community-siren rule is evaluated on the same grid: a zone is at level 2 while one of
 its gauges holds >= 40 mm in 1 h or >= 125 mm in 24 h (``models/config/sirens.toml``, row 2;
 d'Orsi 2012), from the gauge's own readings, held by the same lifecycle.
+
+With ``reports`` (the run's confirmed community reports, :mod:`encosta.backtest.reports`), the
+method ``<first preset>+reports`` is the first preset's zone levels with the reports confirmed
+in ``(t - window, t]`` counted by the evaluator's :func:`alerts.reports.amend_proposals`, then
+the same lifecycle.
 """
 
 from __future__ import annotations
@@ -26,11 +31,16 @@ import numpy.typing as npt
 from alerts.gridding import OTHER, bucket_cells, fill_grid, soil_preference
 from alerts.lifecycle import AlertState, advance
 from alerts.observations import StationTable, station_table
+from encosta.backtest.reports import amend, counts_at
 from ingest.payload import PayloadDecoder, epoch_of
 from models import ModelInputs, evaluate
+from models.reports import ReportRule
 from models.result import Criterion
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from encosta.backtest.reports import ConfirmedReport
     from models import ModelConfig, ModelResult
     from registry.format import Registry
     from simulators import Run
@@ -38,6 +48,7 @@ if TYPE_CHECKING:
 STEP_MINUTES = 15  # the evaluator's grid (alerts.config.EvaluatorConfig)
 WINDOW_H = 96
 SIREN = "siren"
+WITH_REPORTS = "+reports"  # suffix of the first preset's method with community reports
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,16 +191,30 @@ def _siren(
     return level, why
 
 
-def replay(
-    run: Run, presets: dict[str, ModelConfig], siren: ModelConfig, stations: StationTable
+def replay(  # noqa: PLR0913  the run, its methods and its reports
+    run: Run,
+    presets: dict[str, ModelConfig],
+    siren: ModelConfig,
+    stations: StationTable,
+    *,
+    reports: Sequence[ConfirmedReport] | None = None,
+    rule: ReportRule | None = None,
 ) -> Timeline:
-    """Evaluate ``run`` every 15 simulated minutes with each preset and the siren rule."""
+    """Evaluate ``run`` every 15 simulated minutes with each preset and the siren rule.
+
+    With ``reports``, also the first preset with them counted (``<first>+reports``).
+    """
     readings = store(run, stations)
     step = STEP_MINUTES * 60.0
     first = (run.start_ts // step + 1) * step
-    methods = [*presets, SIREN]
+    rule = rule or ReportRule()
+    head = next(iter(presets))
+    amended = [head + WITH_REPORTS] if reports is not None else []
+    methods = [*presets, *amended, SIREN]
     n_zones = len(stations.zone_ids)
     holds = {name: timedelta(minutes=c.hysteresis.hold_minutes) for name, c in presets.items()}
+    for name in amended:
+        holds[name] = holds[head]
     holds[SIREN] = timedelta(minutes=siren.hysteresis.hold_minutes)
     states = {m: [AlertState() for _ in range(n_zones)] for m in methods}
     line = Timeline()
@@ -222,6 +247,9 @@ def replay(
                 line.min_fs.append(
                     [-v for v in _zone_max(-result.factor_of_safety, stations.zone, n_zones)]
                 )
+        if reports is not None:
+            counts = counts_at(reports, n_zones, t, rule.window_hours)
+            outputs[head + WITH_REPORTS] = amend(stations.zone_ids, outputs[head], counts, rule)
         level, why = _siren(rain, stations, siren)
         outputs[SIREN] = (level, [False] * n_zones, why)
         for m, (proposed, unknown, why) in outputs.items():

@@ -18,6 +18,7 @@ import matplotlib as mpl
 mpl.use("Agg")
 import matplotlib.pyplot as plt
 
+from encosta.backtest.command import attention_cell
 from encosta.backtest.replay import SIREN
 from models import load_preset
 
@@ -101,14 +102,16 @@ def _markdown(data: dict[str, Any], plots: list[str]) -> str:
         (
             "Zones: hit = an episode open at the zone's first failure; miss; false alarm = a "
             "zone with an episode and no failure. Lead time from the start of the episode open "
-            "at the failure. Zone-days: hits / misses / false alarms per 24 h."
+            "at the failure. Zone-days: hits / misses / false alarms per 24 h. Attention: "
+            "zones scored the same way at level >= 1 (hits/misses/false alarms, mean lead h), "
+            "where one confirmed community report moves a zone (`<preset>+reports`)."
         ),
         "",
         (
             "| scenario | method | hits | misses | false alarms | POD | FAR | CSI | mean lead h "
-            "| zone-days h/m/f | false episodes | opened by |"
+            "| zone-days h/m/f | attention h/m/f lead | false episodes | opened by |"
         ),
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: | --- |",
     ]
     for sc, methods in data["families"].items():
         for m, f in methods.items():
@@ -118,7 +121,8 @@ def _markdown(data: dict[str, Any], plots: list[str]) -> str:
             lines.append(
                 f"| {sc} | {m} | {z['hits']} | {z['misses']} | {z['false_alarms']} | "
                 f"{_f(z['pod'])} | {_f(z['far'])} | {_f(z['csi'])} | {lead} | "
-                f"{d['hits']}/{d['misses']}/{d['false_alarms']} | {f['false_episodes']} | "
+                f"{d['hits']}/{d['misses']}/{d['false_alarms']} | {attention_cell(f)} | "
+                f"{f['false_episodes']} | "
                 f"{opened} |"
             )
     lines += ["", "## Plots", ""]

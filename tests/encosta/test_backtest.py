@@ -95,7 +95,7 @@ def test_a_short_backtest_writes_the_report_with_scores(tmp_path: Path) -> None:
         assert (tmp_path / name).stat().st_size > 0
     stored = json.loads((tmp_path / "summary.json").read_text())
     scores = stored["families"]["petropolis-2022-02"]
-    assert set(scores) == {"rio", "riox1.25", "siren"}
+    assert set(scores) == {"rio", "riox1.25", "rio+reports", "siren"}
     zones = scores["siren"]["zones"]
     assert zones["hits"] + zones["misses"] + zones["false_alarms"] + zones["quiet"] == 8
     assert zones["hits"] + zones["misses"] > 0  # Petrópolis fails slopes at seed 1
@@ -109,4 +109,4 @@ def test_worker_processes_give_the_same_scores_as_one_process() -> None:
     pooled = run_backtest(["petropolis-2022-02"], 2, presets, jobs=2)
     assert [s.zones for s in pooled.scored] == [s.zones for s in inline.scored]
     assert [s.episodes for s in pooled.scored] == [s.episodes for s in inline.scored]
-    assert len(pooled.scored) == 2 * 2  # seeds x (rio, siren)
+    assert len(pooled.scored) == 2 * 3  # seeds x (rio, rio+reports, siren)
