@@ -37,6 +37,7 @@ from encosta.backtest.scores import (
 from models import ModelConfig, load_preset
 from registry.format import load_registry
 from simulators import available, generate, load_scenario
+from simulators.spinup import history
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -164,7 +165,7 @@ def run_job(job: Job) -> tuple[Job, list[Scored], tuple[Run, Timeline] | None]:
     stations = stations_of(registry)
     scenario = load_scenario(job.scenario)
     run = generate(scenario, registry, seed=job.seed, anchor=scenario.start.timestamp())
-    line = replay(run, job.presets, load_preset("sirens"), stations)
+    line = replay(run, job.presets, load_preset("sirens"), stations, history(run, registry))
     return job, score_run(run, line, stations.zone_ids), (run, line) if job.keep else None
 
 

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from alerts.gridding import OTHER, bucket_cells, fill_grid, soil_preference
+from alerts.antecedent import ANTECEDENT_DAYS, DAY_S, first_day, record
+from alerts.gridding import OTHER, RAIN, bucket_cells, fill_grid, soil_preference
 from alerts.lifecycle import AlertState, advance
 from alerts.observations import StationTable, station_table
 from ingest.payload import PayloadDecoder, epoch_of
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from models import ModelConfig, ModelResult
     from registry.format import Registry
     from simulators import Run
+    from simulators.spinup import History
 
 STEP_MINUTES = 15  # the evaluator's grid (alerts.config.EvaluatorConfig)
 WINDOW_H = 96
@@ -68,8 +70,12 @@ def stations_of(registry: Registry) -> StationTable:
     return station_table(ids, zones, [r.zone for r in rows], column)
 
 
-def store(run: Run, stations: StationTable) -> Readings:
-    """Decode every message as ingest would and keep the first copy of each reading."""
+def store(run: Run, stations: StationTable, history: History | None = None) -> Readings:
+    """Decode every message as ingest would and keep the first copy of each reading.
+
+    ``history`` (:func:`simulators.spinup.history`) is what the database held before the run:
+    stored first, arrived at its device time, not decoded (it was never a message).
+    """
     index = {s: k for k, s in enumerate(stations.ids)}
     decoder = PayloadDecoder(run.network, index.__contains__)
     seen: set[tuple[str, str, float]] = set()
@@ -79,7 +85,19 @@ def store(run: Run, stations: StationTable) -> Readings:
     times: list[float] = []
     values: list[float] = []
     arrival: list[float] = []
-    rejected = duplicates = 0
+    rejected = duplicates = stored = 0
+    if history is not None and len(history):
+        own = np.asarray([index.get(s, -1) for s in history.station_ids], dtype=np.int64)
+        codes = np.asarray([soil_preference(q) for q in history.quantities], dtype=np.int64)
+        where = own[history.station]
+        code = codes[history.quantity]
+        keep = (where >= 0) & (code != OTHER)
+        stored = int(keep.sum())
+        station += where[keep].tolist()
+        prefs_out += code[keep].tolist()
+        times += history.ts_s[keep].tolist()
+        values += history.value[keep].tolist()
+        arrival += history.ts_s[keep].tolist()
     for message in run.messages:
         decoded = decoder.decode(message.topic, message.payload, message.send_ts)
         rejected += len(decoded.rejects)
@@ -98,11 +116,27 @@ def store(run: Run, stations: StationTable) -> Readings:
             times.append(ts)
             values.append(r.value)
             arrival.append(message.send_ts)
-    order = np.argsort(np.asarray(times), kind="stable")
+    keys = (
+        np.asarray(station, dtype=np.int64),
+        np.asarray(prefs_out, dtype=np.int64),
+        np.asarray(times, dtype=np.float64),
+    )
+    order = np.argsort(keys[2], kind="stable")
+    if history is not None and len(history):
+        order = np.lexsort(keys)  # by time, then quantity, then station (stable)
+        # A run's reading with the key of a stored history row (a clock set back) is a
+        # duplicate: the history was stored first and wins, as ON CONFLICT DO NOTHING.
+        ordered = [k[order] for k in keys]
+        same = np.ones(order.size, dtype=np.bool_)
+        for k in ordered:
+            same[1:] &= k[1:] == k[:-1]
+        same[0] = False
+        duplicates += int((same & (order >= stored)).sum())
+        order = order[~same]
     return Readings(
-        np.asarray(station, dtype=np.int64)[order],
-        np.asarray(prefs_out, dtype=np.int64)[order],
-        np.asarray(times, dtype=np.float64)[order],
+        keys[0][order],
+        keys[1][order],
+        keys[2][order],
         np.asarray(values, dtype=np.float64)[order],
         np.asarray(arrival, dtype=np.float64)[order],
         rejected,
@@ -130,6 +164,39 @@ def grid_at(
         n_steps,
     )
     return fill_grid(n_stations, n_steps, *cells)
+
+
+@dataclass(frozen=True, slots=True)
+class DailyRain:
+    """Rain per station and UTC day of the stored readings: ``readings_rain_1d``'s twin."""
+
+    first_day: int  # epoch day of column 0
+    total_mm: npt.NDArray[np.float64]  # [stations, days], NaN where no rain was stored
+
+    @classmethod
+    def of(cls, readings: Readings, n_stations: int) -> DailyRain:
+        """Sum the rain readings by station and UTC day (``time_bucket('1 day')``)."""
+        rain = readings.pref == RAIN
+        day = np.floor(readings.ts_s[rain] / DAY_S).astype(np.int64)
+        first = int(day.min()) - ANTECEDENT_DAYS - 1 if day.size else 0
+        width = int(day.max()) - first + 1 if day.size else 1
+        key = readings.station[rain] * width + (day - first)
+        size = n_stations * width
+        total = np.bincount(key, weights=readings.value[rain], minlength=size)
+        count = np.bincount(key, minlength=size)
+        out = np.where(count > 0, total, np.nan).reshape(n_stations, width)
+        return cls(first, out)
+
+    def record(self, rain: npt.NDArray[np.float32], start_s: float) -> npt.NDArray[np.float64]:
+        """The model's antecedent record for a window from ``start_s`` (``alerts.antecedent``)."""
+        start = datetime.fromtimestamp(start_s, UTC)
+        last = int(first_day(start).timestamp() // DAY_S) - self.first_day
+        days = np.full((self.total_mm.shape[0], ANTECEDENT_DAYS + 1), np.nan)
+        lo = last - ANTECEDENT_DAYS
+        a, b = max(lo, 0), min(last + 1, self.total_mm.shape[1])
+        if b > a:
+            days[:, a - lo : b - lo] = self.total_mm[:, a:b]
+        return record(days, rain, start, STEP_MINUTES * 60.0)
 
 
 @dataclass(slots=True)
@@ -181,10 +248,18 @@ def _siren(
 
 
 def replay(
-    run: Run, presets: dict[str, ModelConfig], siren: ModelConfig, stations: StationTable
+    run: Run,
+    presets: dict[str, ModelConfig],
+    siren: ModelConfig,
+    stations: StationTable,
+    history: History | None = None,
 ) -> Timeline:
-    """Evaluate ``run`` every 15 simulated minutes with each preset and the siren rule."""
-    readings = store(run, stations)
+    """Evaluate ``run`` every 15 simulated minutes with each preset and the siren rule.
+
+    ``history``: the spin-up readings stored before the run (:mod:`simulators.spinup`), so
+    that the first windows are full, as a network with history sees them.
+    """
+    readings = store(run, stations, history)
     step = STEP_MINUTES * 60.0
     first = (run.start_ts // step + 1) * step
     methods = [*presets, SIREN]
@@ -195,16 +270,18 @@ def replay(
     line = Timeline()
     for m in methods:
         line.proposed[m], line.held[m], line.unknown[m], line.criterion[m] = [], [], [], []
-    # The scenario's documented antecedent record (spin-up), as the daily totals the live
-    # evaluator serves from its rollup: the API then sees the month before the storm.
-    prior = run.scenario.antecedent.daily_mm()
-    daily = np.tile(np.asarray(prior, dtype=np.float64), (len(stations.ids), 1)) if prior else None
+    # The 30-day antecedent record, built from the stored readings' daily rain as the live
+    # evaluator builds it from readings_rain_1d (alerts.antecedent.record): the spin-up's
+    # documented days before the window, then the run's own days as the window moves on.
+    daily = DailyRain.of(readings, len(stations.ids))
+    window_s = WINDOW_H * 3600.0
     t = first
     while t <= run.end_ts:
         rain, vwc = grid_at(readings, len(stations.ids), t)
         inputs = ModelInputs.build(
             rain, vwc, STEP_MINUTES, stations.zone, stations.x_m, stations.y_m,
-            stations.params, n_zones=n_zones, antecedent_daily_mm=daily,
+            stations.params, n_zones=n_zones,
+            antecedent_daily_mm=daily.record(rain, t - window_s),
         )  # fmt: skip
         at = datetime.fromtimestamp(t, UTC)
         line.times_s.append(t)
