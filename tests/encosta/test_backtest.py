@@ -9,7 +9,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from encosta.backtest.command import REGISTRY, presets_of, run_backtest, summary
-from encosta.backtest.replay import DailyRain, Readings, grid_at, replay, stations_of, store
+from encosta.backtest.replay import (
+    DailyRain,
+    Prebucketed,
+    Readings,
+    grid_at,
+    replay,
+    stations_of,
+    store,
+)
 from encosta.backtest.report import write_report
 from encosta.backtest.scores import Episode, Outcome, Table, episodes, score_zone, zone_days
 from models import load_preset
@@ -159,3 +167,20 @@ def test_the_antecedent_record_reaches_the_replay_through_the_spin_up() -> None:
     # 271.6 mm documented, less the tips of the rows the scenario's 1 % dropout lost.
     assert np.all((stored > 0.8 * 271.6) & (stored <= 271.6))
     assert days[:, -1].min() > 0  # the record runs up to the window's start
+
+
+def test_the_prebucketed_history_gives_the_grid_of_bucketing_everything() -> None:
+    """Bucketing the history once gives, at every window, the grid of bucketing all rows."""
+    registry = load_registry(REGISTRY)
+    stations = stations_of(registry)
+    scenario = load_scenario("rio-2010-04")  # clock skew and resets: rows in the history's time
+    run = generate(scenario, registry, seed=2, anchor=scenario.start.timestamp())
+    readings = store(run, stations, history(run, registry))
+    first = (run.start_ts // 900 + 1) * 900
+    base = Prebucketed.of(readings, first - 96 * H)
+    n = len(stations.ids)
+    for t in (first, first + 900, first + 20 * H, run.end_ts):
+        whole = grid_at(readings, n, t)
+        fast = grid_at(base.loose, n, t, base)
+        for a, b in zip(whole, fast, strict=True):
+            assert np.array_equal(a, b, equal_nan=True)
