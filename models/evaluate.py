@@ -146,6 +146,35 @@ def _graded_event(  # noqa: PLR0913, PLR0917  the event's figures and the statio
     return could | strict
 
 
+def _gate_trigger(  # noqa: PLR0913, PLR0917  the criterion arrays, capped in place
+    levels: npt.NDArray[np.int8],
+    own_levels: npt.NDArray[np.int8],
+    unknown: npt.NDArray[np.bool_],
+    material: npt.NDArray[np.bool_],
+    fs: FloatArray,
+    cause_level: int,
+) -> None:
+    """Cause-trigger gate: the ID trigger counts above ``cause_level`` only on a primed slope.
+
+    Hydro-meteorological thresholds (Bogaard and Greco 2018; Mirus et al. 2018): rain intensity
+    over a duration is the *trigger*; whether it can initiate a landslide depends on the
+    *cause*, the slope's hydrological state. A station is primed when its factor of safety
+    (the measured wetness, through the slope's own strength) or its antecedent precipitation
+    index has reached ``cause_level`` — or when that cannot be told (no trusted probe reading,
+    or gaps that could lift the index there): no data is unknown, never safe. Elsewhere the ID
+    level is capped at ``cause_level``. The rain accumulations and the slope criterion itself
+    are not gated.
+    """
+    if cause_level <= 0:
+        return
+    slope, antecedent, trigger = Criterion.SLOPE, Criterion.ANTECEDENT, Criterion.INTENSITY_DURATION
+    primed = (levels[slope] >= cause_level) | (levels[antecedent] >= cause_level)
+    primed |= unknown[slope] | ~np.isfinite(fs) | material[antecedent]
+    capped = ~primed & (levels[trigger] > cause_level)
+    levels[trigger, capped] = cause_level
+    own_levels[trigger, capped] = np.minimum(own_levels[trigger, capped], cause_level)
+
+
 def finalize(  # noqa: PLR0915  one pass through the criteria, kept together on purpose
     summary: WindowSummary, static: StationStatic, win: StepWindows, config: ModelConfig
 ) -> ModelResult:
@@ -233,6 +262,7 @@ def finalize(  # noqa: PLR0915  one pass through the criteria, kept together on 
     has_soil = summary.vwc_seen if static.has_soil_sensor is None else static.has_soil_sensor
     unknown[Criterion.SLOPE] = has_soil & ~quality.vwc_trusted
     material[Criterion.SLOPE] = unknown[Criterion.SLOPE]
+    _gate_trigger(levels, own_levels, unknown, material, fs, curve.cause_level)
 
     unknown &= levels < Level.CRISIS
     material &= unknown
