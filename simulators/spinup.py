@@ -48,7 +48,9 @@ if TYPE_CHECKING:
 
 BUCKET_S = 900.0  # the rollup's bucket and the evaluator's step
 RAIN = "rain_mm"
-_STREAM = 6  # generate() spawns streams 0-5 from the seed; this one is the spin-up's
+# The spin-up's own stream: a spawn key that generate()'s SeedSequence(seed).spawn(n) children
+# (keys (0,) .. (n-1,)) never take, so adding a stream there does not change the history.
+_STREAM = 0x5350
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -160,7 +162,7 @@ def history(run: Run, registry: Registry) -> History:
     due = np.where(np.isnan(due), end + BUCKET_S, due)
     lag = (end - due)[:, None] + np.arange(n, 0, -1, dtype=np.float64)[None, :] * BUCKET_S
 
-    rng = np.random.default_rng(np.random.SeedSequence(run.seed).spawn(_STREAM + 1)[_STREAM])
+    rng = np.random.default_rng(np.random.SeedSequence(run.seed, spawn_key=(_STREAM,)))
     station: list[IntArray] = []
     quantity: list[IntArray] = []
     ts: list[FloatArray] = []
