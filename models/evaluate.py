@@ -112,6 +112,69 @@ def _graded(
     return unknown
 
 
+def _graded_event(  # noqa: PLR0913, PLR0917  the event's figures and the station screen
+    summary: WindowSummary,
+    total_mm: FloatArray,
+    duration_h: FloatArray,
+    level: npt.NDArray[np.int8],
+    untrusted: npt.NDArray[np.bool_],
+    config: ModelConfig,
+) -> npt.NDArray[np.bool_]:
+    """Material unknown of the ID criterion: could the event's gaps lift its level?
+
+    The rain an event's gaps may hide is at most the 96 h window's gap bound (the event lies
+    in the window unless it is truncated, and the bound covers every gap of the window). More
+    rain over the observed or a longer duration (a hidden rain at the event's edges lengthens
+    it) gives a ratio total·D^(b-1)/a of at most (total + bound)·D^(b-1)/a at the observed D,
+    since b < 1; D is taken at least the curve's shortest duration. A truncated event, an
+    untrusted gauge, or no bound (incremental path without one) stays material.
+    """
+    active = summary.event_active
+    missing = active & summary.event_missing
+    strict = (active & summary.event_truncated) | untrusted
+    bound = summary.gap_bound_mm
+    if bound is None:
+        out: npt.NDArray[np.bool_] = missing | strict
+        return out
+    curve = config.intensity_duration
+    rows = np.flatnonzero(missing & ~strict)
+    could = np.zeros(active.shape, dtype=np.bool_)
+    if rows.size:
+        shortest = np.maximum(duration_h[rows], curve.min_duration_h)
+        worst = id_ratio(total_mm[rows] + bound[rows, 2], shortest, curve)
+        could[rows] = _rising(worst, curve.ratio_levels) > level[rows]
+    return could | strict
+
+
+def _gate_trigger(  # noqa: PLR0913, PLR0917  the criterion arrays, capped in place
+    levels: npt.NDArray[np.int8],
+    own_levels: npt.NDArray[np.int8],
+    unknown: npt.NDArray[np.bool_],
+    material: npt.NDArray[np.bool_],
+    fs: FloatArray,
+    cause_level: int,
+) -> None:
+    """Cause-trigger gate: the ID trigger counts above ``cause_level`` only on a primed slope.
+
+    Hydro-meteorological thresholds (Bogaard and Greco 2018; Mirus et al. 2018): rain intensity
+    over a duration is the *trigger*; whether it can initiate a landslide depends on the
+    *cause*, the slope's hydrological state. A station is primed when its factor of safety
+    (the measured wetness, through the slope's own strength) or its antecedent precipitation
+    index has reached ``cause_level`` — or when that cannot be told (no trusted probe reading,
+    or gaps that could lift the index there): no data is unknown, never safe. Elsewhere the ID
+    level is capped at ``cause_level``. The rain accumulations and the slope criterion itself
+    are not gated.
+    """
+    if cause_level <= 0:
+        return
+    slope, antecedent, trigger = Criterion.SLOPE, Criterion.ANTECEDENT, Criterion.INTENSITY_DURATION
+    primed = (levels[slope] >= cause_level) | (levels[antecedent] >= cause_level)
+    primed |= unknown[slope] | ~np.isfinite(fs) | material[antecedent]
+    capped = ~primed & (levels[trigger] > cause_level)
+    levels[trigger, capped] = cause_level
+    own_levels[trigger, capped] = np.minimum(own_levels[trigger, capped], cause_level)
+
+
 def finalize(  # noqa: PLR0915  one pass through the criteria, kept together on purpose
     summary: WindowSummary, static: StationStatic, win: StepWindows, config: ModelConfig
 ) -> ModelResult:
@@ -178,6 +241,9 @@ def finalize(  # noqa: PLR0915  one pass through the criteria, kept together on 
     unknown[Criterion.INTENSITY_DURATION] = (
         active & (summary.event_missing | summary.event_truncated)
     ) | ~trusted
+    material[Criterion.INTENSITY_DURATION] = _graded_event(
+        summary, total, duration_h, levels[Criterion.INTENSITY_DURATION], ~trusted, config
+    )
 
     vwc = np.where(quality.vwc_trusted, summary.vwc_last, np.nan)
     slope = config.slope
@@ -195,8 +261,8 @@ def finalize(  # noqa: PLR0915  one pass through the criteria, kept together on 
     own_levels[Criterion.SLOPE] = levels[Criterion.SLOPE]
     has_soil = summary.vwc_seen if static.has_soil_sensor is None else static.has_soil_sensor
     unknown[Criterion.SLOPE] = has_soil & ~quality.vwc_trusted
-    for column in (Criterion.INTENSITY_DURATION, Criterion.SLOPE):
-        material[column] = unknown[column]
+    material[Criterion.SLOPE] = unknown[Criterion.SLOPE]
+    _gate_trigger(levels, own_levels, unknown, material, fs, curve.cause_level)
 
     unknown &= levels < Level.CRISIS
     material &= unknown

@@ -245,7 +245,13 @@ def assess(
     clogged = reporting & (summary.acc_mm[:, 0] == 0.0)
     clogged &= wet_in_zone[static.zone] >= q.clog_min_neighbours
     # Neighbours with gaps might be wet too: the verdict must not flip because data went missing.
+    # Graded (models.completeness): a gap counts only while the hour's observed rain plus what
+    # its gaps may hide (the neighbours' readings at those steps) could reach the wet mark.
     unsure = ~reporting
+    bound = summary.gap_bound_mm
+    if bound is not None:
+        could_be_wet = summary.acc_mm[:, 0] + bound[:, 0] >= q.clog_neighbour_mm_1h
+        unsure = stuck_rain | (~complete_1h & could_be_wet)
     unsure_in_zone = np.bincount(static.zone, weights=unsure, minlength=static.n_zones)
     suspect = reporting & (summary.acc_mm[:, 0] == 0.0) & ~clogged
     suspect &= (wet_in_zone + unsure_in_zone)[static.zone] >= q.clog_min_neighbours

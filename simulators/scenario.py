@@ -123,6 +123,30 @@ class Antecedent:
 
 
 @dataclass(frozen=True, slots=True)
+class Spinup:
+    """The history before the scenario starts, as a network with history would hold it.
+
+    ``hours`` of stored 15-minute readings before ``start`` (at least the model's 96 h window;
+    longer when the ``[antecedent]`` record covers more days): the soil probes at the
+    scenario's starting state (``[soil]``), the rain of the ``[antecedent]`` record (dry
+    where none is documented), each day's total falling at a steady rate over
+    ``rain_hours`` ending at ``rain_end_hour`` local time (the documented totals say nothing
+    of the timing; an afternoon shower is the convective diurnal cycle's, an assumption).
+    ``simulators.spinup`` builds it; ``hours = 0`` disables it.
+    """
+
+    hours: Annotated[float, _M(ge=0.0, le=24.0 * 90)] = 96.0
+    rain_hours: Annotated[float, _M(ge=0.25, le=24.0)] = 3.0
+    rain_end_hour: Annotated[float, _M(ge=0.25, le=24.0)] = 18.0
+
+    def __post_init__(self) -> None:
+        if 0.0 < self.hours < 96.0:
+            raise FieldRuleError("hours", "must be 0 (none) or at least 96 (the model's window)")
+        if self.rain_hours > self.rain_end_hour:
+            raise FieldRuleError("rain_hours", "must not reach back before midnight")
+
+
+@dataclass(frozen=True, slots=True)
 class Scenario:
     """A validated scenario."""
 
@@ -141,6 +165,7 @@ class Scenario:
     path: str
     antecedent: Antecedent = Antecedent()
     reports: CommunityReports = field(default_factory=CommunityReports)  # community reports
+    spinup: Spinup = Spinup()
 
     @property
     def steps(self) -> int:
@@ -173,6 +198,7 @@ class _File:
     faults: dict[str, object] = field(default_factory=dict)
     antecedent: dict[str, object] = field(default_factory=dict)
     reports: dict[str, object] = field(default_factory=dict)
+    spinup: dict[str, object] = field(default_factory=dict)
 
 
 def _reporting(table: dict[str, object], step_s: float, source: str) -> Reporting:
@@ -218,6 +244,7 @@ def parse_scenario(document: dict[str, object], path: Path) -> Scenario:
         path=source,
         antecedent=convert(tables.antecedent, Antecedent, source, "antecedent."),
         reports=convert(tables.reports, CommunityReports, source, "reports."),
+        spinup=convert(tables.spinup, Spinup, source, "spinup."),
     )
 
 

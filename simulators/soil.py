@@ -69,6 +69,31 @@ def _thickness(columns: SoilColumns) -> Array:
     return np.diff(bounds, axis=1)  # (stations, layers)
 
 
+def _probe_vwc(probes: Array, z: Array, level: Array, theta: Array, ts: Array) -> Array:
+    """What each probe reads: its layer's water content, or saturation in the perched table."""
+    # Only a probe between the table and the failure plane sits in the perched water; one
+    # below the plane (shallow soils) reads its own layer, never the perched table.
+    above_plane = probes[None, :] <= z[:, None]
+    saturated = above_plane & (probes[None, :] >= (z - level)[:, None]) & (level > 0)[:, None]
+    return np.where(saturated, ts, theta)
+
+
+def initial_probe_vwc(columns: SoilColumns, soil: Soil) -> Array:
+    """What each probe (stations x probes) reads in the antecedent state, before any step.
+
+    The state :func:`simulate_soil` starts from: every layer at ``antecedent_wetness``, the
+    perched table at ``antecedent_water_table`` of the depth (``simulators.spinup`` holds the
+    probes there through the spin-up before a scenario).
+    """
+    h = _thickness(columns)
+    tr = columns.vwc_residual[:, None]
+    ts = columns.vwc_saturated[:, None]
+    theta = tr + soil.antecedent_wetness * (ts - tr) * np.ones_like(h)
+    z = columns.soil_depth_m
+    level = np.minimum(soil.antecedent_water_table * z, z)
+    return _probe_vwc(np.asarray(columns.depths_m), z, level, theta, ts)
+
+
 def simulate_soil(
     columns: SoilColumns, rain_mm: Array, soil: Soil, start_epoch: float, step_s: float
 ) -> SoilState:
@@ -111,11 +136,7 @@ def simulate_soil(
         theta[:, 0] -= np.where(daylight, et * se_top, 0.0) / h[:, 0]
         table -= table * lateral
         level = np.minimum(table / soil.drainable_porosity, z)
-        # Only a probe between the table and the failure plane sits in the perched water; one
-        # below the plane (shallow soils) reads its own layer, never the perched table.
-        above_plane = probes[None, :] <= z[:, None]
-        saturated = above_plane & (probes[None, :] >= (z - level)[:, None]) & (level > 0)[:, None]
-        vwc_out[:, :, k] = np.where(saturated, ts, theta)
+        vwc_out[:, :, k] = _probe_vwc(probes, z, level, theta, ts)
         table_out[:, k] = level
         wet_out[:, k] = np.clip((theta - tr) / (ts - tr), 0.0, 1.0).mean(axis=1)
     return SoilState(vwc_out, table_out, wet_out)

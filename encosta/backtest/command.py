@@ -38,6 +38,7 @@ from encosta.backtest.scores import (
 from models import ModelConfig, load_preset
 from registry.format import load_registry
 from simulators import available, generate, load_scenario
+from simulators.spinup import history
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -173,7 +174,9 @@ def run_job(job: Job) -> tuple[Job, list[Scored], tuple[Run, Timeline] | None]:
         scenario = replace(scenario, reports=job.reports)
     run = generate(scenario, registry, seed=job.seed, anchor=scenario.start.timestamp())
     reports = confirmed_reports(run, stations.zone_ids)
-    line = replay(run, job.presets, load_preset("sirens"), stations, reports=reports)
+    line = replay(
+        run, job.presets, load_preset("sirens"), stations, history(run, registry), reports=reports
+    )
     return job, score_run(run, line, stations.zone_ids), (run, line) if job.keep else None
 
 

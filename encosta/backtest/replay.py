@@ -23,12 +23,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
-from alerts.gridding import OTHER, bucket_cells, fill_grid, soil_preference
+from alerts.antecedent import ANTECEDENT_DAYS, DAY_S, first_day, record
+from alerts.gridding import OTHER, PLAIN_VWC, RAIN, bucket_cells, fill_grid, soil_preference
 from alerts.lifecycle import AlertState, advance
 from alerts.observations import StationTable, station_table
 from encosta.backtest.reports import amend, counts_at
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
     from models import ModelConfig, ModelResult
     from registry.format import Registry
     from simulators import Run
+    from simulators.spinup import History
 
 STEP_MINUTES = 15  # the evaluator's grid (alerts.config.EvaluatorConfig)
 WINDOW_H = 96
@@ -62,6 +64,8 @@ class Readings:
     arrival_s: npt.NDArray[np.float64]
     rejected: int
     duplicates: int
+    # Rows stored before the run (the spin-up history); None: none.
+    history: npt.NDArray[np.bool_] | None = None
 
 
 def stations_of(registry: Registry) -> StationTable:
@@ -79,8 +83,12 @@ def stations_of(registry: Registry) -> StationTable:
     return station_table(ids, zones, [r.zone for r in rows], column)
 
 
-def store(run: Run, stations: StationTable) -> Readings:
-    """Decode every message as ingest would and keep the first copy of each reading."""
+def store(run: Run, stations: StationTable, history: History | None = None) -> Readings:
+    """Decode every message as ingest would and keep the first copy of each reading.
+
+    ``history`` (:func:`simulators.spinup.history`) is what the database held before the run:
+    stored first, arrived at its device time, not decoded (it was never a message).
+    """
     index = {s: k for k, s in enumerate(stations.ids)}
     decoder = PayloadDecoder(run.network, index.__contains__)
     seen: set[tuple[str, str, float]] = set()
@@ -109,22 +117,117 @@ def store(run: Run, stations: StationTable) -> Readings:
             times.append(ts)
             values.append(r.value)
             arrival.append(message.send_ts)
-    order = np.argsort(np.asarray(times), kind="stable")
+    columns: list[npt.NDArray[Any]] = [
+        np.asarray(station, dtype=np.int64),
+        np.asarray(prefs_out, dtype=np.int64),
+        np.asarray(times, dtype=np.float64),
+        np.asarray(values, dtype=np.float64),
+        np.asarray(arrival, dtype=np.float64),
+    ]
+    is_history = None
+    if history is not None and len(history):
+        past = _history_columns(history, index)
+        # A run's reading with the key of a stored history row (a clock set back) is a
+        # duplicate: the history was stored first and wins, as ON CONFLICT DO NOTHING.
+        again = np.zeros(columns[0].size, dtype=np.bool_)
+        early = np.flatnonzero(columns[2] <= past[2].max())  # only these can collide
+        if early.size:
+            stored = set(zip(*(c.tolist() for c in past[:3]), strict=True))
+            hit = [k in stored for k in zip(*(c[early].tolist() for c in columns[:3]), strict=True)]
+            again[early[np.asarray(hit, dtype=np.bool_)]] = True
+        duplicates += int(again.sum())
+        columns = [np.concatenate([h, c[~again]]) for h, c in zip(past, columns, strict=True)]
+        is_history = np.arange(columns[0].size) < past[0].size
+    order = np.argsort(columns[2], kind="stable")
+    by_station, by_pref, by_ts, by_value, by_arrival = (c[order] for c in columns)
     return Readings(
-        np.asarray(station, dtype=np.int64)[order],
-        np.asarray(prefs_out, dtype=np.int64)[order],
-        np.asarray(times, dtype=np.float64)[order],
-        np.asarray(values, dtype=np.float64)[order],
-        np.asarray(arrival, dtype=np.float64)[order],
+        by_station,
+        by_pref,
+        by_ts,
+        by_value,
+        by_arrival,
         rejected,
         duplicates,
+        None if is_history is None else is_history[order],
     )
 
 
+def _history_columns(history: History, index: dict[str, int]) -> list[npt.NDArray[Any]]:
+    """The history's rows of known stations and model quantities as the store's columns."""
+    own = np.asarray([index.get(s, -1) for s in history.station_ids], dtype=np.int64)
+    codes = np.asarray([soil_preference(q) for q in history.quantities], dtype=np.int64)
+    where = own[history.station]
+    code = codes[history.quantity]
+    keep = (where >= 0) & (code != OTHER)
+    ts = history.ts_s[keep]
+    return [where[keep], code[keep], ts, history.value[keep], ts.copy()]
+
+
+Cells = tuple[
+    npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Prebucketed:
+    """The history's cells, bucketed once on the evaluation grid (the rollup it is stored as).
+
+    History rows arrived before the run, so every window sees all of its cells; bucketing them
+    once (instead of at every evaluation) keeps the spin-up cheap. A cell that a run reading
+    also falls in (a clock set back) is left to the per-window bucketing with its rows.
+    """
+
+    origin_s: float  # start of the global bucket 0
+    cells: Cells  # (station, global bucket, preference, value), sorted by bucket
+    loose: Readings  # the run's readings and the history rows of shared cells
+
+    @classmethod
+    def of(cls, readings: Readings, origin_s: float) -> Prebucketed:
+        """Split ``readings`` into the history's own cells and the rest."""
+        step = STEP_MINUTES * 60.0
+        past = readings.history
+        if past is None or not past.any():
+            empty = np.empty(0, dtype=np.int64)
+            return cls(origin_s, (empty, empty, empty, np.empty(0)), readings)
+        g = np.floor((readings.ts_s - origin_s) / step).astype(np.int64)
+        # Cells holding rows of both (a run reading stamped inside the history): only run rows
+        # earlier than the history's newest can share one.
+        shared = np.zeros(g.size, dtype=np.bool_)
+        late = ~past & (readings.ts_s <= readings.ts_s[past].max())
+        if late.any():
+            width, span = PLAIN_VWC + 2, int(g.max() - g.min()) + 1
+            key = (readings.station * width + readings.pref + 1) * span + (g - g.min())
+            shared = past & np.isin(key, key[late])
+        own = past & ~shared & (g >= 0)
+        n_global = int(g[own].max()) + 1 if own.any() else 0
+        i, j, pref, value = bucket_cells(
+            readings.station[own], readings.pref[own], readings.ts_s[own],
+            readings.value[own], origin_s, step, n_global,
+        )  # fmt: skip
+        order = np.argsort(j, kind="stable")
+        rest = ~own & ~(past & (g < 0))  # rows before the first window serve the days only
+        loose = Readings(
+            readings.station[rest], readings.pref[rest], readings.ts_s[rest],
+            readings.value[rest], readings.arrival_s[rest], readings.rejected,
+            readings.duplicates,
+        )  # fmt: skip
+        return cls(origin_s, (i[order], j[order], pref[order], value[order]), loose)
+
+    def window(self, start_s: float, n_steps: int) -> Cells:
+        """The cells of the window from ``start_s`` (``n_steps`` buckets), window-indexed."""
+        k = round((start_s - self.origin_s) / (STEP_MINUTES * 60.0))
+        i, j, pref, value = self.cells
+        a, b = np.searchsorted(j, [k, k + n_steps], side="left")
+        return i[a:b], j[a:b] - k, pref[a:b], value[a:b]
+
+
 def grid_at(
-    readings: Readings, n_stations: int, t_s: float
+    readings: Readings, n_stations: int, t_s: float, base: Prebucketed | None = None
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
-    """The evaluator's window ending before ``t_s``, from what had arrived by ``t_s``."""
+    """The evaluator's window ending before ``t_s``, from what had arrived by ``t_s``.
+
+    With ``base``, ``readings`` is ``base.loose`` and the history's cells come bucketed.
+    """
     step = STEP_MINUTES * 60.0
     n_steps = WINDOW_H * 60 // STEP_MINUTES
     start = t_s - n_steps * step
@@ -140,7 +243,44 @@ def grid_at(
         step,
         n_steps,
     )
+    if base is not None:
+        cells = tuple(  # type: ignore[assignment]
+            np.concatenate([h, c]) for h, c in zip(base.window(start, n_steps), cells, strict=True)
+        )
     return fill_grid(n_stations, n_steps, *cells)
+
+
+@dataclass(frozen=True, slots=True)
+class DailyRain:
+    """Rain per station and UTC day of the stored readings: ``readings_rain_1d``'s twin."""
+
+    first_day: int  # epoch day of column 0
+    total_mm: npt.NDArray[np.float64]  # [stations, days], NaN where no rain was stored
+
+    @classmethod
+    def of(cls, readings: Readings, n_stations: int) -> DailyRain:
+        """Sum the rain readings by station and UTC day (``time_bucket('1 day')``)."""
+        rain = readings.pref == RAIN
+        day = np.floor(readings.ts_s[rain] / DAY_S).astype(np.int64)
+        first = int(day.min()) - ANTECEDENT_DAYS - 1 if day.size else 0
+        width = int(day.max()) - first + 1 if day.size else 1
+        key = readings.station[rain] * width + (day - first)
+        size = n_stations * width
+        total = np.bincount(key, weights=readings.value[rain], minlength=size)
+        count = np.bincount(key, minlength=size)
+        out = np.where(count > 0, total, np.nan).reshape(n_stations, width)
+        return cls(first, out)
+
+    def record(self, rain: npt.NDArray[np.float32], start_s: float) -> npt.NDArray[np.float64]:
+        """The model's antecedent record for a window from ``start_s`` (``alerts.antecedent``)."""
+        start = datetime.fromtimestamp(start_s, UTC)
+        last = int(first_day(start).timestamp() // DAY_S) - self.first_day
+        days = np.full((self.total_mm.shape[0], ANTECEDENT_DAYS + 1), np.nan)
+        lo = last - ANTECEDENT_DAYS
+        a, b = max(lo, 0), min(last + 1, self.total_mm.shape[1])
+        if b > a:
+            days[:, a - lo : b - lo] = self.total_mm[:, a:b]
+        return record(days, rain, start, STEP_MINUTES * 60.0)
 
 
 @dataclass(slots=True)
@@ -191,20 +331,23 @@ def _siren(
     return level, why
 
 
-def replay(  # noqa: PLR0913  the run, its methods and its reports
+def replay(  # noqa: PLR0913  the run, its methods, its history and its reports
     run: Run,
     presets: dict[str, ModelConfig],
     siren: ModelConfig,
     stations: StationTable,
+    history: History | None = None,
     *,
     reports: Sequence[ConfirmedReport] | None = None,
     rule: ReportRule | None = None,
 ) -> Timeline:
     """Evaluate ``run`` every 15 simulated minutes with each preset and the siren rule.
 
-    With ``reports``, also the first preset with them counted (``<first>+reports``).
+    ``history``: the spin-up readings stored before the run (:mod:`simulators.spinup`), so
+    that the first windows are full, as a network with history sees them. With ``reports``,
+    also the first preset with them counted (``<first>+reports``).
     """
-    readings = store(run, stations)
+    readings = store(run, stations, history)
     step = STEP_MINUTES * 60.0
     first = (run.start_ts // step + 1) * step
     rule = rule or ReportRule()
@@ -220,16 +363,19 @@ def replay(  # noqa: PLR0913  the run, its methods and its reports
     line = Timeline()
     for m in methods:
         line.proposed[m], line.held[m], line.unknown[m], line.criterion[m] = [], [], [], []
-    # The scenario's documented antecedent record (spin-up), as the daily totals the live
-    # evaluator serves from its rollup: the API then sees the month before the storm.
-    prior = run.scenario.antecedent.daily_mm()
-    daily = np.tile(np.asarray(prior, dtype=np.float64), (len(stations.ids), 1)) if prior else None
+    # The 30-day antecedent record, built from the stored readings' daily rain as the live
+    # evaluator builds it from readings_rain_1d (alerts.antecedent.record): the spin-up's
+    # documented days before the window, then the run's own days as the window moves on.
+    daily = DailyRain.of(readings, len(stations.ids))
+    window_s = WINDOW_H * 3600.0
+    base = Prebucketed.of(readings, first - window_s)
     t = first
     while t <= run.end_ts:
-        rain, vwc = grid_at(readings, len(stations.ids), t)
+        rain, vwc = grid_at(base.loose, len(stations.ids), t, base)
         inputs = ModelInputs.build(
             rain, vwc, STEP_MINUTES, stations.zone, stations.x_m, stations.y_m,
-            stations.params, n_zones=n_zones, antecedent_daily_mm=daily,
+            stations.params, n_zones=n_zones,
+            antecedent_daily_mm=daily.record(rain, t - window_s),
         )  # fmt: skip
         at = datetime.fromtimestamp(t, UTC)
         line.times_s.append(t)

@@ -78,6 +78,9 @@ class IntensityDuration:
     max_duration_h: Annotated[float, _M(ge=1.0, le=1000.0)]
     ratio_levels: tuple[_Ratio, _Ratio, _Ratio]
     source: _Text
+    # Cause-trigger gate (docs/model.md): above this level the ID trigger counts only where a
+    # cause criterion (slope, antecedent index) has reached it too, or is unknown. 0: no gate.
+    cause_level: Annotated[int, _M(ge=0, le=3)] = 0
 
     def __post_init__(self) -> None:
         if self.max_duration_h <= self.min_duration_h:

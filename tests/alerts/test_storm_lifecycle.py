@@ -79,7 +79,10 @@ async def test_storm_raises_escalates_and_clears_without_flapping(database: Data
     assert kinds.count("raised") == 1, f"the alert flapped: {kinds}"
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
     peak = max(e["to_level"] for e in events)
-    assert peak == 3
+    # 35 mm in the second hour is an alert (the 1 h table); the ID ratio (50 mm in 2 h, 2.2 x
+    # Caine's curve) is a trigger on a dry slope (probe 0.2, API 50 mm): capped at attention by
+    # the cause-trigger gate (docs/model.md), so no crisis. Before the gate the peak was 3.
+    assert peak == 2
     # Up only while it rains, down only afterwards, never back up: no flapping.
     rising = [e for e in events if e["transition"] in {"raised", "escalated"}]
     falling = [e for e in events if e["transition"] in {"de-escalated", "cleared"}]

@@ -90,3 +90,66 @@ def test_zone_peaks_agree_for_padded_and_lopsided_zones() -> None:
     small = _zone_peaks(clean[:24], np.r_[np.zeros(21, dtype=np.int64), [1, 1, 2]], 3)
     with np.errstate(all="ignore"):
         np.testing.assert_array_equal(small[0], np.fmax.reduce(clean[:21], axis=0))
+
+
+def _id_event(neighbour_at_gap_mm: float) -> tuple[bool, bool, int]:
+    """Two gauges of one zone, 2 h of 4 mm per 15 min at gauge 0 with one bucket lost."""
+    rain = np.zeros((2, STEPS))
+    rain[0, -8:] = 4.0
+    rain[0, -4] = np.nan
+    rain[1, -4] = neighbour_at_gap_mm
+    result = evaluate(build_inputs(rain, zone=[0, 0]), RIO)
+    return (
+        bool(result.criterion_unknown[0, Criterion.INTENSITY_DURATION]),
+        bool(result.zone_unknown_material[0]),
+        int(result.criterion_level[0, Criterion.INTENSITY_DURATION]),
+    )
+
+
+def test_a_gap_in_a_rain_event_the_neighbour_saw_dry_does_not_hold_the_id_level() -> None:
+    """28 mm in 2 h (ID ratio 1.24, alert), a lost bucket the neighbour read 0 at: immaterial.
+
+    The event's total is bounded by the neighbour, the ratio cannot reach 1.5 (crisis).
+    """
+    unknown, material, level = _id_event(0.0)
+    assert level == 2
+    assert unknown  # the event has a gap: the ratio is a lower bound
+    assert not material
+
+
+def test_a_gap_in_a_rain_event_that_could_lift_the_id_level_is_material() -> None:
+    """The same event while the neighbour read 20 mm in the lost bucket: material.
+
+    (28 + 20) mm in 2 h is ratio 2.1: a crisis the gap may hide.
+    """
+    unknown, material, level = _id_event(20.0)
+    assert level == 2
+    assert unknown
+    assert material
+
+
+def test_a_dry_gauge_is_not_suspect_for_neighbour_gaps_the_zone_saw_dry() -> None:
+    """Three dry gauges, two with a lost bucket the others read 0 at: no "could be clogged".
+
+    The gapped neighbours' hours are bounded at 0 mm, they cannot be the wet neighbours of a
+    clogged gauge, so the dry gauge is not suspect and the zone is not material unknown.
+    """
+    rain = np.zeros((3, STEPS))
+    rain[1, -2] = np.nan
+    rain[2, -3] = np.nan
+    result = evaluate(build_inputs(rain, zone=[0, 0, 0]), RIO)
+    assert bool(result.zone_unknown[0])  # the gaps keep the sums lower bounds
+    assert not bool(result.zone_unknown_material[0])
+
+
+def test_a_dry_gauge_stays_suspect_when_gapped_neighbours_could_have_been_wet() -> None:
+    """The same gaps while a fourth gauge read 6 mm at each of those steps: material.
+
+    The gapped gauges may have had >= 5 mm in the hour, so the zone's verdicts may hide rain.
+    """
+    rain = np.zeros((4, STEPS))
+    rain[1, -2] = np.nan
+    rain[2, -3] = np.nan
+    rain[3, -3:-1] = 6.0
+    result = evaluate(build_inputs(rain, zone=[0, 0, 0, 0]), RIO)
+    assert bool(result.zone_unknown_material[0])

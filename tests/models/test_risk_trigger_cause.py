@@ -1,0 +1,91 @@
+"""Cause-trigger gate: an intensity-duration exceedance is an alert only on a primed slope."""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from models import ConfigError, Criterion, ModelInputs, StationParams, evaluate
+from models.config.loader import load_config
+from tests.models.helpers_risk import RIO, build_inputs
+
+STEPS = 96 * 4
+UNGATED = dataclasses.replace(
+    RIO, intensity_duration=dataclasses.replace(RIO.intensity_duration, cause_level=0)
+)
+
+
+def _burst(vwc: float) -> tuple[np.ndarray, np.ndarray]:
+    """20 mm in the last hour (ID ratio 1.35 at D = 1 h: alert) on a probe reading ``vwc``."""
+    rain = np.zeros((1, STEPS))
+    rain[0, -4:] = 5.0
+    jitter = 0.002 * (np.arange(STEPS) % 2)  # a live probe is never flat (flat: STUCK)
+    return rain, (vwc + jitter)[None, :]
+
+
+def _id_level(inputs: ModelInputs, config: object = RIO) -> int:
+    result = evaluate(inputs, config)  # type: ignore[arg-type]
+    return int(result.criterion_level[0, Criterion.INTENSITY_DURATION])
+
+
+def test_the_presets_gate_the_trigger_at_attention() -> None:
+    """Both shipped presets take the gate (cause_level 1)."""
+    assert RIO.intensity_duration.cause_level == 1
+
+
+def test_a_convective_burst_on_a_dry_slope_is_attention_not_alert() -> None:
+    """Vwc 0.15 (FS 1.68, no slope level), API 20 mm: the burst's ID ratio 1.35 is capped.
+
+    Without the gate the same burst is an alert (level 2).
+    """
+    rain, vwc = _burst(0.15)
+    inputs = build_inputs(rain, vwc)
+    result = evaluate(inputs, RIO)
+    assert result.criterion_level[0, Criterion.SLOPE] == 0
+    assert result.id_ratio[0] == pytest.approx(20.0 / 14.82, rel=1e-3)
+    assert _id_level(inputs) == 1
+    assert _id_level(inputs, UNGATED) == 2
+    assert result.station_level[0] == 1  # rain_1h 20 mm is attention as well
+
+
+def test_the_same_burst_on_a_wet_slope_is_an_alert() -> None:
+    """Vwc 0.30 (Se 0.625, FS 1.26: slope at attention): the slope is primed, ID counts."""
+    rain, vwc = _burst(0.30)
+    inputs = build_inputs(rain, vwc)
+    assert evaluate(inputs, RIO).criterion_level[0, Criterion.SLOPE] == 1
+    assert _id_level(inputs) == 2
+
+
+def test_without_a_soil_reading_the_cause_is_unknown_and_the_trigger_counts() -> None:
+    """A rain-only gauge (no probe): no data is never safe, the ID level is not capped."""
+    rain, _ = _burst(0.15)
+    assert _id_level(build_inputs(rain)) == 2
+
+
+def test_a_wet_month_primes_a_slope_whose_probe_reads_dry() -> None:
+    """30 days of 20 mm before the window: API >= 120 mm (attention), so the burst counts."""
+    rain, vwc = _burst(0.15)
+    base = build_inputs(rain, vwc)
+    inputs = ModelInputs.build(
+        rain, vwc, 15, np.zeros(1, dtype=np.int64), np.zeros(1), np.zeros(1),
+        StationParams.defaults(1, RIO), antecedent_daily_mm=np.full((1, 30), 20.0),
+    )  # fmt: skip
+    result = evaluate(inputs, RIO)
+    assert result.criterion_level[0, Criterion.ANTECEDENT] >= 1
+    assert _id_level(inputs) == 2
+    assert _id_level(base) == 1
+
+
+def test_cause_level_is_range_checked(tmp_path: Path) -> None:
+    """A cause level outside 0-3 is refused, naming the field."""
+    text = (Path(__file__).resolve().parents[2] / "models/config/rio.toml").read_text()
+    assert "cause_level = 1" in text
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace("cause_level = 1", "cause_level = 4"))
+    tomllib.loads(bad.read_text())  # still valid TOML
+    with pytest.raises(ConfigError, match="cause_level"):
+        load_config(bad)
