@@ -87,21 +87,29 @@ class CommunityReport:
     failure_ts: float | None = None  # that slope's failure (precursors only)
 
 
-def community_reports(  # noqa: PLR0913, PLR0917  the run's truth, rain and clock, the table
-    config: CommunityReports,
-    truth: GroundTruth,
-    station_zones: tuple[str, ...],
-    rain_mm: npt.NDArray[np.float64],
-    start_ts: float,
-    step_s: float,
-    rng: np.random.Generator,
+@dataclass(frozen=True, slots=True)
+class RunRain:
+    """A run's rain and clock, as the reports see them.
+
+    ``rain_mm`` is (stations, steps) in ``station_zones``' order, step ``j`` ending at
+    ``start_ts + (j + 1) * step_s``.
+    """
+
+    station_zones: tuple[str, ...]
+    rain_mm: npt.NDArray[np.float64]
+    start_ts: float
+    step_s: float
+
+
+def community_reports(
+    config: CommunityReports, truth: GroundTruth, rain: RunRain, rng: np.random.Generator
 ) -> tuple[CommunityReport, ...]:
     """The run's reports, sorted by the time they are made (deterministic for ``rng``).
 
-    ``rain_mm`` is (stations, steps) in ``station_zones``' order, step ``j`` ending at
-    ``start_ts + (j + 1) * step_s``. Every variate of a slope is drawn whether used or not,
-    so one slope's fate shifts no other slope's draws.
+    Every variate of a slope is drawn whether used or not, so one slope's fate shifts no
+    other slope's draws.
     """
+    start_ts = rain.start_ts
     if not config.enabled:
         return ()
     out: list[CommunityReport] = []
@@ -123,7 +131,7 @@ def community_reports(  # noqa: PLR0913, PLR0917  the run's truth, rain and cloc
                 failure_ts=s.failure_ts,
             )
         )
-    out += _false_reports(config, station_zones, rain_mm, start_ts, step_s, rng)
+    out += _false_reports(config, rain, rng)
     return tuple(sorted(out, key=lambda r: (r.made_ts, r.zone, r.category)))
 
 
@@ -145,22 +153,18 @@ def heavy_rain(
     return zones, heavy
 
 
-def _false_reports(  # noqa: PLR0913, PLR0917  as community_reports
-    config: CommunityReports,
-    station_zones: tuple[str, ...],
-    rain_mm: npt.NDArray[np.float64],
-    start_ts: float,
-    step_s: float,
-    rng: np.random.Generator,
+def _false_reports(
+    config: CommunityReports, rain: RunRain, rng: np.random.Generator
 ) -> list[CommunityReport]:
-    zones, heavy = heavy_rain(station_zones, rain_mm, step_s, config.heavy_rain_mm_h)
+    step_s = rain.step_s
+    zones, heavy = heavy_rain(rain.station_zones, rain.rain_mm, step_s, config.heavy_rain_mm_h)
     factor = np.where(heavy, config.heavy_rain_factor, 1.0)
     counts = rng.poisson(config.false_per_zone_day * step_s / 86400.0 * factor)
     out = []
     for k, j in zip(*np.nonzero(counts), strict=True):
         for _ in range(int(counts[k, j])):
             offset, category, delay, ok = rng.random(4)
-            made = start_ts + (int(j) + float(offset)) * step_s
+            made = rain.start_ts + (int(j) + float(offset)) * step_s
             out.append(
                 CommunityReport(
                     zones[int(k)],

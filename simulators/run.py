@@ -17,7 +17,7 @@ import numpy.typing as npt
 
 from ingest.payload import PayloadDecoder
 from registry.format import Registry
-from simulators.community import CommunityReport, community_reports
+from simulators.community import CommunityReport, RunRain, community_reports
 from simulators.failure import GroundTruth, Slopes, ground_truth
 from simulators.fault_config import Faults
 from simulators.faults import FaultInjector
@@ -202,7 +202,7 @@ def generate(
         slopes, table, wet, rain, step_end, scenario.failure, scenario.soil, rng_fail
     )
     said = community_reports(
-        scenario.reports, truth, slopes.zones, rain, start, step_s, rng_reports
+        scenario.reports, truth, RunRain(slopes.zones, rain, start, step_s), rng_reports
     )
     order = sorted(range(len(outbox.messages)), key=lambda i: outbox.messages[i].send_ts)
     series = Series(ids, step_end, rain, vwc, tuple(probe_name(d) for d in depths), table)

@@ -18,6 +18,7 @@ from simulators.community import (
     PRECURSOR_SIGNS,
     CommunityReport,
     CommunityReports,
+    RunRain,
     community_reports,
     heavy_rain,
 )
@@ -102,10 +103,8 @@ def test_false_reports_are_more_frequent_in_heavy_rain(petropolis: Run) -> None:
     assert 0 < heavy.mean() < 0.5  # the storm has heavy hours, and others
 
     def in_heavy(config: CommunityReports) -> tuple[int, int]:
-        said = community_reports(
-            config, petropolis.truth, zones, series.rain_mm, petropolis.start_ts, step,
-            np.random.default_rng(7),
-        )  # fmt: skip
+        rain = RunRain(zones, series.rain_mm, petropolis.start_ts, step)
+        said = community_reports(config, petropolis.truth, rain, np.random.default_rng(7))
         steps = [int((r.made_ts - petropolis.start_ts) // step) for r in said]
         hits = sum(bool(heavy[names.index(r.zone), j]) for r, j in zip(said, steps, strict=True))
         assert all(not r.precursor for r in said)
@@ -123,10 +122,10 @@ def test_review_confirms_shares_of_true_and_false_reports(petropolis: Run) -> No
     config = CommunityReports(
         precursor_share=0.0, false_per_zone_day=50.0, p_false_confirm=0.25, review_min_min=10.0
     )
-    said = community_reports(
-        config, petropolis.truth, zones, petropolis.series.rain_mm, petropolis.start_ts,
-        petropolis.scenario.step_s, np.random.default_rng(3),
-    )  # fmt: skip
+    rain = RunRain(
+        zones, petropolis.series.rain_mm, petropolis.start_ts, petropolis.scenario.step_s
+    )
+    said = community_reports(config, petropolis.truth, rain, np.random.default_rng(3))
     assert len(said) > 300
     share = sum(r.status == CONFIRMED for r in said) / len(said)
     assert 0.18 < share < 0.32
