@@ -22,7 +22,7 @@ import statistics
 import sys
 import time
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from encosta.backtest.command import REGISTRY, Backtest, family, presets_of, run_backtest
 from encosta.backtest.replay import replay, stations_of
@@ -31,6 +31,9 @@ from models import load_preset
 from registry.format import load_registry
 from simulators import available, generate, load_scenario
 from simulators.community import CONFIRMED, CommunityReports
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 PRESET = "rio"
 WITH = PRESET + "+reports"
@@ -56,14 +59,16 @@ def _cell(scores: dict[str, Any]) -> str:
     return f"{z['hits']}/{z['misses']}/{z['false_alarms']} {lead}"
 
 
-def reports_held(scenario: str, seeds: int, table: CommunityReports | None) -> Counter[str]:
+def reports_held(
+    scenario: str, seeds: Sequence[int], table: CommunityReports | None
+) -> Counter[str]:
     """Reports of every seed of ``scenario``: precursor or false, confirmed or dismissed."""
     registry = load_registry(REGISTRY)
     loaded = load_scenario(scenario)
     if table is not None:
         loaded = dataclasses.replace(loaded, reports=table)
     out: Counter[str] = Counter()
-    for seed in range(1, seeds + 1):
+    for seed in seeds:
         run = generate(loaded, registry, seed=seed, anchor=loaded.start.timestamp())
         for r in run.reports:
             kind = "precursor" if r.precursor else "false"

@@ -379,7 +379,7 @@ def _why_text(evidence: Mapping[str, Any]) -> str:
 def score(run: Run, tracked: Tracked) -> dict[str, Any]:
     """The backtest's honest scoring of the live pipeline's held levels (one method)."""
     scored = score_run(run, tracked.timeline(), tracked.zone_ids)
-    backtest = Backtest([run.scenario.name], 1, [METHOD], scored=scored)
+    backtest = Backtest([run.scenario.name], (run.seed,), [METHOD], scored=scored)
     result = family(backtest, run.scenario.name, METHOD)
     result["per_zone"] = [
         {

@@ -152,27 +152,29 @@ def _gate_trigger(  # noqa: PLR0913, PLR0917  the criterion arrays, capped in pl
     unknown: npt.NDArray[np.bool_],
     material: npt.NDArray[np.bool_],
     fs: FloatArray,
-    cause_level: int,
+    gates: tuple[tuple[Criterion, int], ...],
 ) -> None:
-    """Cause-trigger gate: the ID trigger counts above ``cause_level`` only on a primed slope.
+    """Cause-trigger gate: a rain trigger counts above its cause level only on a primed slope.
 
-    Hydro-meteorological thresholds (Bogaard and Greco 2018; Mirus et al. 2018): rain intensity
-    over a duration is the *trigger*; whether it can initiate a landslide depends on the
-    *cause*, the slope's hydrological state. A station is primed when its factor of safety
-    (the measured wetness, through the slope's own strength) or its antecedent precipitation
-    index has reached ``cause_level`` — or when that cannot be told (no trusted probe reading,
-    or gaps that could lift the index there): no data is unknown, never safe. Elsewhere the ID
-    level is capped at ``cause_level``. The rain accumulations and the slope criterion itself
-    are not gated.
+    Hydro-meteorological thresholds (Bogaard and Greco 2018; Mirus et al. 2018): rain over a
+    duration — the ID curve's intensity, the 24 h event total — is the *trigger*; whether it
+    can initiate a landslide depends on the *cause*, the slope's hydrological state. A station
+    is primed for a ``(trigger, cause_level)`` gate when its factor of safety (the measured
+    wetness, through the slope's own strength) or its antecedent precipitation index has
+    reached ``cause_level`` — or when that cannot be told (no trusted probe reading, or gaps
+    that could lift the index there): no data is unknown, never safe. Elsewhere the trigger's
+    level is capped at ``cause_level``. A cause level 0 is no gate. The 1 h and 96 h sums,
+    the API and the slope criterion itself are not gated.
     """
-    if cause_level <= 0:
-        return
-    slope, antecedent, trigger = Criterion.SLOPE, Criterion.ANTECEDENT, Criterion.INTENSITY_DURATION
-    primed = (levels[slope] >= cause_level) | (levels[antecedent] >= cause_level)
-    primed |= unknown[slope] | ~np.isfinite(fs) | material[antecedent]
-    capped = ~primed & (levels[trigger] > cause_level)
-    levels[trigger, capped] = cause_level
-    own_levels[trigger, capped] = np.minimum(own_levels[trigger, capped], cause_level)
+    slope, antecedent = Criterion.SLOPE, Criterion.ANTECEDENT
+    unknown_cause = unknown[slope] | ~np.isfinite(fs) | material[antecedent]
+    for trigger, cause_level in gates:
+        if cause_level <= 0:
+            continue
+        primed = (levels[slope] >= cause_level) | (levels[antecedent] >= cause_level)
+        capped = ~(primed | unknown_cause) & (levels[trigger] > cause_level)
+        levels[trigger, capped] = cause_level
+        own_levels[trigger, capped] = np.minimum(own_levels[trigger, capped], cause_level)
 
 
 def finalize(  # noqa: PLR0915  one pass through the criteria, kept together on purpose
@@ -262,7 +264,11 @@ def finalize(  # noqa: PLR0915  one pass through the criteria, kept together on 
     has_soil = summary.vwc_seen if static.has_soil_sensor is None else static.has_soil_sensor
     unknown[Criterion.SLOPE] = has_soil & ~quality.vwc_trusted
     material[Criterion.SLOPE] = unknown[Criterion.SLOPE]
-    _gate_trigger(levels, own_levels, unknown, material, fs, curve.cause_level)
+    gates = (
+        (Criterion.INTENSITY_DURATION, curve.cause_level),
+        (Criterion.RAIN_24H, rain.cause_level_24h),
+    )
+    _gate_trigger(levels, own_levels, unknown, material, fs, gates)
 
     unknown &= levels < Level.CRISIS
     material &= unknown

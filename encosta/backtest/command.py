@@ -62,7 +62,13 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:  # noqa: ANN401  argparse's
     parser.add_argument(
         "--scenario", action="append", default=None, help="scenario (repeatable; default: all)"
     )
-    parser.add_argument("--seeds", type=int, default=10, help="seeds 1..N per scenario (10)")
+    parser.add_argument(
+        "--seeds",
+        type=parse_seeds,
+        default=parse_seeds("10"),
+        help="seeds per scenario: N (seeds 1..N, default 10), a range A-B, or a list "
+        "such as 3,7,9 or 1-5,11 (e.g. --seeds 11-20 for seeds held out of tuning)",
+    )
     parser.add_argument(
         "--preset", action="append", default=None, help="models/config preset (repeatable; "
         "default: rio and sirens)",
@@ -82,6 +88,42 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:  # noqa: ANN401  argparse's
         help="worker processes (default: 2, or 1 on a single core)",
     )
     return parser
+
+
+def parse_seeds(text: str) -> tuple[int, ...]:
+    """The seeds of ``--seeds``: ``N`` is 1..N; ``A-B`` a range; commas join parts (3,7,9).
+
+    Seeds are positive, listed once each, in the order given; anything else is an
+    ``argparse.ArgumentTypeError`` naming the part.
+    """
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) == 1 and parts[0].isdigit():
+        count = int(parts[0])
+        if count < 1:
+            msg = f"--seeds {text!r}: need at least one seed"
+            raise argparse.ArgumentTypeError(msg)
+        return tuple(range(1, count + 1))
+    seeds: list[int] = []
+    for part in parts:
+        low, dash, high = part.partition("-")
+        if not (low.isdigit() and (not dash or high.isdigit())):
+            msg = f"--seeds {text!r}: {part!r} is not a seed or a range A-B"
+            raise argparse.ArgumentTypeError(msg)
+        first, last = int(low), int(high) if dash else int(low)
+        if first < 1 or last < first:
+            msg = f"--seeds {text!r}: {part!r} is not a range of positive seeds"
+            raise argparse.ArgumentTypeError(msg)
+        seeds += [s for s in range(first, last + 1) if s not in seeds]
+    return tuple(seeds)
+
+
+def seeds_text(seeds: Sequence[int]) -> str:
+    """``seeds`` as ``--seeds`` takes them: N for 1..N, A-B for a range, else a list."""
+    if list(seeds) == list(range(1, len(seeds) + 1)):
+        return str(len(seeds))
+    if list(seeds) == list(range(seeds[0], seeds[0] + len(seeds))):
+        return f"{seeds[0]}-{seeds[-1]}"
+    return ",".join(str(s) for s in seeds)
 
 
 def scaled(config: ModelConfig, factor: float) -> ModelConfig:
@@ -120,7 +162,7 @@ class Backtest:
     """Everything a backtest produced."""
 
     scenarios: list[str]
-    seeds: int
+    seeds: tuple[int, ...]
     methods: list[str]
     scored: list[Scored] = field(default_factory=list)
     examples: dict[str, tuple[Run, Timeline]] = field(default_factory=dict)
@@ -182,7 +224,7 @@ def run_job(job: Job) -> tuple[Job, list[Scored], tuple[Run, Timeline] | None]:
 
 def run_backtest(  # noqa: PLR0913  the command's options
     scenarios: Sequence[str],
-    seeds: int,
+    seeds: int | Sequence[int],
     presets: dict[str, ModelConfig],
     registry_path: str = str(REGISTRY),
     *,
@@ -192,17 +234,20 @@ def run_backtest(  # noqa: PLR0913  the command's options
 ) -> Backtest:
     """Replay and score every scenario x seed; the first seed of each is kept for plots.
 
+    ``seeds``: N for seeds 1..N, or the seeds themselves (:func:`parse_seeds`).
+
     ``jobs`` > 1 runs scenario x seed pairs in that many worker processes (each is
     independent and deterministic, so the result does not depend on ``jobs``). ``reports``
     replaces every scenario's ``[reports]`` table (bench/reports.py's variants).
     """
     head = next(iter(presets))
-    result = Backtest(list(scenarios), seeds, [*presets, head + WITH_REPORTS, SIREN])
+    chosen = tuple(range(1, seeds + 1)) if isinstance(seeds, int) else tuple(seeds)
+    result = Backtest(list(scenarios), chosen, [*presets, head + WITH_REPORTS, SIREN])
     started = time.perf_counter()
     work = [
-        Job(name, seed, registry_path, presets, keep=seed == 1, reports=reports)
+        Job(name, seed, registry_path, presets, keep=seed == chosen[0], reports=reports)
         for name in scenarios
-        for seed in range(1, seeds + 1)
+        for seed in chosen
     ]
     done: dict[tuple[str, int], list[Scored]] = {}
     with Progress(
@@ -305,7 +350,8 @@ def summary(backtest: Backtest, command: str) -> dict[str, Any]:
         }
     return {
         "command": command,
-        "seeds": backtest.seeds,
+        "seeds": len(backtest.seeds),
+        "seed_values": list(backtest.seeds),
         "scenarios": backtest.scenarios,
         "methods": backtest.methods,
         "warn_level": WARN_LEVEL,
@@ -317,7 +363,8 @@ def summary(backtest: Backtest, command: str) -> dict[str, Any]:
 
 def print_table(data: dict[str, Any], console: Console) -> None:
     """The scores side by side, one row per scenario and method."""
-    table = RichTable(title=f"warning skill, level >= {WARN_LEVEL}, {data['seeds']} seeds")
+    chosen = seeds_text(data["seed_values"])
+    table = RichTable(title=f"warning skill, level >= {WARN_LEVEL}, seeds {chosen}")
     for col in ("scenario", "method", "hit", "miss", "false", "POD", "FAR", "CSI", "lead h",
                 "zone-day h/m/f", "attn h/m/f lead", "opened by"):  # fmt: skip
         table.add_column(
@@ -370,7 +417,7 @@ def run(args: argparse.Namespace) -> int:
     presets = presets_of(args.preset or ["rio", "sirens"], args.sweep)
     backtest = run_backtest(scenarios, args.seeds, presets, args.registry, jobs=args.jobs)
     command = "encosta backtest " + " ".join(
-        [*(f"--scenario {s}" for s in scenarios), f"--seeds {args.seeds}",
+        [*(f"--scenario {s}" for s in scenarios), f"--seeds {seeds_text(args.seeds)}",
          *(f"--preset {p}" for p in (args.preset or ["rio", "sirens"])), f"--sweep '{args.sweep}'"]
     )  # fmt: skip
     data = summary(backtest, command)

@@ -18,7 +18,7 @@ import matplotlib as mpl
 mpl.use("Agg")
 import matplotlib.pyplot as plt
 
-from encosta.backtest.command import attention_cell
+from encosta.backtest.command import attention_cell, seeds_text
 from encosta.backtest.replay import SIREN
 from models import load_preset
 
@@ -95,7 +95,8 @@ def _markdown(data: dict[str, Any], plots: list[str]) -> str:
         "# Backtest report",
         "",
         (
-            f"`{data['command']}` — {data['seeds']} seeds per scenario, warning level "
+            f"`{data['command']}` — seeds {seeds_text(data['seed_values'])} per scenario, "
+            f"warning level "
             f">= {data['warn_level']}, runtime {data['runtime_s']:.1f} s."
         ),
         "",

@@ -62,6 +62,10 @@ class RainLevels:
     rain_24h_mm: tuple[_Rain24h, _Rain24h, _Rain24h]
     rain_96h_mm: tuple[_Rain96h, _Rain96h, _Rain96h]
     source: _Text
+    # Cause-trigger gate on the 24 h sum (docs/model.md): event rainfall is a trigger; above
+    # this level it counts only where the slope or the antecedent index has reached it too, or
+    # is unknown — as [intensity_duration] cause_level does for the ID curve. 0: no gate.
+    cause_level_24h: Annotated[int, _M(ge=0, le=3)] = 0
 
     def __post_init__(self) -> None:
         for key in ("rain_1h_mm", "rain_24h_mm", "rain_96h_mm"):

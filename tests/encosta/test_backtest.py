@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pytest
 
-from encosta.backtest.command import REGISTRY, presets_of, run_backtest, summary
+from encosta.backtest.command import (
+    REGISTRY,
+    add_parser,
+    parse_seeds,
+    presets_of,
+    run_backtest,
+    seeds_text,
+    summary,
+)
 from encosta.backtest.replay import (
     DailyRain,
     Prebucketed,
@@ -184,3 +194,36 @@ def test_the_prebucketed_history_gives_the_grid_of_bucketing_everything() -> Non
         fast = grid_at(base.loose, n, t, base)
         for a, b in zip(whole, fast, strict=True):
             assert np.array_equal(a, b, equal_nan=True)
+
+
+def test_seeds_take_a_count_a_range_or_a_list() -> None:
+    """``--seeds 10`` stays 1..10; ``11-20`` and ``3,7,9`` choose held-out seeds; bad ones fail."""
+    assert parse_seeds("10") == tuple(range(1, 11))
+    assert parse_seeds("11-20") == tuple(range(11, 21))
+    assert parse_seeds("3,7,9") == (3, 7, 9)
+    assert parse_seeds("1-3, 7, 2") == (1, 2, 3, 7)  # each seed once, in the order given
+    for bad in ("0", "5-3", "a", "3,,4", "-2", "0-4"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            parse_seeds(bad)
+    texts = ["10", "11-20", "3,7,9"]
+    assert [seeds_text(parse_seeds(t)) for t in texts] == texts
+
+
+def test_the_cli_reads_seeds_other_than_one_to_n() -> None:
+    """The parser gives run_backtest the chosen seeds; the default is still 1..10."""
+    parser = argparse.ArgumentParser()
+    add_parser(parser.add_subparsers())
+    assert parser.parse_args(["backtest"]).seeds == tuple(range(1, 11))
+    assert parser.parse_args(["backtest", "--seeds", "11-20"]).seeds == tuple(range(11, 21))
+    with pytest.raises(SystemExit):
+        parser.parse_args(["backtest", "--seeds", "x"])
+
+
+def test_a_backtest_runs_the_chosen_seeds_and_keeps_the_first_for_plots() -> None:
+    """Seeds 3 and 2 (not 1..N): scored in that order, seed 3's run kept, listed in the summary."""
+    presets = presets_of(["rio"], "")
+    backtest = run_backtest(["summer-cells"], (3, 2), presets)
+    assert [s.seed for s in backtest.scored if s.method == "rio"] == [3, 2]
+    assert backtest.examples["summer-cells"][0].seed == 3
+    data = summary(backtest, "test")
+    assert (data["seeds"], data["seed_values"]) == (2, [3, 2])
