@@ -12,6 +12,8 @@
 Every part checks that the table holds exactly the readings sent (zero loss, zero duplicates).
 Run: ``.venv/bin/python -m bench.ingest`` from the repository root (as a module: run as a
 script, this file would shadow the ``ingest`` package). The local stack must be up.
+``--no-rollup`` leaves the rollup maintenance out, in this process only: the ceiling the
+rollup is measured against.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from bench import database
 from bench.accounts import bench_login
 from encosta import stack
+from ingest import rollup
 from ingest.broker import BrokerLogin
 from ingest.config import IngestConfig
 from ingest.mqtt5 import connect_properties
@@ -45,6 +48,10 @@ DB = "bench_ingest"
 NETWORK = "rio"
 STATION = "rocinha-01"
 TOPIC = f"encosta/{NETWORK}/{STATION}/readings"
+
+
+async def _no_rollup(*_args: object) -> None:
+    """``--no-rollup``: the rollup maintenance left out (the shipped code is unchanged)."""
 
 
 def lines_one_reading(count: int, start: float) -> bytes:
@@ -291,7 +298,14 @@ async def main(run_id: int, login: BrokerLogin) -> int:  # noqa: PLR0915  one li
     parser.add_argument("--batches", type=int, default=1_000, help="part 2 gateway messages")
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds per part")
     parser.add_argument("--latency-seconds", type=float, default=20.0)
+    parser.add_argument(
+        "--no-rollup",
+        action="store_true",
+        help="replace ingest.rollup.add by a no-op in this process (the writer's ceiling)",
+    )
     args = parser.parse_args()
+    if args.no_rollup:
+        rollup.add = _no_rollup  # type: ignore[assignment]
 
     cfg = stack.StackConfig.from_env(os.environ)
     stack.up(cfg)
@@ -310,7 +324,9 @@ async def main(run_id: int, login: BrokerLogin) -> int:  # noqa: PLR0915  one li
     topic_filter = f"encosta/{NETWORK}/+/readings/#"
     n = args.messages
     print(
-        f"# bench/ingest.py  messages={n} batches={args.batches} rounds={args.rounds}", flush=True
+        f"# bench/ingest.py  messages={n} batches={args.batches} rounds={args.rounds}"
+        f" rollup={'off' if args.no_rollup else 'on'}",
+        flush=True,
     )
 
     results: dict[str, list[float]] = {

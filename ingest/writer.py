@@ -130,7 +130,7 @@ async def _insert(
     except asyncpg.UniqueViolationError:
         pass
     else:
-        await rollup.add(connection, (row[:4] for row in rows))  # type: ignore[misc]
+        await rollup.add(connection, rows)
         return len(rows), []
     owners = (index for index, m in enumerate(messages) for _ in m.readings)
     staged = [(*row, owner) for row, owner in zip(rows, owners, strict=True)]
@@ -140,7 +140,7 @@ async def _insert(
         f" SELECT {', '.join(_COLUMNS)} FROM {_STAGE} ORDER BY msg ON CONFLICT DO NOTHING"
         " RETURNING station_id, quantity, ts, value"
     )
-    await rollup.add(connection, (tuple(r) for r in inserted))
+    await rollup.add(connection, inserted)
     conflicts = await connection.fetch(
         f"SELECT s.msg, s.station_id, s.quantity, s.ts, s.value AS sent, r.value AS stored"  # noqa: S608
         f" FROM {_STAGE} s JOIN readings r USING (station_id, quantity, ts)"
