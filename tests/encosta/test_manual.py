@@ -172,3 +172,14 @@ def test_every_environment_variable_is_documented() -> None:
     assert "ENCOSTA_MQTT_PORT" in found
     missing = {name: where for name, where in found.items() if name not in docs}
     assert not missing, missing
+
+
+def test_reliability_role_matrix_lists_every_table() -> None:
+    """docs/reliability.md's role matrix has a row for every table test_roles.MATRIX decides."""
+    from tests.encosta.test_roles import MATRIX  # noqa: PLC0415  the suite's own record of grants
+
+    text = (REPO / "docs" / "reliability.md").read_text(encoding="utf-8")
+    matrix = text[text.index("#### Role matrix") : text.index("Why each grant")]
+    rows = set(re.findall(r"^\| `([a-z0-9_]+)`", matrix, flags=re.MULTILINE))
+    missing = set(MATRIX) - rows
+    assert not missing, f"add these tables to docs/reliability.md's role matrix: {missing}"
