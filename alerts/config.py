@@ -11,7 +11,7 @@
 | ``ENCOSTA_ALERTS_STALE_INTERVALS`` | 4 | missed expected intervals before a station is stale |
 | ``ENCOSTA_ALERTS_PARTITIONS`` | 4 | zone partitions of a network (one owner each) |
 | ``ENCOSTA_ALERTS_HEARTBEAT_S`` | 300 | heartbeat period to opted-in subscriptions (0: off) |
-| ``ENCOSTA_ALERTS_FALLBACK_MIN`` | 15 | unacknowledged minutes before fallback subscriptions hear |
+| ``ENCOSTA_ALERTS_FALLBACK_MIN`` | 15 | minutes unacknowledged before fallbacks hear (0: off) |
 | ``ENCOSTA_ALERTS_METRICS_PORT`` | 9102 | /metrics and /healthz port of the process (0: off) |
 | ``ENCOSTA_ALERTS_METRICS_HOST`` | 127.0.0.1 | address they listen on (0.0.0.0 in a container) |
 | ``ENCOSTA_ALERTS_DISPATCH_INTERVAL_S`` | 0.5 | seconds between outbox scans when idle |

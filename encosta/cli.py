@@ -29,6 +29,7 @@ from runtime.settings import Environment
 from simulators import cli as simulators_cli
 
 DEFAULT_REGISTRY = stack.REPO / "deploy" / "stations" / "rio-de-janeiro.toml"
+_REGISTRY_HELP = "station registry (TOML; default deploy/stations/rio-de-janeiro.toml)"
 _OWNER_DSN_HELP = (
     "the schema owner's DSN (default: ENCOSTA_PG_OWNER_DSN, ENCOSTA_PG_DSN or the local stack's "
     "superuser)"
@@ -284,7 +285,12 @@ def _add_database_commands(sub: argparse._SubParsersAction[argparse.ArgumentPars
         help="start, stop or report the local TimescaleDB "
         "and Mosquitto (state in ENCOSTA_STATE_DIR)",
     )
-    services.add_argument("action", choices=["up", "down", "status"])
+    services.add_argument(
+        "action",
+        choices=["up", "down", "status"],
+        help="up: start both (already running: left as they are); down: stop both; status: "
+        "report them (exit 1 unless both are up)",
+    )
     services.set_defaults(func=_services)
 
     migrate = sub.add_parser("migrate", help="apply the SQL migrations not yet applied")
@@ -297,8 +303,8 @@ def _add_database_commands(sub: argparse._SubParsersAction[argparse.ArgumentPars
 
     retention = sub.add_parser(
         "retention",
-        help="drop readings chunks older than --keep-days (run daily where the Apache edition "
-        "has no retention policy)",
+        help="drop the chunks of readings, their rollups and the model's results older than "
+        "--keep-days (run daily where the Apache edition has no retention policy)",
     )
     retention.add_argument(
         "--keep-days", type=int, default=400, help="days of readings to keep (default 400)"
@@ -309,7 +315,7 @@ def _add_database_commands(sub: argparse._SubParsersAction[argparse.ArgumentPars
     stations = sub.add_parser("stations", help="manage the station registry")
     stations_sub = stations.add_subparsers(dest="stations_command", required=True)
     imp = stations_sub.add_parser("import", help="load a registry file (TOML) into the database")
-    imp.add_argument("file", nargs="?", default=str(DEFAULT_REGISTRY))
+    imp.add_argument("file", nargs="?", default=str(DEFAULT_REGISTRY), help=_REGISTRY_HELP)
     imp.add_argument("--dsn", help=_OWNER_DSN_HELP)
     imp.set_defaults(func=_stations)
 
@@ -324,7 +330,7 @@ def _add_database_commands(sub: argparse._SubParsersAction[argparse.ArgumentPars
         "station and gateway, one per ingest replica; new passwords go to "
         "ENCOSTA_MQTT_CREDENTIALS (default: the local stack's store)",
     )
-    sync.add_argument("file", nargs="?", default=str(DEFAULT_REGISTRY))
+    sync.add_argument("file", nargs="?", default=str(DEFAULT_REGISTRY), help=_REGISTRY_HELP)
     sync.add_argument(
         "--ingest-clients",
         help="comma-separated client ids of the ingest replicas, each its own account "
@@ -371,7 +377,7 @@ def _service_parser(
         name,
         help=text,
         description=textwrap.fill(text[0].upper() + text[1:] + ".", 78),
-        epilog=manual.settings_epilog(*docs),
+        epilog=manual.settings_epilog(*docs, omit=SERVICE_OMITS.get(name, ())),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
 
@@ -380,6 +386,11 @@ SERVICE_SETTINGS = {  # the modules whose docstring tables document a service's 
     "ingest": ("ingest.config", "ingest.broker", "runtime.settings"),
     "alerts": ("alerts.config", "runtime.settings"),
     "api": ("alerts.api.config", "runtime.settings"),
+}
+# The shared table (runtime.settings) lists the broker's address, which only ingest reads.
+SERVICE_OMITS = {
+    "alerts": ("ENCOSTA_MQTT_HOST", "ENCOSTA_MQTT_PORT"),
+    "api": ("ENCOSTA_MQTT_HOST", "ENCOSTA_MQTT_PORT"),
 }
 
 
@@ -444,7 +455,12 @@ def build_parser() -> argparse.ArgumentParser:
         "(default 1 attention)",
     )
     add.add_argument("--zone", action="append", help="only this zone (repeatable; default all)")
-    add.add_argument("--format", choices=["json", "cap"], default="json")
+    add.add_argument(
+        "--format",
+        choices=["json", "cap"],
+        default="json",
+        help="json (default): the JSON event; cap: a CAP 1.2 XML alert (docs/alerts.md)",
+    )
     _add_delivery_options(add)
     webhooks_sub.add_parser("list", help="list subscriptions")
     for name, text in (
@@ -452,7 +468,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("test", "send a signed test message to a subscription now"),
     ):
         action = webhooks_sub.add_parser(name, help=text)
-        action.add_argument("id", type=int)
+        action.add_argument("id", type=int, help="the subscription's id (encosta webhooks list)")
     dead = webhooks_sub.add_parser("dead", help="list dead letters (messages given up on)")
     dead.add_argument("--subscription", type=int, help="only this subscription's")
     replay = webhooks_sub.add_parser("replay", help="send dead letters again (pending, due now)")
@@ -470,7 +486,9 @@ def build_parser() -> argparse.ArgumentParser:
         "and show what happened",
     )
     demo.add_argument(
-        "--scenario", default="rio-2010-04", help="scenario to replay (encosta simulate --list)"
+        "--scenario",
+        default="rio-2010-04",
+        help="scenario to replay (default rio-2010-04; the others: encosta simulate --list)",
     )
     demo.add_argument("--seed", type=int, default=1, help="simulator seed (default 1)")
     demo.add_argument(

@@ -201,7 +201,9 @@ def add_alerts_commands(parser: argparse.ArgumentParser) -> None:
     """``list``, ``show ID`` and ``ack ID --by NAME`` under ``encosta alerts``."""
     sub = parser.add_subparsers(dest="alerts_command", metavar="[list|show|ack]")
     listing = sub.add_parser("list", help="alerts, newest first (open ones by default)")
-    listing.add_argument("--status", choices=["open", "cleared", "all"], default="open")
+    listing.add_argument(
+        "--status", choices=["open", "cleared", "all"], default="open", help="default open"
+    )
     listing.add_argument("--zone", help="only this zone's")
     listing.add_argument("--limit", type=int, default=100, help="at most this many (100)")
     show = sub.add_parser("show", help="one alert with its history and the evidence of each step")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import textwrap
+from collections.abc import Iterable
 
 from models import Level
 
@@ -39,12 +40,17 @@ def settings_rows(doc: str) -> list[tuple[str, str, str]]:
     return rows
 
 
-def settings_epilog(*docs: str, width: int = 78) -> str:
-    """The settings tables of ``docs`` as plain text for an ``--help`` epilog."""
+def settings_epilog(*docs: str, width: int = 78, omit: Iterable[str] = ()) -> str:
+    """The settings tables of ``docs`` as plain text for an ``--help`` epilog.
+
+    ``omit``: variables of a shared table that this service does not read.
+    """
+    skipped = set(omit)
     rows: dict[str, tuple[str, str]] = {}
     for doc in docs:
         for variable, default, meaning in settings_rows(doc):
-            rows.setdefault(variable, (default, meaning))
+            if variable not in skipped:
+                rows.setdefault(variable, (default, meaning))
     lines = ["settings (environment variables; unset or empty: the default):"]
     for variable, (default, meaning) in rows.items():
         lines.append(f"  {variable}")

@@ -28,7 +28,12 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:  # noqa: ANN401  argparse's
     parser.add_argument("--dsn", default=None, help="database DSN (default: the API's)")
     commands = parser.add_subparsers(dest="reports_command", required=True)
     listing = commands.add_parser("list", help="reports, newest first")
-    listing.add_argument("--status", choices=("new", "confirmed", "dismissed"), default=None)
+    listing.add_argument(
+        "--status",
+        choices=("new", "confirmed", "dismissed"),
+        default=None,
+        help="only reports in this state (default: all)",
+    )
     listing.add_argument("--zone", default=None, help="only this zone")
     listing.add_argument("--limit", type=int, default=50, help="at most this many (50)")
     for name, what in (("confirm", "count it as evidence"), ("dismiss", "stop counting it")):

@@ -77,10 +77,20 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:  # noqa: ANN401  argparse's
         "--sweep",
         default="0.8,1.25",
         help="factors on the first preset's rain thresholds for the threshold sweep "
-        "(comma-separated; empty: none)",
+        "(comma-separated, default 0.8,1.25; empty: none)",
     )
-    parser.add_argument("--report", default=None, help="directory for summary.json, report.md")
-    parser.add_argument("--registry", default=str(REGISTRY), help="station registry (TOML)")
+    parser.add_argument(
+        "--report",
+        default=None,
+        metavar="DIR",
+        help="write summary.json, report.md and PNG plots (zone levels, sweep) here "
+        "(default: none, the table on the terminal only)",
+    )
+    parser.add_argument(
+        "--registry",
+        default=str(REGISTRY),
+        help="station registry (TOML; default deploy/stations/rio-de-janeiro.toml)",
+    )
     parser.add_argument(
         "--jobs",
         type=int,
