@@ -307,7 +307,11 @@ def _add_database_commands(sub: argparse._SubParsersAction[argparse.ArgumentPars
         "--keep-days (run daily where the Apache edition has no retention policy)",
     )
     retention.add_argument(
-        "--keep-days", type=int, default=400, help="days of readings to keep (default 400)"
+        "--keep-days",
+        type=int,
+        default=400,
+        help="days of readings to keep (default 400; at least 35: the model reads the 30-day "
+        "antecedent record before its 96 h window back from these tables)",
     )
     retention.add_argument("--dsn", help=_OWNER_DSN_HELP)
     retention.set_defaults(func=_retention)

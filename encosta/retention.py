@@ -12,13 +12,21 @@ from datetime import timedelta
 
 import asyncpg
 
+from alerts.antecedent import ANTECEDENT_DAYS
 from encosta.errors import EncostaError
+
+# What the model reads back: the 30-day antecedent record before the 96 h window, plus the
+# day the window's start falls in. Keeping less would silently shorten the record (issue 9).
+MIN_KEEP_DAYS = ANTECEDENT_DAYS + 4 + 1
 
 
 async def apply_retention(dsn: str, keep_days: int) -> int:
     """Drop readings chunks older than ``keep_days``; return how many were dropped."""
-    if keep_days < 1:
-        raise EncostaError("--keep-days must be at least 1: retention never empties the table")
+    if keep_days < MIN_KEEP_DAYS:
+        raise EncostaError(
+            f"--keep-days must be at least {MIN_KEEP_DAYS}: the model reads the"
+            f" {ANTECEDENT_DAYS}-day antecedent record before its 96 h window from these tables"
+        )
     connection = await asyncpg.connect(dsn)
     try:
         dropped: int = await connection.fetchval(
