@@ -51,7 +51,7 @@ if TYPE_CHECKING:
 # Ring attributes and the attribute holding the column of their oldest value.
 _RINGS = {"ring": "pos", "zone_peak": "pos", "vwc_ring": "vwc_pos"}
 # Per-station step indices (relative to ``t``): shifted when rows are spliced in.
-_INDICES = ("ev_begin", "vwc_seen_t")
+_INDICES = ("ev_begin", "vwc_seen_t", "first_rain")
 _NEVER = np.iinfo(np.int64).min // 4
 _BLOCK = 4096  # rows per block of the once-a-revolution re-sums (bounded temporaries)
 
@@ -88,6 +88,11 @@ class SlidingState(ModelState):
         rows = np.flatnonzero(self.active & ~self.ev_missing)
         begin[rows] = n_steps - self.tail_dry[rows] - self.steps[rows]
         self.ev_begin = begin
+        # The window's first rained step (the start the full path gives a truncated event).
+        rained = valid & (rain > config.event.wet_threshold_mm)
+        self.first_rain = np.where(
+            rained.any(axis=1), np.argmax(rained, axis=1), _NEVER
+        ).astype(np.int64)
         vwc = inputs.vwc_m3m3
         with np.errstate(invalid="ignore"):
             seen = (vwc >= 0.0) & (vwc <= config.quality.vwc_max_m3m3)
@@ -155,6 +160,16 @@ class SlidingState(ModelState):
         if self.pos == 0:
             self._resum_gaps()
         self.ev_begin = np.where(self.active & ~was_active, t, self.ev_begin)
+        # The first rained step left the window: the next one, from the ring (those rows only).
+        left = np.flatnonzero(self.first_rain == self.first - 1)
+        if left.size:
+            rained = self.window(left) > self.config.event.wet_threshold_mm
+            found = rained.any(axis=1)
+            self.first_rain[left] = np.where(
+                found, self.first + np.argmax(rained, axis=1), _NEVER
+            )
+        fresh = (self.first_rain == _NEVER) & (new > self.config.event.wet_threshold_mm)
+        self.first_rain[fresh] = t
         v = np.asarray(vwc_m3m3, dtype=np.float64)
         with np.errstate(invalid="ignore"):
             v_ok = (v >= 0.0) & (v <= self.config.quality.vwc_max_m3m3)
@@ -173,22 +188,37 @@ class SlidingState(ModelState):
     def summary(self) -> WindowSummary:
         """The statistics of the window at the newest step (equal to the full path's)."""
         base = super().summary()
-        spell = self.win.dry_spell
-        edge = np.flatnonzero(base.event_active & (self.ev_begin - spell < self.first))
+        spell, wet_mm = self.win.dry_spell, self.config.event.wet_threshold_mm
+        edge = base.event_active & (self.ev_begin - spell < self.first)
         fields: dict[str, Any] = {"vwc_seen": self.vwc_seen_t >= self.first}
-        if edge.size:
-            scan = current_event(self.window(edge), self.win, self.config.event.wet_threshold_mm)
+        if not edge.any():
+            return dataclasses.replace(base, **fields)
+        merged = {
+            name: getattr(base, name).copy()
+            for name in ("event_steps", "event_total_mm", "event_missing", "event_truncated")
+        }
+        if wet_mm == 0.0:
+            # No dry step holds rain: the event runs from the window's first rained step to
+            # its last non-dry one, holds the window's rain and any gap of the window.
+            fast = np.flatnonzero(edge & (self.first_rain != _NEVER))
+            before = max(0, self.win.w96h - self.t)  # ring columns before the record
+            end = self.t - 1 - self.tail_dry[fast]
+            merged["event_steps"][fast] = end - self.first_rain[fast] + 1
+            merged["event_total_mm"][fast] = self.acc[fast, 2]
+            merged["event_missing"][fast] = self.missing[fast, 2] > before
+            merged["event_truncated"][fast] = True
+            edge &= self.first_rain == _NEVER
+        rows = np.flatnonzero(edge)
+        if rows.size:  # the general case (and gaps only): the full path's scan, these rows
+            scan = current_event(self.window(rows), self.win, wet_mm)
             for name, value in (
-                ("event_active", scan.active),
                 ("event_steps", scan.steps),
                 ("event_total_mm", scan.total_mm),
                 ("event_missing", scan.missing),
                 ("event_truncated", scan.truncated),
             ):
-                merged = getattr(base, name).copy()
-                merged[edge] = value
-                fields[name] = merged
-        return dataclasses.replace(base, **fields)
+                merged[name][rows] = value
+        return dataclasses.replace(base, **fields, **merged)
 
     def result(self, antecedent_daily_mm: npt.NDArray[Any] | None = None) -> ModelResult:
         """Levels at the newest step; ``antecedent_daily_mm`` as in :class:`ModelInputs`."""
