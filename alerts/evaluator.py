@@ -32,8 +32,8 @@ import asyncpg
 import numpy as np
 
 from alerts import fallback, heartbeat, reports
-from alerts.metrics import AlertsMetrics
 from alerts.incremental import IncrementalModel
+from alerts.metrics import AlertsMetrics
 from alerts.observations import Grid, StationTable, load_stations, stale_mask
 from alerts.partitions import PartitionLease, partition_of
 from alerts.results import store_results
@@ -299,9 +299,7 @@ class Evaluator(StackedResource):
             return self._result[1]
         if isinstance(self._window, IncrementalGrid) and self.incremental.supports(grid):
             first_write = self._window.first_write
-            result = await asyncio.to_thread(
-                self.incremental.evaluate, grid, stations, first_write
-            )
+            result = await asyncio.to_thread(self.incremental.evaluate, grid, stations, first_write)
             self._result = (stations.ids, result)
             self.model_runs += 1
             return result

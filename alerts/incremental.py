@@ -41,7 +41,11 @@ OPEN_STEPS = 2
 
 
 def _inputs(
-    grid: Grid, stations: StationTable, rows: Any, upto: int, step_minutes: int
+    grid: Grid,
+    stations: StationTable,
+    rows: slice | npt.NDArray[np.int64],
+    upto: int,
+    step_minutes: int,
 ) -> ModelInputs:
     """Model inputs of ``rows`` (a slice or indices) for the grid's columns before ``upto``."""
     zone = stations.zone[rows]
@@ -50,7 +54,7 @@ def _inputs(
         _, zone = np.unique(zone, return_inverse=True)
         n_zones = int(zone.max()) + 1 if zone.size else 0
     params = stations.params
-    sub = {
+    sub: dict[str, Any] = {
         f.name: (None if getattr(params, f.name) is None else getattr(params, f.name)[rows])
         for f in dataclasses.fields(params)
     }
@@ -85,16 +89,21 @@ class IncrementalModel:
     def supports(self, grid: Grid) -> bool:
         """Whether the grid is the model's 96 h window (else the full evaluation serves)."""
         win = StepWindows.build(self.step_minutes, self.config)
-        return grid.rain_mm.shape[1] == win.w96h and grid.rain_mm.shape[0] > 0
+        return bool(grid.rain_mm.shape[1] == win.w96h and grid.rain_mm.shape[0] > 0)
 
-    def _build(self, grid: Grid, stations: StationTable, rows: Any, upto: int) -> SlidingState:
+    def _build(
+        self, grid: Grid, stations: StationTable, rows: slice | npt.NDArray[np.int64], upto: int
+    ) -> SlidingState:
         return SlidingState(_inputs(grid, stations, rows, upto, self.step_minutes), self.config)
 
     def evaluate(
         self, grid: Grid, stations: StationTable, first_write: npt.NDArray[np.int64]
     ) -> ModelResult:
-        """The result at ``grid.end``; ``first_write[i]``: the oldest column written for row i
-        since the previous call (the grid's width where nothing older than new steps was)."""
+        """The result at ``grid.end``, the same as the full evaluation of ``grid``.
+
+        ``first_write[i]``: the oldest column written for row ``i`` since the previous call
+        (the grid's width where nothing was: :attr:`alerts.window.IncrementalGrid.first_write`).
+        """
         width = grid.rain_mm.shape[1]
         tentative = min(self.open_steps, width - 1)
         step = timedelta(minutes=self.step_minutes)

@@ -90,9 +90,9 @@ class SlidingState(ModelState):
         self.ev_begin = begin
         # The window's first rained step (the start the full path gives a truncated event).
         rained = valid & (rain > config.event.wet_threshold_mm)
-        self.first_rain = np.where(
-            rained.any(axis=1), np.argmax(rained, axis=1), _NEVER
-        ).astype(np.int64)
+        self.first_rain = np.where(rained.any(axis=1), np.argmax(rained, axis=1), _NEVER).astype(
+            np.int64
+        )
         vwc = inputs.vwc_m3m3
         with np.errstate(invalid="ignore"):
             seen = (vwc >= 0.0) & (vwc <= config.quality.vwc_max_m3m3)
@@ -102,7 +102,7 @@ class SlidingState(ModelState):
     @property
     def first(self) -> int:
         """Step index (as ``t`` counts) of the window's first step."""
-        return self.t - self.win.w96h
+        return int(self.t) - self.win.w96h
 
     def _hidden(self, column: int) -> tuple[IntArray, FloatArray]:
         """Per station, whether ring ``column`` is a gap with no neighbour, and its bound."""
@@ -165,9 +165,7 @@ class SlidingState(ModelState):
         if left.size:
             rained = self.window(left) > self.config.event.wet_threshold_mm
             found = rained.any(axis=1)
-            self.first_rain[left] = np.where(
-                found, self.first + np.argmax(rained, axis=1), _NEVER
-            )
+            self.first_rain[left] = np.where(found, self.first + np.argmax(rained, axis=1), _NEVER)
         fresh = (self.first_rain == _NEVER) & (new > self.config.event.wet_threshold_mm)
         self.first_rain[fresh] = t
         v = np.asarray(vwc_m3m3, dtype=np.float64)

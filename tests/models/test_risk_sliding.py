@@ -115,7 +115,7 @@ def _blank(values: npt.NDArray[Any], end: int) -> npt.NDArray[Any]:
 
 def test_two_open_buckets_roll_back_newest_first() -> None:
     """Two tentative steps undone in reverse order leave exactly the committed state."""
-    rain, vwc, daily = series(2, 10)
+    rain, vwc, _ = series(2, 10)
     state = start(rain, vwc, W + 5)
     before = {k: v.copy() for k, v in vars(state).items() if isinstance(v, np.ndarray)}
     marks = []
@@ -136,7 +136,7 @@ def test_late_data_spliced_per_zone(late_zone: int) -> None:
     for end in range(W + 20, W + 50):
         state.push(rain[:, end], vwc[:, end])
     late = rain.copy()
-    rows = np.flatnonzero(ZONES == late_zone)
+    rows = np.flatnonzero(np.equal(ZONES, late_zone))
     late[rows, W + 5 : W + 9] = 30.0  # a backlog hours old: heavy rain, one gauge re-sent
     late[rows[0], W + 30] = np.nan
     low = W + 50 - W
