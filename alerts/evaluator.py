@@ -5,8 +5,10 @@ the zones of the partitions it holds. The model still runs over every station of
 (interpolation of a silent gauge draws on neighbours in other zones, and one vectorised pass
 over all stations costs little more than over a quarter of them); the zone results are then
 filtered to the owned partitions. The window of readings is kept between cycles and fed from
-the 15-minute rollup with only what changed (:mod:`alerts.window`), so a cycle costs what is
-new, not what the window holds.
+the 15-minute rollup with only what changed (:mod:`alerts.window`), and so is the model's
+state (:mod:`alerts.incremental`: new steps are pushed, the open buckets undone and pushed
+again, zones with late data rebuilt), so a cycle costs what is new, not what the window
+holds. The station table is read again only when a signature of the registry's rows changes.
 
 When an evaluation runs (docs/alerts.md, "Evaluate when it matters"): ingest NOTIFYs once per
 committed batch; the notifications that arrive within ``coalesce_s`` of the first one (and
