@@ -58,9 +58,10 @@ def _inputs(
         f.name: (None if getattr(params, f.name) is None else getattr(params, f.name)[rows])
         for f in dataclasses.fields(params)
     }
+    # The whole table: views of the grid (no copy); a subset of rows is copied by indexing.
     return ModelInputs.build(
-        np.ascontiguousarray(grid.rain_mm[rows, :upto]),
-        np.ascontiguousarray(grid.vwc_m3m3[rows, :upto]),
+        grid.rain_mm[rows, :upto],
+        grid.vwc_m3m3[rows, :upto],
         step_minutes,
         zone,
         stations.x_m[rows],
@@ -137,6 +138,7 @@ class IncrementalModel:
                     self.pushes += 1
         if whole:
             self.marks.clear()
+            self.state = state = None  # freed before the new one is built (peak memory)
             state = self._build(grid, stations, slice(None), width - tentative)
             self.rebuilds += 1
         self.state, self.stations, self.committed = state, stations, target
