@@ -38,7 +38,7 @@ from models.antecedent import api_weights, prior_api
 from models.completeness import _zone_peaks
 from models.consistency import screen
 from models.evaluate import finalize
-from models.event import current_event
+from models.event import current_event, dry_steps, windows_all
 from models.rainfall import as_float
 from models.state import ModelState
 
@@ -54,6 +54,11 @@ _RINGS = {"ring": "pos", "zone_peak": "pos", "vwc_ring": "vwc_pos"}
 _INDICES = ("ev_begin", "vwc_seen_t", "first_rain")
 _NEVER = np.iinfo(np.int64).min // 4
 _BLOCK = 4096  # rows per block of the once-a-revolution re-sums (bounded temporaries)
+
+
+def rows_none() -> IntArray:
+    """No rows (a record shorter than a dry spell holds no full dry spell)."""
+    return np.empty(0, dtype=np.int64)
 
 
 def _blocks(n: int) -> list[slice]:
@@ -83,10 +88,19 @@ class SlidingState(ModelState):
         self.gap_count = np.zeros((n, 3), dtype=np.int64)
         self.gap_seen = np.zeros((n, 3), dtype=np.float64)
         self._resum_gaps()
-        # Where each current event began (its first non-dry step); unknown: long ago.
+        # Where each current event began: the first step after the latest full dry spell
+        # before its last non-dry step; none in the record: long ago (truncated).
         begin = np.full(n, _NEVER, dtype=np.int64)
-        rows = np.flatnonzero(self.active & ~self.ev_missing)
-        begin[rows] = n_steps - self.tail_dry[rows] - self.steps[rows]
+        rows = np.flatnonzero(self.active) if n_steps >= win.dry_spell else rows_none()
+        for block in _blocks(rows.size):
+            sub = rows[block]
+            dry = dry_steps(rain[sub], config.event.wet_threshold_mm, win.rain_max_mm)
+            spells = windows_all(dry, win.dry_spell)
+            end = n_steps - 1 - self.tail_dry[sub]
+            spells &= np.arange(spells.shape[1]) + win.dry_spell <= end[:, None]
+            found = spells.any(axis=1)
+            latest = spells.shape[1] - 1 - np.argmax(spells[:, ::-1], axis=1)
+            begin[sub] = np.where(found, latest + win.dry_spell, _NEVER)
         self.ev_begin = begin
         # The window's first rained step (the start the full path gives a truncated event).
         rained = valid & (rain > config.event.wet_threshold_mm)

@@ -78,7 +78,7 @@ def same(ours: ModelResult, theirs: ModelResult, where: str) -> None:
         )  # fmt: skip
 
 
-@settings(max_examples=6, deadline=None)
+@settings(max_examples=8, deadline=None)
 @given(st.integers(0, 2**32 - 1))
 def test_sliding_equals_full_window(seed: int) -> None:
     """Push by push, past a whole revolution of the ring: equal to the full window's result."""
