@@ -15,7 +15,7 @@ committed batch; the notifications that arrive within ``coalesce_s`` of the firs
 during a cycle in progress) are served by one cycle, so a reading reaches the model at most
 ``coalesce_s`` plus two cycles after its commit. Without notifications a cycle still runs
 every ``interval_s`` (hold times and stale stations advance with the clock, not with data).
-A cycle whose window read nothing new (no new step, no late or re-sent data, same stations)
+A cycle whose window read nothing new (no new step, no late or re-sent data, no registry change)
 reuses the previous model result: only the clock-driven parts run, and zones whose open
 alert would not change are not even locked.
 """
@@ -170,7 +170,7 @@ class Evaluator(StackedResource):
         self._window = IncrementalGrid(config.step_minutes, config.window_h)
         # The previous cycle's model result and the stations it was for (reused when the
         # window read nothing new), and what the last cycles did (for benchmarks and tests).
-        self._result: tuple[tuple[str, ...], ModelResult] | None = None
+        self._result: tuple[StationTable, ModelResult] | None = None
         self.model_runs = 0
         self.model_skips = 0
         # The model's state between cycles (alerts.incremental): new steps are pushed.
@@ -291,10 +291,14 @@ class Evaluator(StackedResource):
         return self._registry[1], self._registry[2]
 
     async def _model(self, stations: StationTable, grid: Grid) -> ModelResult:
-        """The model on ``grid``, or the previous result when the window read nothing new."""
+        """The model on ``grid``, or the previous result when nothing it reads changed.
+
+        Nothing changed: the window read nothing new and the station table is the same one
+        (a registry change, even of a station's parameters only, runs the model again).
+        """
         if (
             self._result is not None
-            and self._result[0] == stations.ids
+            and self._result[0] is stations  # the same table: no registry change
             and not self._window.changed
         ):
             self.model_skips += 1
@@ -302,7 +306,7 @@ class Evaluator(StackedResource):
         if isinstance(self._window, IncrementalGrid) and self.incremental.supports(grid):
             first_write = self._window.first_write
             result = await asyncio.to_thread(self.incremental.evaluate, grid, stations, first_write)
-            self._result = (stations.ids, result)
+            self._result = (stations, result)
             self.model_runs += 1
             return result
         inputs = ModelInputs.build(
@@ -317,7 +321,7 @@ class Evaluator(StackedResource):
             antecedent_daily_mm=grid.antecedent_mm,
         )
         result = await asyncio.to_thread(evaluate, inputs, self.model)
-        self._result = (stations.ids, result)
+        self._result = (stations, result)
         self.model_runs += 1
         return result
 
