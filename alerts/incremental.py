@@ -104,7 +104,18 @@ class IncrementalModel:
 
         ``first_write[i]``: the oldest column written for row ``i`` since the previous call
         (the grid's width where nothing was: :attr:`alerts.window.IncrementalGrid.first_write`).
+        A failure part-way leaves no half-updated state: the next call rebuilds it.
         """
+        try:
+            return self._evaluate(grid, stations, first_write)
+        except BaseException:
+            self.state, self.stations, self.committed = None, None, None
+            self.marks.clear()
+            raise
+
+    def _evaluate(
+        self, grid: Grid, stations: StationTable, first_write: npt.NDArray[np.int64]
+    ) -> ModelResult:
         width = grid.rain_mm.shape[1]
         tentative = min(self.open_steps, width - 1)
         step = timedelta(minutes=self.step_minutes)
