@@ -5,15 +5,17 @@ the zones of the partitions it holds. The model still runs over every station of
 (interpolation of a silent gauge draws on neighbours in other zones, and one vectorised pass
 over all stations costs little more than over a quarter of them); the zone results are then
 filtered to the owned partitions. The window of readings is kept between cycles and fed from
-the 15-minute rollup with only what changed (:mod:`alerts.window`), so a cycle costs what is
-new, not what the window holds.
+the 15-minute rollup with only what changed (:mod:`alerts.window`), and so is the model's
+state (:mod:`alerts.incremental`: new steps are pushed, the open buckets undone and pushed
+again, zones with late data rebuilt), so a cycle costs what is new, not what the window
+holds. The station table is read again only when a signature of the registry's rows changes.
 
 When an evaluation runs (docs/alerts.md, "Evaluate when it matters"): ingest NOTIFYs once per
 committed batch; the notifications that arrive within ``coalesce_s`` of the first one (and
 during a cycle in progress) are served by one cycle, so a reading reaches the model at most
 ``coalesce_s`` plus two cycles after its commit. Without notifications a cycle still runs
 every ``interval_s`` (hold times and stale stations advance with the clock, not with data).
-A cycle whose window read nothing new (no new step, no late or re-sent data, same stations)
+A cycle whose window read nothing new (no new step, no late or re-sent data, no registry change)
 reuses the previous model result: only the clock-driven parts run, and zones whose open
 alert would not change are not even locked.
 """
@@ -32,6 +34,7 @@ import asyncpg
 import numpy as np
 
 from alerts import fallback, heartbeat, reports
+from alerts.incremental import IncrementalModel
 from alerts.metrics import AlertsMetrics
 from alerts.observations import Grid, StationTable, load_stations, stale_mask
 from alerts.partitions import PartitionLease, partition_of
@@ -47,6 +50,16 @@ if TYPE_CHECKING:
     from models import ModelConfig
 
 log = logging.getLogger("encosta.alerts.evaluator")
+
+
+# Changes with every insert, update or delete of the network's stations or zones (xmin is the
+# writing transaction's id; a delete lowers the count).
+_REGISTRY_SIGNATURE = """
+SELECT (SELECT count(*) FROM stations WHERE network = $1) AS stations,
+       (SELECT coalesce(sum(xmin::text::int8), 0) FROM stations WHERE network = $1) AS sx,
+       (SELECT count(*) FROM zones WHERE network = $1) AS zones,
+       (SELECT coalesce(sum(xmin::text::int8), 0) FROM zones WHERE network = $1) AS zx
+"""
 
 
 def _clean(value: object) -> object:
@@ -157,9 +170,14 @@ class Evaluator(StackedResource):
         self._window = IncrementalGrid(config.step_minutes, config.window_h)
         # The previous cycle's model result and the stations it was for (reused when the
         # window read nothing new), and what the last cycles did (for benchmarks and tests).
-        self._result: tuple[tuple[str, ...], ModelResult] | None = None
+        self._result: tuple[StationTable, ModelResult] | None = None
         self.model_runs = 0
         self.model_skips = 0
+        # The model's state between cycles (alerts.incremental): new steps are pushed.
+        self.incremental = IncrementalModel(self.model, config.step_minutes)
+        # The station table and zone names, reloaded only when the registry changes.
+        self._registry: tuple[object, StationTable, dict[str, str]] | None = None
+        self.registry_loads = 0
 
     async def open(self, stack: contextlib.AsyncExitStack) -> None:
         """Open the pool, then the partition lease (closed in reverse order)."""
@@ -198,13 +216,7 @@ class Evaluator(StackedResource):
         at = now or datetime.now(UTC)
         cfg = self.config
         async with self._pool.acquire() as connection:
-            stations = await load_stations(connection, cfg.network)
-            names = {
-                r["id"]: r["name"]
-                for r in await connection.fetch(
-                    "SELECT id, name FROM zones WHERE network = $1", cfg.network
-                )
-            }
+            stations, names = await self._stations(connection)
             grid = await self._window.refresh(connection, stations, at)
             proposals = data_proposals(
                 stale_mask(stations, grid, at, cfg.stale_intervals), stations, names
@@ -254,15 +266,49 @@ class Evaluator(StackedResource):
                 self._beat = period
         return changes
 
+    async def _stations(
+        self, connection: asyncpg.Connection
+    ) -> tuple[StationTable, dict[str, str]]:
+        """The station table and zone names, read again only when the registry changed.
+
+        The signature (rows and the sum of their ``xmin``, of the network's stations and
+        zones) changes with every insert, update and delete of those rows, whoever makes
+        it (``encosta stations import``, SQL by hand): one scan of the network's rows,
+        no decoding, instead of the table's 100,000 rows in Python objects each cycle.
+        """
+        network = self.config.network
+        signature = tuple(await connection.fetchrow(_REGISTRY_SIGNATURE, network))
+        if self._registry is None or self._registry[0] != signature:
+            stations = await load_stations(connection, network)
+            names = {
+                r["id"]: r["name"]
+                for r in await connection.fetch(
+                    "SELECT id, name FROM zones WHERE network = $1", network
+                )
+            }
+            self._registry = (signature, stations, names)
+            self.registry_loads += 1
+        return self._registry[1], self._registry[2]
+
     async def _model(self, stations: StationTable, grid: Grid) -> ModelResult:
-        """The model on ``grid``, or the previous result when the window read nothing new."""
+        """The model on ``grid``, or the previous result when nothing it reads changed.
+
+        Nothing changed: the window read nothing new and the station table is the same one
+        (a registry change, even of a station's parameters only, runs the model again).
+        """
         if (
             self._result is not None
-            and self._result[0] == stations.ids
+            and self._result[0] is stations  # the same table: no registry change
             and not self._window.changed
         ):
             self.model_skips += 1
             return self._result[1]
+        if isinstance(self._window, IncrementalGrid) and self.incremental.supports(grid):
+            first_write = self._window.first_write
+            result = await asyncio.to_thread(self.incremental.evaluate, grid, stations, first_write)
+            self._result = (stations, result)
+            self.model_runs += 1
+            return result
         inputs = ModelInputs.build(
             grid.rain_mm,
             grid.vwc_m3m3,
@@ -275,7 +321,7 @@ class Evaluator(StackedResource):
             antecedent_daily_mm=grid.antecedent_mm,
         )
         result = await asyncio.to_thread(evaluate, inputs, self.model)
-        self._result = (stations.ids, result)
+        self._result = (stations, result)
         self.model_runs += 1
         return result
 

@@ -69,6 +69,7 @@ from alerts.antecedent import DailyRain
 from alerts.config import DispatchConfig, EvaluatorConfig
 from alerts.destinations import Destinations
 from alerts.evaluator import Evaluator
+from alerts.incremental import IncrementalModel
 from alerts.observations import load_grid, load_stations
 from alerts.service import AlertsService
 from alerts.signing import new_secret
@@ -83,6 +84,7 @@ from ingest.payload import Reading
 from ingest.service import IngestService
 from ingest.writer import BatchWriter, Message
 from models import ModelInputs, evaluate, load_preset
+from models.sliding import SlidingState
 from registry.format import Registry, Station, Zone, load_registry
 
 NETWORK = "benchnet"
@@ -348,13 +350,19 @@ class Phases:
     """
 
     _WRAPPED = (
-        ("stations", evaluator_module, "load_stations"),
+        ("stations (registry signature, and reload on change)", Evaluator, "_stations"),
+        ("stations: reload", evaluator_module, "load_stations"),
         ("window", IncrementalGrid, "refresh"),
         ("window: rollup COPY", asyncpg.Connection, "copy_from_query"),
         ("window: daily rain", DailyRain, "refresh"),
         ("window: antecedent record", window_module, "record"),
         ("stale mask", evaluator_module, "stale_mask"),
-        ("model", evaluator_module, "evaluate"),
+        ("model (full evaluate)", evaluator_module, "evaluate"),
+        ("model (incremental)", IncrementalModel, "evaluate"),
+        ("model: state rebuilt", SlidingState, "__init__"),
+        ("model: splice", SlidingState, "splice"),
+        ("model: push", SlidingState, "push"),
+        ("model: result", SlidingState, "result"),
         ("model inputs", ModelInputs, "build"),
         ("data proposals", evaluator_module, "data_proposals"),
         ("risk proposals", evaluator_module, "risk_proposals"),
@@ -550,6 +558,9 @@ async def measure(  # noqa: PLR0913, PLR0915  one linear script, read top to bot
                 started = time.perf_counter()
                 await evaluator.evaluate_once(at)
                 out["late_s"] = time.perf_counter() - started
+            out["rebuilds"] = evaluator.incremental.rebuilds
+            out["zones_rebuilt"] = evaluator.incremental.zones_rebuilt
+            out["registry_loads"] = evaluator.registry_loads
             out |= {f"late {k}": v for k, v in parts.seconds.items() if v}
             # Peak memory of the incremental evaluation, before the full re-read adds its own.
             out["rss_mb"] = _rss_mb("VmHWM:")

@@ -123,3 +123,34 @@ async def test_late_reading_inside_the_window_raises(database: Database) -> None
         if p.kind == "risk"
     ]
     assert [(z, str(t)) for z, t, _ in risk] == [("rocinha", "raised")]
+
+
+async def test_station_table_is_read_again_only_when_the_registry_changes(
+    database: Database,
+) -> None:
+    """Cycles reuse the station table; an update or a delete of a station reloads it."""
+    await fill(database, "rocinha", NOW)
+    station = await database.fetchval(
+        "SELECT min(id) FROM stations WHERE zone_id = 'rocinha' AND network = $1", database.network
+    )
+    async with Evaluator(config(database)) as evaluator:
+        await evaluator.evaluate_once(NOW)
+        await evaluator.evaluate_once(NOW + timedelta(minutes=15))
+        assert evaluator.registry_loads == 1
+        assert evaluator.incremental.rebuilds == 1  # the new step was pushed
+        assert evaluator.incremental.pushes >= 3
+        await database.fetchval(
+            "UPDATE stations SET slope_deg = slope_deg + 5 WHERE id = $1", station
+        )
+        await evaluator.evaluate_once(NOW + timedelta(minutes=16))
+        assert evaluator.registry_loads == 2
+        assert evaluator.incremental.rebuilds == 2  # new parameters: the state is rebuilt
+        assert evaluator._registry is not None
+        table = evaluator._registry[1]
+        slope = table.params.slope_deg[table.ids.index(station)]
+        expected = await database.fetchval("SELECT slope_deg FROM stations WHERE id = $1", station)
+        assert slope == pytest.approx(expected)
+        await database.fetchval("UPDATE stations SET status = 'retired' WHERE id = $1", station)
+        await evaluator.evaluate_once(NOW + timedelta(minutes=17))
+        assert evaluator.registry_loads == 3
+        assert station not in evaluator._registry[1].ids

@@ -113,7 +113,27 @@ async def run_storm(db: Database, *, full: bool) -> list[tuple[str, str, str, st
         if not full:
             assert evaluator.model_skips >= CYCLES  # every second cycle reused the result
             assert evaluator.model_runs >= CYCLES // 3  # each new step ran the model
+            # The model state was kept: built once, fed new steps, late data rebuilt its zones.
+            assert evaluator.incremental.rebuilds == 1
+            assert evaluator.incremental.zones_rebuilt >= 1  # rocinha's backlog
+            assert evaluator.incremental.pushes >= CYCLES // 3
+            assert evaluator.registry_loads == 1  # the station table was read once
     return recorded
+
+
+async def _stored(db: Database) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    """The stored model results (the newest evaluation of each step), in a fixed order."""
+    stations = await db.fetch(
+        "SELECT step, station_id, level, criterion, unknown, estimated, quality, live,"
+        " round(rain_1h_mm::numeric, 3), round(rain_24h_mm::numeric, 3),"
+        " round(rain_96h_mm::numeric, 3), round(api_mm::numeric, 3),"
+        " round(factor_of_safety::numeric, 4) FROM station_results ORDER BY 1, 2"
+    )
+    zones = await db.fetch(
+        "SELECT step, zone_id, level, criterion, unknown, unknown_material, degraded,"
+        " corroborated, live_stations FROM zone_results ORDER BY 1, 2"
+    )
+    return [tuple(r) for r in stations], [tuple(r) for r in zones]
 
 
 async def test_incremental_transitions_equal_the_full_reevaluation(database: Database) -> None:
@@ -129,6 +149,7 @@ async def test_incremental_transitions_equal_the_full_reevaluation(database: Dat
     )  # four dry days before the storm
     await database.fetchval("SELECT encosta_refresh_rollup()")
     incremental = await run_storm(database, full=False)
+    stored = await _stored(database)
     # The same data again from scratch: forget the alerts, keep the readings.
     await database.fetchval("TRUNCATE alerts CASCADE")
     await database.fetchval("DELETE FROM readings WHERE ts >= $1", T0)
@@ -136,6 +157,9 @@ async def test_incremental_transitions_equal_the_full_reevaluation(database: Dat
     await database.fetchval("SELECT encosta_refresh_rollup($1)", T0 - timedelta(days=1))
     full = await run_storm(database, full=True)
     assert incremental == full
+    # The model's results, per step, station and zone: levels, criteria, unknown flags, values.
+    assert stored == await _stored(database)
+    assert len(stored[0]) >= CYCLES // 3 * 40
     kinds = {(t[1], t[2], t[3]) for t in full}
     assert ("vidigal", "risk", "raised") in kinds
     assert ("vidigal", "risk", "escalated") in kinds
