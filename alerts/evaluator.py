@@ -38,7 +38,7 @@ from alerts.incremental import IncrementalModel
 from alerts.metrics import AlertsMetrics
 from alerts.observations import Grid, StationTable, load_stations, stale_mask
 from alerts.partitions import PartitionLease, partition_of
-from alerts.results import store_results
+from alerts.results import StoredStep, store_results
 from alerts.store import Proposal, apply, open_states
 from alerts.window import IncrementalGrid
 from models import MODEL_VERSION, ModelInputs, ModelResult, evaluate, load_preset, zone_evidence
@@ -173,6 +173,8 @@ class Evaluator(StackedResource):
         self._result: tuple[StationTable, ModelResult] | None = None
         self.model_runs = 0
         self.model_skips = 0
+        # What the last cycle stored for its step: later cycles of the step write what changed.
+        self._stored = StoredStep()
         # The model's state between cycles (alerts.incremental): new steps are pushed.
         self.incremental = IncrementalModel(self.model, config.step_minutes)
         # The station table and zone names, reloaded only when the registry changes.
@@ -227,7 +229,9 @@ class Evaluator(StackedResource):
                 proposals += risk_proposals(result, self.model, stations, names)
                 if self.model_runs > runs:  # a reused result of this step is stored already
                     mine = lambda zone: self._mine(zone, partitions)  # noqa: E731
-                    await store_results(connection, result, self.model, stations, grid.end, mine)
+                    await store_results(
+                        connection, result, self.model, stations, grid.end, mine, self._stored
+                    )
             proposals = await reports.amend(connection, cfg.network, proposals, at)
             states = await open_states(connection, cfg.network)
             changes = []

@@ -12,11 +12,19 @@ CONFLICT DO UPDATE`` of the same rows (bench/results.py, docs/benchmarks.md).
 
 Only the zones this evaluator owns (and their stations) are written, so replicas that share
 a network never write the same rows.
+
+Within one step the evaluator re-evaluates as the open bucket fills (every coalesced burst of
+readings); with a :class:`StoredStep` it passes, only the rows whose values differ from what
+it stored for that step are replaced (a burst touches a few stations and their zones), so
+PostgreSQL's work follows what changed. ``evaluated_at`` is then when a row's values were
+last written, not when the step was last evaluated. A new step, another set of owned zones,
+another station set or a failed write writes the step's rows in full.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
@@ -26,7 +34,7 @@ from models import Criterion
 from models.evidence import thresholds
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
     from datetime import datetime
 
     import numpy.typing as npt
@@ -53,6 +61,51 @@ ZONE_COLUMNS = (
 # transaction (the primary keys (station_id, step) and (zone_id, step) keep one row each).
 _FORGET_STATIONS = "DELETE FROM station_results WHERE step = $1 AND zone_id = ANY($2::text[])"
 _FORGET_ZONES = "DELETE FROM zone_results WHERE step = $1 AND zone_id = ANY($2::text[])"
+# Only the rows that changed within a step (the primary keys' own columns).
+_FORGET_STATION_ROWS = (
+    "DELETE FROM station_results WHERE step = $1 AND station_id = ANY($2::text[])"
+)
+_KEY = 1  # station_id / zone_id: the column after the step in both tables' rows
+
+
+@dataclass
+class StoredStep:
+    """What :func:`store_results` last wrote for one evaluator: its step, zones and rows."""
+
+    step: datetime | None = None
+    zones: tuple[str, ...] = ()
+    station_rows: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    zone_rows: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+
+    def forget(self) -> None:
+        """The database may not hold what was last written: write the next step in full."""
+        self.step = None
+        self.station_rows, self.zone_rows = {}, {}
+
+    def changed(
+        self, step: datetime, zones: tuple[str, ...], stations: Sequence[tuple[Any, ...]],
+        zone_rows: Sequence[tuple[Any, ...]],
+    ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]] | None:  # fmt: skip
+        """The rows that differ from the stored ones, or None when all must be written."""
+        if step != self.step or zones != self.zones or len(stations) != len(self.station_rows):
+            return None
+        if any(row[_KEY] not in self.station_rows for row in stations):
+            return None  # another station set: write the step in full
+        return (
+            [row for row in stations if self.station_rows[row[_KEY]] != row],
+            [row for row in zone_rows if self.zone_rows.get(row[_KEY]) != row],
+        )
+
+    def remember(
+        self, step: datetime, zones: tuple[str, ...], stations: Sequence[tuple[Any, ...]],
+        zone_rows: Sequence[tuple[Any, ...]],
+    ) -> None:  # fmt: skip
+        """What the database holds now for ``step`` (after a committed write)."""
+        if step != self.step or zones != self.zones:
+            self.station_rows, self.zone_rows = {}, {}
+        self.step, self.zones = step, zones
+        self.station_rows.update((row[_KEY], row) for row in stations)
+        self.zone_rows.update((row[_KEY], row) for row in zone_rows)
 
 
 def _floats(values: npt.NDArray[Any]) -> list[float | None]:
@@ -184,11 +237,13 @@ async def store_results(  # noqa: PLR0913, PLR0917  the evaluator's one call
     stations: StationTable,
     step: datetime,
     mine: Callable[[str], bool] = lambda _zone: True,
+    stored: StoredStep | None = None,
 ) -> int:
     """Store (or replace) step ``step``'s results of the zones ``mine`` accepts; the rows.
 
-    A failure is logged and counted as zero rows, never raised: the alert lifecycle must not
-    wait for the dashboards' table.
+    With ``stored`` (kept by the caller between calls), a step written before is updated with
+    only its changed rows. A failure is logged and counted as zero rows, never raised: the
+    alert lifecycle must not wait for the dashboards' table.
     """
     owned = np.array([mine(z) for z in stations.zone_ids], dtype=np.bool_)
     if not owned.any():
@@ -198,20 +253,35 @@ async def store_results(  # noqa: PLR0913, PLR0917  the evaluator's one call
     version = result.model_version
     station_rows = _rows(step, station_columns(result, config, stations, station_keep), version)
     zone_rows = _rows(step, zone_columns(result, config, stations, owned), version)
+    key = tuple(zones)
+    delta = None if stored is None else stored.changed(step, key, station_rows, zone_rows)
+    st_rows, z_rows = (station_rows, zone_rows) if delta is None else delta
+    if not st_rows and not z_rows:
+        return 0  # the step's rows already hold these values
     try:
         async with connection.transaction():
-            await connection.execute(_FORGET_STATIONS, step, zones)
-            await connection.execute(_FORGET_ZONES, step, zones)
+            if delta is None:
+                await connection.execute(_FORGET_STATIONS, step, zones)
+                await connection.execute(_FORGET_ZONES, step, zones)
+            else:
+                await connection.execute(_FORGET_STATION_ROWS, step, [r[_KEY] for r in st_rows])
+                await connection.execute(_FORGET_ZONES, step, [r[_KEY] for r in z_rows])
             await connection.copy_records_to_table(
-                "station_results", records=station_rows, columns=STATION_COLUMNS
+                "station_results", records=st_rows, columns=STATION_COLUMNS
             )
             await connection.copy_records_to_table(
-                "zone_results", records=zone_rows, columns=ZONE_COLUMNS
+                "zone_results", records=z_rows, columns=ZONE_COLUMNS
             )
     except (asyncpg.PostgresError, asyncpg.InterfaceError):
         log.exception("model results of step %s not stored", step.isoformat())
+        if stored is not None:
+            stored.forget()
         return 0
-    return len(station_rows) + len(zone_rows)
+    if stored is not None:
+        if delta is None:
+            stored.forget()  # a full write: the step holds exactly these rows now
+        stored.remember(step, key, st_rows, z_rows)
+    return len(st_rows) + len(z_rows)
 
 
 def _rows(step: datetime, columns: list[list[Any]], version: str) -> list[tuple[Any, ...]]:

@@ -65,10 +65,11 @@ async def test_results_rows_per_step_station_and_zone(database: Database) -> Non
 
 
 async def test_results_are_written_once_per_step(database: Database) -> None:
-    """A step evaluated again overwrites its rows; the next step adds new ones.
+    """A step evaluated again overwrites its changed rows; the next step adds new ones.
 
     With nothing new the evaluator reuses the step's result (alerts.evaluator: the model is
-    skipped) and its rows stay as written; a reading that changes the step re-evaluates it.
+    skipped) and its rows stay as written; a reading that changes the step re-evaluates it,
+    and only the rows whose values changed are written again (alerts.results.StoredStep).
     """
     await _heavy_rain(database)
     async with Evaluator(config(database)) as evaluator:
@@ -84,7 +85,18 @@ async def test_results_are_written_once_per_step(database: Database) -> None:
         await database.fetchval("SELECT encosta_refresh_rollup()")
         await evaluator.evaluate_once(NOW + timedelta(seconds=30))  # same step
         assert await database.fetchval("SELECT count(DISTINCT step) FROM zone_results") == 1
-        assert await database.fetchval("SELECT min(evaluated_at) FROM zone_results") > first
+        rewritten = await database.fetch(  # rocinha's values changed (21 mm): written again
+            "SELECT zone_id, max_rain_1h_mm FROM zone_results WHERE evaluated_at > $1", first
+        )
+        assert [r["zone_id"] for r in rewritten] == ["rocinha"]
+        assert rewritten[0]["max_rain_1h_mm"] > 80.0
+        changed = await database.fetchval(
+            "SELECT count(*) FROM station_results WHERE evaluated_at > $1", first
+        )
+        in_zone = await database.fetchval("SELECT count(*) FROM stations WHERE zone_id = 'rocinha'")
+        assert 0 < changed <= in_zone  # the zone's stations, not the network's
+        zones = await database.fetchval("SELECT count(*) FROM zones")
+        assert await database.fetchval("SELECT count(*) FROM zone_results") == zones
         await evaluator.evaluate_once(NOW + timedelta(minutes=15))
     zones = await database.fetchval("SELECT count(*) FROM zones")
     assert await database.fetchval("SELECT count(*) FROM zone_results") == 2 * zones
