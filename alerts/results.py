@@ -100,9 +100,7 @@ class StoredStep:
         self, step: datetime, zones: tuple[str, ...], stations: Sequence[tuple[Any, ...]],
         zone_rows: Sequence[tuple[Any, ...]],
     ) -> None:  # fmt: skip
-        """What the database holds now for ``step`` (after a committed write)."""
-        if step != self.step or zones != self.zones:
-            self.station_rows, self.zone_rows = {}, {}
+        """Add what a committed write of ``step`` stored (a full write forgets first)."""
         self.step, self.zones = step, zones
         self.station_rows.update((row[_KEY], row) for row in stations)
         self.zone_rows.update((row[_KEY], row) for row in zone_rows)

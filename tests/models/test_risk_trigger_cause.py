@@ -11,6 +11,7 @@ import pytest
 
 from models import ConfigError, Criterion, ModelInputs, ModelState, StationParams, evaluate
 from models.config.loader import load_config
+from models.inputs import FloatArray
 from tests.models.helpers_risk import RIO, build_inputs
 
 STEPS = 96 * 4
@@ -66,14 +67,19 @@ def test_without_a_soil_reading_the_cause_is_unknown_and_the_trigger_counts() ->
     assert _id_level(build_inputs(rain)) == 2
 
 
+def _wet_month(rain: FloatArray, vwc: FloatArray) -> ModelInputs:
+    """One station whose 30 days before the window had 20 mm each (API >= 120 mm)."""
+    return ModelInputs.build(
+        rain, vwc, 15, np.zeros(1, dtype=np.int64), np.zeros(1), np.zeros(1),
+        StationParams.defaults(1, RIO), antecedent_daily_mm=np.full((1, 30), 20.0),
+    )  # fmt: skip
+
+
 def test_a_wet_month_primes_a_slope_whose_probe_reads_dry() -> None:
     """30 days of 20 mm before the window: API >= 120 mm (attention), so the burst counts."""
     rain, vwc = _burst(0.15)
     base = build_inputs(rain, vwc)
-    inputs = ModelInputs.build(
-        rain, vwc, 15, np.zeros(1, dtype=np.int64), np.zeros(1), np.zeros(1),
-        StationParams.defaults(1, RIO), antecedent_daily_mm=np.full((1, 30), 20.0),
-    )  # fmt: skip
+    inputs = _wet_month(rain, vwc)
     result = evaluate(inputs, RIO)
     assert result.criterion_level[0, Criterion.ANTECEDENT] >= 1
     assert _id_level(inputs) == 2
@@ -149,10 +155,7 @@ def test_a_day_of_rain_without_a_probe_alerts() -> None:
 def test_a_wet_month_primes_the_24h_accumulation() -> None:
     """30 days of 20 mm before the window (API >= 120 mm): the dry-probe day alerts."""
     rain, vwc = _day_of_rain(0.15)
-    inputs = ModelInputs.build(
-        rain, vwc, 15, np.zeros(1, dtype=np.int64), np.zeros(1), np.zeros(1),
-        StationParams.defaults(1, RIO), antecedent_daily_mm=np.full((1, 30), 20.0),
-    )  # fmt: skip
+    inputs = _wet_month(rain, vwc)
     result = evaluate(inputs, RIO)
     assert result.criterion_level[0, Criterion.ANTECEDENT] >= 1
     assert result.criterion_level[0, Criterion.RAIN_24H] == 2
