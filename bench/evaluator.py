@@ -365,8 +365,8 @@ async def _top_statements(dsn: str, name: str, cycles: float, limit: int = 15) -
     try:
         rows = await connection.fetch(_TOP_STATEMENTS, name, limit)
         totals = await connection.fetch(
-            "SELECT r.rolname AS role, sum(s.calls) AS calls,"
-            " sum(s.total_exec_time) / 1000 AS total_s FROM pg_stat_statements s"
+            "SELECT r.rolname AS role, sum(s.calls)::int8 AS calls,"
+            " (sum(s.total_exec_time) / 1000)::float8 AS total_s FROM pg_stat_statements s"
             " JOIN pg_roles r ON r.oid = s.userid"
             " WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = $1) GROUP BY 1",
             name,
