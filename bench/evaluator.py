@@ -366,7 +366,8 @@ async def _top_statements(dsn: str, name: str, cycles: float, limit: int = 15) -
         rows = await connection.fetch(_TOP_STATEMENTS, name, limit)
         totals = await connection.fetch(
             "SELECT r.rolname AS role, sum(s.calls)::int8 AS calls,"
-            " (sum(s.total_exec_time) / 1000)::float8 AS total_s FROM pg_stat_statements s"
+            " (sum(s.total_exec_time) / 1000)::float8 AS total_s,"
+            " (sum(s.total_plan_time) / 1000)::float8 AS plan_s FROM pg_stat_statements s"
             " JOIN pg_roles r ON r.oid = s.userid"
             " WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = $1) GROUP BY 1",
             name,
@@ -375,7 +376,7 @@ async def _top_statements(dsn: str, name: str, cycles: float, limit: int = 15) -
         await connection.close()
     out = [
         f"| {r['role']} | (all) | {r['calls']:,} | {r['calls'] / max(cycles, 1):.1f} |"
-        f" {r['total_s']:.2f} s | |"
+        f" {r['total_s']:.2f} s | planning {r['plan_s']:.2f} s |"
         for r in totals
     ]
     out += [
