@@ -54,11 +54,13 @@ log = logging.getLogger("encosta.alerts.evaluator")
 
 # Changes with every insert, update or delete of the network's stations or zones (xmin is the
 # writing transaction's id; a delete lowers the count).
+# One scan of each table (two subqueries of one table would scan it twice).
 _REGISTRY_SIGNATURE = """
-SELECT (SELECT count(*) FROM stations WHERE network = $1) AS stations,
-       (SELECT coalesce(sum(xmin::text::int8), 0) FROM stations WHERE network = $1) AS sx,
-       (SELECT count(*) FROM zones WHERE network = $1) AS zones,
-       (SELECT coalesce(sum(xmin::text::int8), 0) FROM zones WHERE network = $1) AS zx
+SELECT s.n AS stations, s.x AS sx, z.n AS zones, z.x AS zx
+FROM (SELECT count(*) AS n, coalesce(sum(xmin::text::int8), 0) AS x
+      FROM stations WHERE network = $1) s,
+     (SELECT count(*) AS n, coalesce(sum(xmin::text::int8), 0) AS x
+      FROM zones WHERE network = $1) z
 """
 
 

@@ -84,6 +84,11 @@ _CHANGES = (
 )
 
 
+# A refresh that moves the window more steps than this reads what changed by binary COPY (many
+# rows); a shorter one (every cycle of a running evaluator) by a prepared statement.
+FETCH_STEPS = 4
+
+
 @dataclass(slots=True)
 class _Parser:
     """Binary COPY rows to the grid, chunk by chunk (a row may straddle two chunks)."""
@@ -114,6 +119,20 @@ class _Parser:
                 rows["value"].astype(np.float32),
                 rows["last"].astype(np.float64),
             )
+
+    def rows_of(self, records: list[asyncpg.Record]) -> None:
+        """Rows fetched by a prepared statement (the columns of :data:`_SELECT`)."""
+        if not records:
+            return
+        i, j, pref, value, last = zip(*records, strict=True)
+        self.rows += len(records)
+        self.window.apply(
+            np.array(i, dtype=np.int64),
+            np.array(j, dtype=np.int64),
+            np.array(pref, dtype=np.int64),
+            np.array(value, dtype=np.float32),
+            np.array(last, dtype=np.float64),
+        )
 
     def finish(self) -> None:
         """Check that exactly the trailer is left."""
@@ -235,11 +254,18 @@ class IncrementalGrid:
         async with connection.transaction(isolation="repeatable_read", readonly=True):
             snapshot = await connection.fetchval("SELECT pg_current_snapshot()::text")
             if full:
-                query = _WINDOW
+                await connection.copy_from_query(_WINDOW, *args, output=parser, format="binary")
+            elif previous is not None and end - previous <= FETCH_STEPS * step:
+                # A running evaluator's cycle: a few rows. A prepared statement sends the ids
+                # as one binary parameter; copy_from_query would inline them as a literal of
+                # 10,000 strings, quoted in a round trip and parsed again each cycle. Custom
+                # plans: a generic one could not use the xid index for this snapshot.
+                await connection.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+                parser.rows_of(await connection.fetch(_CHANGES, *args, self.end, self.snapshot))
             else:
-                query = _CHANGES
-                args += [self.end, self.snapshot]
-            await connection.copy_from_query(query, *args, output=parser, format="binary")
+                await connection.copy_from_query(
+                    _CHANGES, *args, self.end, self.snapshot, output=parser, format="binary"
+                )
             if relearn.any():
                 # Stations whose probe left the window: their whole window, for another probe.
                 ids = [

@@ -333,6 +333,60 @@ async def _backends(owner: str, name: str) -> list[int]:
     return [r["pid"] for r in rows]
 
 
+# Where PostgreSQL's time goes (pg_stat_statements, when the cluster preloads it: see
+# docs/benchmarks.md): the top statements by total time, per role (ingest or evaluator).
+_TOP_STATEMENTS = """
+SELECT r.rolname AS role, s.calls, s.total_exec_time / 1000 AS total_s,
+       s.total_exec_time / greatest(s.calls, 1) AS mean_ms,
+       left(regexp_replace(s.query, '\\s+', ' ', 'g'), 90) AS query
+FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid
+WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = $1)
+ORDER BY s.total_exec_time DESC LIMIT $2
+"""
+
+
+async def _statements_on(dsn: str) -> bool:
+    """Reset pg_stat_statements if the cluster preloads it; whether it does."""
+    connection = await asyncpg.connect(dsn)
+    try:
+        preload = await connection.fetchval("SHOW shared_preload_libraries")
+        if "pg_stat_statements" not in preload:
+            return False
+        await connection.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        await connection.execute("SELECT pg_stat_statements_reset()")
+    finally:
+        await connection.close()
+    return True
+
+
+async def _top_statements(dsn: str, name: str, cycles: float, limit: int = 15) -> list[str]:
+    """Table rows: role, calls, calls per cycle, total s, mean ms, the statement."""
+    connection = await asyncpg.connect(dsn)
+    try:
+        rows = await connection.fetch(_TOP_STATEMENTS, name, limit)
+        totals = await connection.fetch(
+            "SELECT r.rolname AS role, sum(s.calls)::int8 AS calls,"
+            " (sum(s.total_exec_time) / 1000)::float8 AS total_s,"
+            " (sum(s.total_plan_time) / 1000)::float8 AS plan_s FROM pg_stat_statements s"
+            " JOIN pg_roles r ON r.oid = s.userid"
+            " WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = $1) GROUP BY 1",
+            name,
+        )
+    finally:
+        await connection.close()
+    out = [
+        f"| {r['role']} | (all) | {r['calls']:,} | {r['calls'] / max(cycles, 1):.1f} |"
+        f" {r['total_s']:.2f} s | planning {r['plan_s']:.2f} s |"
+        for r in totals
+    ]
+    out += [
+        f"| {r['role']} | `{r['query']}` | {r['calls']:,} | {r['calls'] / max(cycles, 1):.1f} |"
+        f" {r['total_s']:.2f} s | {r['mean_ms']:.2f} ms |"
+        for r in rows
+    ]
+    return out
+
+
 def _rss_mb(field: str = "VmRSS:") -> float:
     """This process's resident memory (``VmHWM:``: its peak so far), in MB."""
     for line in Path("/proc/self/status").read_text().splitlines():
@@ -652,6 +706,7 @@ async def latency(  # noqa: PLR0915  one linear script, read top to bottom
             DispatchConfig(dsn=alerts_dsn, destinations=Destinations.loopback()),
         )
         latencies: list[float] = []
+        statements: list[str] = []
         async with asyncio.TaskGroup() as tg:
             tg.create_task(ingest.run(), name="bench-ingest")
             tg.create_task(alerts.run(), name="bench-alerts")
@@ -663,6 +718,8 @@ async def latency(  # noqa: PLR0915  one linear script, read top to bottom
                 await asyncio.sleep(60)  # the cold start and a first minute of reports
                 # This database's backends only: other benchmarks may share the cluster.
                 pids = await _backends(owner, name)
+                profiled = await _statements_on(cfg.dsn(name))
+                cycles_before = _cycles(alerts)
                 cpu_before, wall_before = _backends_cpu_s(pids), time.perf_counter()
                 for zone in itertools.islice(zones, int(seconds // probe_s)):
                     started = time.time()
@@ -687,6 +744,9 @@ async def latency(  # noqa: PLR0915  one linear script, read top to bottom
                 out["cycle_mean_s"] = samples["encosta_alerts_evaluation_seconds_sum"] / max(
                     1.0, out["cycles"]
                 )
+                out["probe_cycles"] = _cycles(alerts) - cycles_before
+                if profiled:
+                    statements = await _top_statements(cfg.dsn(name), name, out["probe_cycles"])
                 reporter.cancel()
             ingest.stop()
             alerts.stop()
@@ -697,7 +757,23 @@ async def latency(  # noqa: PLR0915  one linear script, read top to bottom
     out["max_s"] = latencies[-1]
     out["rss_mb"] = _rss_mb("VmHWM:")
     database.drop(cfg, name)
+    if statements:
+        print(
+            f"# pg_stat_statements over the probing window ({out['probe_cycles']:.0f} cycles)\n"
+            "| role | statement | calls | per cycle | total | mean |\n| --- | --- | ---: | ---: |"
+            " ---: | ---: |"
+        )
+        print("\n".join(statements), flush=True)
     return out
+
+
+def _cycles(alerts: AlertsService) -> float:
+    """Evaluation cycles the service has run so far."""
+    for metric in alerts.metrics.evaluation.collect():
+        for sample in metric.samples:
+            if sample.name.endswith("_count"):
+                return float(sample.value)
+    return 0.0
 
 
 async def main() -> int:
@@ -742,8 +818,9 @@ async def main() -> int:
         print(
             f"| {found['stations']:,.0f} | {found['probes']:.0f} | {found['p50_s']:.2f} s |"
             f" {found['p99_s']:.2f} s | {found['max_s']:.2f} s | {100 * found['pg_busy']:.1f} % |"
-            f" {found['rss_mb']:.0f} MB | {found['cycles']:.0f} cycles,"
-            f" {1000 * found['cycle_mean_s']:.0f} ms mean |"
+            f" {found['rss_mb']:.0f} MB | {found['cycles']:.0f} cycles"
+            f" ({found['probe_cycles']:.0f} while probing), {1000 * found['cycle_mean_s']:.0f}"
+            " ms mean |"
         )
         return 0
     print(f"# bench/evaluator.py sizes={args.sizes} cycles={args.cycles}", flush=True)
