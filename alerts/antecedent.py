@@ -34,21 +34,7 @@ if TYPE_CHECKING:
 ANTECEDENT_DAYS = 30
 DAY_S = 86400
 
-# ($1 ids, $2 first day, $3 last day): i, j (day index from $2), total.
-_SELECT = """
-SELECT coalesce(array_agg(s.i), '{}') AS i,
-       coalesce(array_agg(((extract(epoch FROM d.day) - extract(epoch FROM $2::timestamptz))
-                           / 86400)::int4), '{}') AS j,
-       coalesce(array_agg(d.total), '{}') AS total
-FROM readings_rain_1d d
-JOIN (SELECT id, (n - 1)::int4 AS i FROM unnest($1::text[]) WITH ORDINALITY AS u (id, n)) s
-  ON s.id = d.station_id
-"""
-_ALL = _SELECT + "WHERE d.day >= $2 AND d.day <= $3"
-# Days that entered ($4 < day <= $3) and rows committed since snapshot $5 among the others:
-# two disjoint branches, so that the second can use the xid index, as alerts.window's query
-# does (one OR of both took 17 ms a cycle at 10,000 stations, pg_stat_statements in
-# bench/evaluator.py --latency, against 1.6 ms for the window's two branches).
+# ($1 ids, $2 first day, $3 last day): one row per station-day, i, j (day index from $2), total.
 _ROWS = """
 SELECT s.i, ((extract(epoch FROM d.day) - extract(epoch FROM $2::timestamptz)) / 86400)::int4 AS j,
        d.total
@@ -56,18 +42,26 @@ FROM readings_rain_1d d
 JOIN (SELECT id, (n - 1)::int4 AS i FROM unnest($1::text[]) WITH ORDINALITY AS u (id, n)) s
   ON s.id = d.station_id
 """
-_CHANGES = f"""
+# The rows of a query as three arrays (one round trip, one row).
+_ARRAYS = """
 SELECT coalesce(array_agg(c.i), '{{}}') AS i, coalesce(array_agg(c.j), '{{}}') AS j,
        coalesce(array_agg(c.total), '{{}}') AS total
-FROM (({_ROWS} WHERE d.day > $4 AND d.day >= $2 AND d.day <= $3) UNION ALL ({_ROWS}
+FROM ({rows}) c
+"""
+_ALL = _ARRAYS.format(rows=_ROWS + "WHERE d.day >= $2 AND d.day <= $3")
+# Days that entered ($4 < day <= $3) and rows committed since snapshot $5 among the others:
+# two disjoint branches, so that the second can use the xid index, as alerts.window's query
+# does (one OR of both took 17 ms a cycle at 10,000 stations, pg_stat_statements in
+# bench/evaluator.py --latency, against 1.6 ms for the window's two branches).
+_CHANGES = _ARRAYS.format(
+    rows=f"""({_ROWS} WHERE d.day > $4 AND d.day >= $2 AND d.day <= $3) UNION ALL ({_ROWS}
       WHERE d.day >= $2 AND d.day <= $4 AND d.day <= $3
         AND d.xid >= pg_snapshot_xmin($5::text::pg_snapshot)
-        AND NOT pg_visible_in_snapshot(d.xid, $5::text::pg_snapshot))) c
-"""  # noqa: S608  constants only
+        AND NOT pg_visible_in_snapshot(d.xid, $5::text::pg_snapshot))"""
+)
 # The full path's reference (no rollup): the same days summed from raw readings.
-_RAW = """
-SELECT coalesce(array_agg(i), '{}') AS i, coalesce(array_agg(j), '{}') AS j,
-       coalesce(array_agg(total), '{}') AS total FROM (
+_RAW = _ARRAYS.format(
+    rows="""
     SELECT s.i, ((extract(epoch FROM time_bucket(INTERVAL '1 day', r.ts))
                   - extract(epoch FROM $2::timestamptz)) / 86400)::int4 AS j,
            sum(r.value) AS total
@@ -75,8 +69,8 @@ SELECT coalesce(array_agg(i), '{}') AS i, coalesce(array_agg(j), '{}') AS j,
     JOIN (SELECT id, (n - 1)::int4 AS i FROM unnest($1::text[]) WITH ORDINALITY AS u (id, n)) s
       ON s.id = r.station_id
     WHERE r.quantity = 'rain_mm' AND r.ts >= $2 AND r.ts < $3::timestamptz + INTERVAL '1 day'
-    GROUP BY 1, 2) days
-"""
+    GROUP BY 1, 2"""
+)
 
 
 def first_day(start: datetime) -> datetime:

@@ -719,7 +719,9 @@ async def latency(  # noqa: PLR0915  one linear script, read top to bottom
                 # This database's backends only: other benchmarks may share the cluster.
                 pids = await _backends(owner, name)
                 profiled = await _statements_on(cfg.dsn(name))
-                cycles_before = _cycles(alerts)
+                cycles_before = _evaluation_samples(alerts)[
+                    "encosta_alerts_evaluation_seconds_count"
+                ]
                 cpu_before, wall_before = _backends_cpu_s(pids), time.perf_counter()
                 for zone in itertools.islice(zones, int(seconds // probe_s)):
                     started = time.time()
@@ -737,14 +739,12 @@ async def latency(  # noqa: PLR0915  one linear script, read top to bottom
                 used = sum(cpu_after[p] - cpu_before[p] for p in cpu_after if p in cpu_before)
                 out["pg_busy"] = used / wall
                 out["backends"] = len(pids)
-                samples = {
-                    m.name: m.value for m in next(iter(alerts.metrics.evaluation.collect())).samples
-                }
+                samples = _evaluation_samples(alerts)
                 out["cycles"] = samples["encosta_alerts_evaluation_seconds_count"]
                 out["cycle_mean_s"] = samples["encosta_alerts_evaluation_seconds_sum"] / max(
                     1.0, out["cycles"]
                 )
-                out["probe_cycles"] = _cycles(alerts) - cycles_before
+                out["probe_cycles"] = out["cycles"] - cycles_before
                 if profiled:
                     statements = await _top_statements(cfg.dsn(name), name, out["probe_cycles"])
                 reporter.cancel()
@@ -767,13 +767,9 @@ async def latency(  # noqa: PLR0915  one linear script, read top to bottom
     return out
 
 
-def _cycles(alerts: AlertsService) -> float:
-    """Evaluation cycles the service has run so far."""
-    for metric in alerts.metrics.evaluation.collect():
-        for sample in metric.samples:
-            if sample.name.endswith("_count"):
-                return float(sample.value)
-    return 0.0
+def _evaluation_samples(alerts: AlertsService) -> dict[str, float]:
+    """The service's evaluation-time histogram so far (``..._count`` is the cycles run)."""
+    return {m.name: m.value for m in next(iter(alerts.metrics.evaluation.collect())).samples}
 
 
 async def main() -> int:
