@@ -228,6 +228,27 @@ def zone_columns(
     ]
 
 
+async def _replace(
+    connection: asyncpg.Connection,
+    step: datetime,
+    st_rows: list[tuple[Any, ...]],
+    z_rows: list[tuple[Any, ...]],
+    *,
+    changed_only: bool,
+) -> None:
+    """Write the rows (first deleting their old versions when only changed rows are written)."""
+    if st_rows:
+        if changed_only:
+            await connection.execute(_FORGET_STATION_ROWS, step, [r[_KEY] for r in st_rows])
+        await connection.copy_records_to_table(
+            "station_results", records=st_rows, columns=STATION_COLUMNS
+        )
+    if z_rows:
+        if changed_only:
+            await connection.execute(_FORGET_ZONES, step, [r[_KEY] for r in z_rows])
+        await connection.copy_records_to_table("zone_results", records=z_rows, columns=ZONE_COLUMNS)
+
+
 async def store_results(  # noqa: PLR0913, PLR0917  the evaluator's one call
     connection: asyncpg.Connection,
     result: ModelResult,
@@ -261,15 +282,7 @@ async def store_results(  # noqa: PLR0913, PLR0917  the evaluator's one call
             if delta is None:
                 await connection.execute(_FORGET_STATIONS, step, zones)
                 await connection.execute(_FORGET_ZONES, step, zones)
-            else:
-                await connection.execute(_FORGET_STATION_ROWS, step, [r[_KEY] for r in st_rows])
-                await connection.execute(_FORGET_ZONES, step, [r[_KEY] for r in z_rows])
-            await connection.copy_records_to_table(
-                "station_results", records=st_rows, columns=STATION_COLUMNS
-            )
-            await connection.copy_records_to_table(
-                "zone_results", records=z_rows, columns=ZONE_COLUMNS
-            )
+            await _replace(connection, step, st_rows, z_rows, changed_only=delta is not None)
     except (asyncpg.PostgresError, asyncpg.InterfaceError):
         log.exception("model results of step %s not stored", step.isoformat())
         if stored is not None:

@@ -28,8 +28,8 @@ from runtime import settings
 from runtime.settings import Environment
 from simulators import cli as simulators_cli
 
-DEFAULT_REGISTRY = stack.REPO / "deploy" / "stations" / "rio-de-janeiro.toml"
-_REGISTRY_HELP = "station registry (TOML; default deploy/stations/rio-de-janeiro.toml)"
+DEFAULT_REGISTRY = backtest_command.REGISTRY
+_REGISTRY_HELP = backtest_command.REGISTRY_HELP
 _OWNER_DSN_HELP = (
     "the schema owner's DSN (default: ENCOSTA_PG_OWNER_DSN, ENCOSTA_PG_DSN or the local stack's "
     "superuser)"
@@ -381,7 +381,7 @@ def _service_parser(
         name,
         help=text,
         description=textwrap.fill(text[0].upper() + text[1:] + ".", 78),
-        epilog=manual.settings_epilog(*docs, omit=SERVICE_OMITS.get(name, ())),
+        epilog=manual.settings_epilog(*docs),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
 
@@ -390,11 +390,6 @@ SERVICE_SETTINGS = {  # the modules whose docstring tables document a service's 
     "ingest": ("ingest.config", "ingest.broker", "runtime.settings"),
     "alerts": ("alerts.config", "runtime.settings"),
     "api": ("alerts.api.config", "runtime.settings"),
-}
-# The shared table (runtime.settings) lists the broker's address, which only ingest reads.
-SERVICE_OMITS = {
-    "alerts": ("ENCOSTA_MQTT_HOST", "ENCOSTA_MQTT_PORT"),
-    "api": ("ENCOSTA_MQTT_HOST", "ENCOSTA_MQTT_PORT"),
 }
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 import textwrap
-from collections.abc import Iterable
 
 from models import Level
 
@@ -40,17 +39,12 @@ def settings_rows(doc: str) -> list[tuple[str, str, str]]:
     return rows
 
 
-def settings_epilog(*docs: str, width: int = 78, omit: Iterable[str] = ()) -> str:
-    """The settings tables of ``docs`` as plain text for an ``--help`` epilog.
-
-    ``omit``: variables of a shared table that this service does not read.
-    """
-    skipped = set(omit)
+def settings_epilog(*docs: str, width: int = 78) -> str:
+    """The settings tables of ``docs`` as plain text for an ``--help`` epilog."""
     rows: dict[str, tuple[str, str]] = {}
     for doc in docs:
         for variable, default, meaning in settings_rows(doc):
-            if variable not in skipped:
-                rows.setdefault(variable, (default, meaning))
+            rows.setdefault(variable, (default, meaning))
     lines = ["settings (environment variables; unset or empty: the default):"]
     for variable, (default, meaning) in rows.items():
         lines.append(f"  {variable}")

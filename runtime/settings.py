@@ -13,15 +13,14 @@ the same to every service that reads it:
   :class:`Environment` is built with), whose message names the variable and what it accepts.
 
 Variables that several services read have one reader each here (:func:`network`,
-:func:`mqtt_host`, :func:`mqtt_port`, :func:`service_dsn`), so no two services can disagree:
+:func:`mqtt_host`, :func:`mqtt_port`, :func:`service_dsn`), so no two services can disagree
+(the broker's address is in the tables of the services that read it, ``ingest.config``):
 
 | variable | default | meaning |
 | --- | --- | --- |
 | ``ENCOSTA_NETWORK`` | rio | the network a service serves |
 | ``ENCOSTA_PG_DSN`` | the local stack as the service's login | DSN unless its own is set |
 | ``ENCOSTA_PG_PORT`` | 55432 | the local stack's PostgreSQL port (used when no DSN is set) |
-| ``ENCOSTA_MQTT_HOST`` | 127.0.0.1 | the broker's host |
-| ``ENCOSTA_MQTT_PORT`` | 18830 | the broker's port (the local stack's) |
 | ``ENCOSTA_LOG_LEVEL`` | INFO | DEBUG, INFO, WARNING, ERROR or CRITICAL (``--log-level`` wins) |
 """
 

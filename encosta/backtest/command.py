@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from simulators.community import CommunityReports
 
 REGISTRY = Path(__file__).resolve().parents[2] / "deploy" / "stations" / "rio-de-janeiro.toml"
+REGISTRY_HELP = "station registry (TOML; default deploy/stations/rio-de-janeiro.toml)"
 WARN_LEVEL = 2
 ATTENTION_LEVEL = 1  # also scored: where a community report alone moves a zone (1 report)
 
@@ -89,7 +90,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:  # noqa: ANN401  argparse's
     parser.add_argument(
         "--registry",
         default=str(REGISTRY),
-        help="station registry (TOML; default deploy/stations/rio-de-janeiro.toml)",
+        help=REGISTRY_HELP,
     )
     parser.add_argument(
         "--jobs",
