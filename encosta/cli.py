@@ -23,10 +23,12 @@ from encosta.backtest import command as backtest_command
 from encosta.errors import ConfigError, EncostaError
 from ingest.accounts import ingest_client_ids
 from ingest.errors import IngestError
+from models.errors import ModelError
 from registry.errors import RegistryError
 from runtime import settings
 from runtime.settings import Environment
 from simulators import cli as simulators_cli
+from simulators.errors import SimulatorError
 
 DEFAULT_REGISTRY = backtest_command.REGISTRY
 _REGISTRY_HELP = backtest_command.REGISTRY_HELP
@@ -572,7 +574,9 @@ _DB_HINT = (
 
 def _failure(exc: BaseException) -> str | None:  # noqa: PLR0911  one answer per kind
     """One line for an error a newcomer can act on, or None for a bug (a traceback)."""
-    if isinstance(exc, EncostaError | IngestError | AlertsError | RegistryError):
+    if isinstance(
+        exc, EncostaError | IngestError | AlertsError | RegistryError | ModelError | SimulatorError
+    ):
         return str(exc)
     if isinstance(exc, FileNotFoundError):
         return f"{exc.filename or exc}: no such file or directory; check the path (mkdir -p?)"

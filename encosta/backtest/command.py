@@ -41,7 +41,7 @@ from simulators import available, generate, load_scenario
 from simulators.spinup import history
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Collection, Sequence
 
     from simulators import Run
     from simulators.community import CommunityReports
@@ -61,7 +61,11 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:  # noqa: ANN401  argparse's
         "simulated storms (no broker, no database)",
     )
     parser.add_argument(
-        "--scenario", action="append", default=None, help="scenario (repeatable; default: all)"
+        "--scenario",
+        action="append",
+        default=None,
+        help="scenario: a shipped name or a scenario TOML file of your own (repeatable; "
+        "default: every shipped scenario)",
     )
     parser.add_argument(
         "--seeds",
@@ -71,9 +75,13 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:  # noqa: ANN401  argparse's
         "such as 3,7,9 or 1-5,11 (e.g. --seeds 11-20 for seeds held out of tuning)",
     )
     parser.add_argument(
-        "--preset", action="append", default=None, help="models/config preset (repeatable; "
-        "default: rio and sirens)",
-    )  # fmt: skip
+        "--preset",
+        action="append",
+        default=None,
+        help="model preset: rio, sirens or a preset TOML file of your own, e.g. a tuned copy "
+        "of models/config/rio.toml, scored under its file's stem (repeatable; default: rio "
+        "and sirens)",
+    )
     parser.add_argument(
         "--sweep",
         default="0.8,1.25",
@@ -178,10 +186,17 @@ class Backtest:
     scored: list[Scored] = field(default_factory=list)
     examples: dict[str, tuple[Run, Timeline]] = field(default_factory=dict)
     runtime_s: float = 0.0
+    presets: dict[str, ModelConfig] = field(default_factory=dict)  # by method name
 
 
-def score_run(run: Run, line: Timeline, zone_ids: Sequence[str]) -> list[Scored]:
-    """Episodes and outcomes of every method of one replayed run."""
+def score_run(
+    run: Run, line: Timeline, zone_ids: Sequence[str], scenario: str | None = None
+) -> list[Scored]:
+    """Episodes and outcomes of every method of one replayed run.
+
+    ``scenario`` labels the scores (default: the scenario's name); the backtest passes the
+    scenario as it was asked for, a name or a file's path.
+    """
     failures: dict[str, list[float]] = {z: [] for z in zone_ids}
     for s in run.truth.stations:
         if s.failed and s.failure_ts is not None:
@@ -201,7 +216,8 @@ def score_run(run: Run, line: Timeline, zone_ids: Sequence[str]) -> list[Scored]
             days += zone_days(found, failures[zone], run.start_ts, run.end_ts)
             low = episodes(zone, line.times_s, levels, why, ATTENTION_LEVEL)
             attention.append(score_zone(zone, low, failures[zone]))
-        scored = Scored(run.scenario.name, run.seed, method, zones, days, found_all, attention)
+        label = run.scenario.name if scenario is None else scenario
+        scored = Scored(label, run.seed, method, zones, days, found_all, attention)
         out.append(scored)
     return out
 
@@ -230,7 +246,8 @@ def run_job(job: Job) -> tuple[Job, list[Scored], tuple[Run, Timeline] | None]:
     line = replay(
         run, job.presets, load_preset("sirens"), stations, history(run, registry), reports=reports
     )
-    return job, score_run(run, line, stations.zone_ids), (run, line) if job.keep else None
+    scored = score_run(run, line, stations.zone_ids, job.scenario)
+    return job, scored, (run, line) if job.keep else None
 
 
 def run_backtest(  # noqa: PLR0913  the command's options
@@ -253,7 +270,8 @@ def run_backtest(  # noqa: PLR0913  the command's options
     """
     head = next(iter(presets))
     chosen = tuple(range(1, seeds + 1)) if isinstance(seeds, int) else tuple(seeds)
-    result = Backtest(list(scenarios), chosen, [*presets, head + WITH_REPORTS, SIREN])
+    methods = [*presets, head + WITH_REPORTS, SIREN]
+    result = Backtest(list(scenarios), chosen, methods, presets=dict(presets))
     started = time.perf_counter()
     work = [
         Job(name, seed, registry_path, presets, keep=seed == chosen[0], reports=reports)
@@ -408,10 +426,18 @@ def _fmt(x: float | None) -> str:
     return "-" if x is None else f"{x:.2f}"
 
 
+def method_name(preset: str, taken: Collection[str]) -> str:
+    """A preset's method name: a shipped preset's name, a preset file's stem (its path if taken)."""
+    stem = Path(preset).stem if preset.endswith(".toml") or Path(preset).is_file() else preset
+    return stem if stem not in taken else preset
+
+
 def presets_of(names: Sequence[str], sweep: str) -> dict[str, ModelConfig]:
-    """The named presets, then the sweep variants of the first one."""
-    presets = {name: load_preset(name) for name in names}
-    first = names[0]
+    """The named presets (shipped names or files), then the sweep variants of the first one."""
+    presets: dict[str, ModelConfig] = {}
+    for name in names:
+        presets[method_name(name, presets)] = load_preset(name)
+    first = next(iter(presets))
     for raw in (s.strip() for s in sweep.split(",")):
         if raw:
             factor = float(raw)
@@ -425,6 +451,8 @@ def run(args: argparse.Namespace) -> int:
 
     console = Console() if sys.stdout.isatty() else Console(width=160)
     scenarios = args.scenario or list(available())
+    for name in scenarios:  # a wrong name or file is one line now, not a worker's traceback
+        load_scenario(name)
     presets = presets_of(args.preset or ["rio", "sirens"], args.sweep)
     backtest = run_backtest(scenarios, args.seeds, presets, args.registry, jobs=args.jobs)
     command = "encosta backtest " + " ".join(

@@ -11,6 +11,7 @@ thresholds scaled, next to the other presets and the siren rule.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import matplotlib as mpl
@@ -23,17 +24,16 @@ from encosta.backtest.replay import SIREN
 from models import load_preset
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from encosta.backtest.command import Backtest
     from encosta.backtest.replay import Timeline
     from simulators import Run
 
 
-def _zones_plot(run: Run, line: Timeline, methods: list[str], path: Path) -> None:
+def _zones_plot(run: Run, line: Timeline, backtest: Backtest, path: Path) -> None:
     zones = sorted({s.zone for s in run.truth.stations})
-    first = methods[0]
-    rio = load_preset(first).rain_levels if first in {"rio", "sirens"} else None
+    methods = backtest.methods
+    first = backtest.presets.get(methods[0])
+    rio = None if first is None else first.rain_levels
     siren = load_preset("sirens").rain_levels
     hours = [(t - run.start_ts) / 3600.0 for t in line.times_s]
     fig, axes = plt.subplots(len(zones), 2, figsize=(13, 2.2 * len(zones)), squeeze=False)
@@ -49,7 +49,8 @@ def _zones_plot(run: Run, line: Timeline, methods: list[str], path: Path) -> Non
         left.set_ylabel(zone, fontsize=8)
         fs_axis = left.twinx()
         fs_axis.plot(hours, [r[z] for r in line.min_fs], color="C2", lw=0.8, label="min FS")
-        fs_axis.axhline(load_preset("rio").slope.fs_levels[1], color="C2", ls="--", lw=0.6)
+        fs_level = (first or load_preset("rio")).slope.fs_levels[1]
+        fs_axis.axhline(fs_level, color="C2", ls="--", lw=0.6)
         fs_axis.set_ylim(0.5, 2.5)
         fs_axis.tick_params(labelsize=6)
         for k, m in enumerate(methods):
@@ -135,14 +136,23 @@ def _f(x: float | None) -> str:
     return "-" if x is None else f"{x:.2f}"
 
 
+def _plot_name(scenario: str, taken: list[str]) -> str:
+    """``zones-<scenario>.png``: a scenario file's stem, numbered if two files share it."""
+    stem = Path(scenario).stem if scenario.endswith(".toml") else scenario
+    name, k = f"zones-{stem}.png", 2
+    while name in taken:
+        name, k = f"zones-{stem}-{k}.png", k + 1
+    return name
+
+
 def write_report(backtest: Backtest, data: dict[str, Any], directory: Path) -> None:
     """Write ``summary.json``, ``report.md`` and the plots into ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "summary.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    plots = []
+    plots: list[str] = []
     for name, (run, line) in backtest.examples.items():
-        file = f"zones-{name}.png"
-        _zones_plot(run, line, backtest.methods, directory / file)
+        file = _plot_name(name, plots)
+        _zones_plot(run, line, backtest, directory / file)
         plots.append(file)
     _sweep_plot(data, directory / "sweep.png")
     plots.append("sweep.png")

@@ -26,8 +26,17 @@ def load_config(path: str | Path) -> ModelConfig:
 
 
 def load_preset(name: str = "rio") -> ModelConfig:
-    """Load one of the shipped presets (``"rio"`` or ``"sirens"``)."""
-    if name not in PRESETS:
-        raise ConfigError("preset", " or ".join(PRESETS), f"unknown preset {name!r}")
-    text = resources.files("models.config").joinpath(f"{name}.toml").read_text(encoding="utf-8")
-    return ModelConfig.from_mapping(tomllib.loads(text), f"models/config/{name}.toml")
+    """Load a shipped preset (``"rio"`` or ``"sirens"``) or a preset file given by its path.
+
+    A path (ending in ``.toml``, or naming an existing file) is an engineer's own preset — a
+    tuned copy of a shipped one, checked with ``encosta backtest --preset PATH`` and run live
+    with ``ENCOSTA_ALERTS_PRESET=PATH`` — read and validated by :func:`load_config`.
+    """
+    if name in PRESETS:
+        text = resources.files("models.config").joinpath(f"{name}.toml").read_text(encoding="utf-8")
+        return ModelConfig.from_mapping(tomllib.loads(text), f"models/config/{name}.toml")
+    if name.endswith(".toml") or Path(name).is_file():
+        return load_config(name)
+    raise ConfigError(
+        "preset", " or ".join(PRESETS) + ", or a preset file (.toml)", f"unknown preset {name!r}"
+    )

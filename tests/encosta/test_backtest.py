@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
+from importlib import resources
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -30,9 +32,11 @@ from encosta.backtest.replay import (
 )
 from encosta.backtest.report import write_report
 from encosta.backtest.scores import Episode, Outcome, Table, episodes, score_zone, zone_days
+from encosta.cli import main
 from models import load_preset
 from registry.format import load_registry
 from simulators import generate, load_scenario
+from simulators.scenario import resolve
 from simulators.spinup import history
 
 if TYPE_CHECKING:
@@ -122,6 +126,56 @@ def test_a_short_backtest_writes_the_report_with_scores(tmp_path: Path) -> None:
     assert zones["hits"] + zones["misses"] + zones["false_alarms"] + zones["quiet"] == 8
     assert zones["hits"] + zones["misses"] > 0  # Petrópolis fails slopes at seed 1
     assert {"pod", "far", "csi"} <= set(zones)
+
+
+def test_a_storm_and_a_preset_from_outside_the_repository_are_scored(tmp_path: Path) -> None:
+    """An engineer's own scenario file and tuned preset file, given by path, are backtested.
+
+    Every zone of every method is scored under the scenario as it was given, the preset is
+    named by its file, and the zone plot gets a file name of its own in the report directory.
+    """
+    shipped = resolve("design-100y-6h").read_text(encoding="utf-8")
+    storm = tmp_path / "storms" / "my-storm.toml"
+    storm.parent.mkdir()
+    storm.write_text(shipped.replace("duration_h = 36", "duration_h = 12"), encoding="utf-8")
+    tuned = tmp_path / "tuned.toml"
+    rio = resources.files("models.config").joinpath("rio.toml").read_text(encoding="utf-8")
+    tuned.write_text(rio.replace("rain_1h_mm = [10.0, 30.0", "rain_1h_mm = [10.0, 35.0"))
+    backtest = run_backtest([str(storm)], 1, presets_of([str(tuned), "rio"], ""))
+    data = summary(backtest, "test")
+    scores = data["families"][str(storm)]
+    assert set(scores) == {"tuned", "rio", "tuned+reports", "siren"}
+    for method in scores.values():
+        zones = method["zones"]
+        assert zones["hits"] + zones["misses"] + zones["false_alarms"] + zones["quiet"] == 8
+    assert scores["siren"]["zones"]["hits"] + scores["siren"]["zones"]["misses"] > 0
+    out = tmp_path / "report"
+    write_report(backtest, data, out)
+    assert (out / "zones-my-storm.png").stat().st_size > 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        "report.md", "summary.json", "sweep.png", "zones-my-storm.png"
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--scenario", "no-such-storm.toml"], r"no-such-storm\.toml: cannot read"),
+        (["--scenario", "atlantis-2030"], r"no scenario named 'atlantis-2030'"),
+        (["--preset", "lisbon"], r"unknown preset 'lisbon'"),
+        (["--preset", "no-such-preset.toml"], r"no-such-preset\.toml"),
+    ],
+)
+def test_a_wrong_storm_or_preset_is_one_line_before_any_work(
+    args: list[str], words: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A scenario or preset that cannot be read is refused in one line, naming it, exit 2."""
+    code = main(["backtest", "--seeds", "1", *args])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("encosta: error: ")
+    assert re.search(words, err)
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_worker_processes_give_the_same_scores_as_one_process() -> None:

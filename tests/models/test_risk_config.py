@@ -14,9 +14,12 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 
+def _preset_text(name: str) -> str:
+    return resources.files("models.config").joinpath(f"{name}.toml").read_text(encoding="utf-8")
+
+
 def _rio() -> dict[str, Any]:
-    text = resources.files("models.config").joinpath("rio.toml").read_text(encoding="utf-8")
-    return tomllib.loads(text)
+    return tomllib.loads(_preset_text("rio"))
 
 
 def test_presets_load() -> None:
@@ -83,6 +86,20 @@ def test_unknown_preset() -> None:
     """Asking for a preset that does not exist lists the ones that do."""
     with pytest.raises(ConfigError, match=r"rio or sirens"):
         load_preset("lisbon")
+
+
+def test_a_preset_can_be_an_engineers_own_file(tmp_path: Path) -> None:
+    """A tuned copy of a preset loads by its path, validated like the shipped ones."""
+    text = _preset_text("rio").replace("rain_1h_mm = [10.0, 30.0", "rain_1h_mm = [10.0, 35.0")
+    path = tmp_path / "tuned.toml"
+    path.write_text(text, encoding="utf-8")
+    assert load_preset(str(path)).rain_levels.rain_1h_mm == (10.0, 35.0, 50.0)
+    assert load_preset(str(path)).slope == load_preset("rio").slope
+    path.write_text(text.replace("hold_minutes = ", "hold_minutes = 9999 #"), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"hysteresis\.hold_minutes.* in .*tuned\.toml"):
+        load_preset(str(path))
+    with pytest.raises(ConfigError, match=r"missing\.toml"):
+        load_preset(str(tmp_path / "missing.toml"))
 
 
 @pytest.mark.parametrize(
