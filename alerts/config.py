@@ -5,7 +5,7 @@
 | ``ENCOSTA_ALERTS_PG_DSN`` | ``ENCOSTA_PG_DSN`` | this service's DSN (role ``encosta_alerts``) |
 | ``ENCOSTA_PG_DSN`` | local stack as ``encosta_alerts`` | TimescaleDB DSN |
 | ``ENCOSTA_NETWORK`` | rio | network this evaluator owns |
-| ``ENCOSTA_ALERTS_PRESET`` | rio | risk-model preset: rio, sirens or a preset TOML file (``models.load_preset``) |
+| ``ENCOSTA_ALERTS_PRESET`` | rio | model preset: rio, sirens or a preset file (``load_preset``) |
 | ``ENCOSTA_ALERTS_INTERVAL_S`` | 5 | seconds between evaluations without new data |
 | ``ENCOSTA_ALERTS_COALESCE_S`` | 0.5 | seconds after a NOTIFY to gather batches in one cycle |
 | ``ENCOSTA_ALERTS_STALE_INTERVALS`` | 4 | missed expected intervals before a station is stale |

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TextIO
@@ -27,7 +28,7 @@ class Progress:
     def __init__(self, stream: TextIO, *, tty: bool, log_every_s: float = 10.0) -> None:
         self.tty = tty
         self.log_every_s = log_every_s
-        self._last_log = 0.0
+        self._last_log = -math.inf  # the first state is logged (monotonic may start near 0)
         self._bar: Bar | None = None
         self._task: TaskID | None = None
         if tty:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
 import re
 from importlib import resources
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
+import structlog
 
 from encosta.backtest.command import (
     REGISTRY,
@@ -40,6 +42,7 @@ from simulators.scenario import resolve
 from simulators.spinup import history
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from pathlib import Path
 
 H = 3600.0
@@ -157,6 +160,19 @@ def test_a_storm_and_a_preset_from_outside_the_repository_are_scored(tmp_path: P
     ]  # fmt: skip
 
 
+@pytest.fixture
+def cli_logging() -> Iterator[None]:
+    """``encosta.cli.main`` configures the root logger (to this test's captured stderr): undo it."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    structlog_config = structlog.get_config()
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    structlog.configure(**structlog_config)
+
+
+@pytest.mark.usefixtures("cli_logging")
 @pytest.mark.parametrize(
     ("args", "words"),
     [
