@@ -183,7 +183,7 @@ class _Head:
     step_s: Annotated[float, _M(ge=60.0, le=3600.0)] = 300.0
     name: str | None = None
     description: str = ""
-    registry: str = str(DEFAULT_REGISTRY)
+    registry: str = str(DEFAULT_REGISTRY)  # relative to the scenario file, as a hyetograph
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,7 +235,7 @@ def parse_scenario(document: dict[str, object], path: Path) -> Scenario:
         start=head.start,
         duration_h=head.duration_h,
         step_s=head.step_s,
-        registry=registry if registry.is_absolute() else REPO / registry,
+        registry=registry if registry.is_absolute() else path.parent / registry,
         storms=tuple(storms),
         reporting=_reporting(tables.reporting, head.step_s, source),
         soil=convert(tables.soil, Soil, source, "soil."),

@@ -97,8 +97,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:  # noqa: ANN401  argparse's
     )
     parser.add_argument(
         "--registry",
-        default=str(REGISTRY),
-        help=REGISTRY_HELP,
+        default=None,
+        help="station registry (TOML) for every scenario (default: each scenario's own "
+        "[scenario] registry, deploy/stations/rio-de-janeiro.toml unless it names one)",
     )
     parser.add_argument(
         "--jobs",
@@ -254,7 +255,7 @@ def run_backtest(  # noqa: PLR0913  the command's options
     scenarios: Sequence[str],
     seeds: int | Sequence[int],
     presets: dict[str, ModelConfig],
-    registry_path: str = str(REGISTRY),
+    registry_path: str | None = None,
     *,
     console: Console | None = None,
     jobs: int = 1,
@@ -263,6 +264,7 @@ def run_backtest(  # noqa: PLR0913  the command's options
     """Replay and score every scenario x seed; the first seed of each is kept for plots.
 
     ``seeds``: N for seeds 1..N, or the seeds themselves (:func:`parse_seeds`).
+    ``registry_path``: the network for every scenario; None: each scenario's own registry.
 
     ``jobs`` > 1 runs scenario x seed pairs in that many worker processes (each is
     independent and deterministic, so the result does not depend on ``jobs``). ``reports``
@@ -273,8 +275,9 @@ def run_backtest(  # noqa: PLR0913  the command's options
     methods = [*presets, head + WITH_REPORTS, SIREN]
     result = Backtest(list(scenarios), chosen, methods, presets=dict(presets))
     started = time.perf_counter()
+    registries = {name: registry_path or str(load_scenario(name).registry) for name in scenarios}
     work = [
-        Job(name, seed, registry_path, presets, keep=seed == chosen[0], reports=reports)
+        Job(name, seed, registries[name], presets, keep=seed == chosen[0], reports=reports)
         for name in scenarios
         for seed in chosen
     ]

@@ -160,6 +160,37 @@ def test_a_storm_and_a_preset_from_outside_the_repository_are_scored(tmp_path: P
     ]  # fmt: skip
 
 
+def _two_zones(text: str, zones: tuple[str, ...]) -> str:
+    """The Rio registry cut to ``zones`` (their [[zones]] blocks and their stations)."""
+    head, *blocks = re.split(r"\n(?=\[\[(?:zones|stations)\]\]\n)", text)
+    kept = [b for b in blocks if any(f'id = "{z}"' in b or f'zone = "{z}"' in b for z in zones)]
+    return "\n".join([head, *kept]) + "\n"
+
+
+def test_a_storm_is_scored_on_the_registry_it_names(tmp_path: Path) -> None:
+    """``[scenario] registry``, relative to the scenario file, is the network backtested.
+
+    Without ``--registry`` each scenario runs over its own registry, as ``encosta simulate``
+    does; here two zones of the Rio network, so every method scores two zones per run.
+    """
+    (tmp_path / "two-zones.toml").write_text(
+        _two_zones(REGISTRY.read_text(encoding="utf-8"), ("rocinha", "vidigal")), encoding="utf-8"
+    )
+    shipped = resolve("summer-cells").read_text(encoding="utf-8")
+    storm = tmp_path / "cells.toml"
+    storm.write_text(
+        shipped.replace("[scenario]\n", '[scenario]\nregistry = "two-zones.toml"\n', 1),
+        encoding="utf-8",
+    )
+    assert load_scenario(str(storm)).registry == tmp_path / "two-zones.toml"
+    backtest = run_backtest([str(storm)], 1, presets_of(["rio"], ""))
+    scored = [s for s in backtest.scored if s.scenario == str(storm)]
+    assert {s.method for s in scored} == {"rio", "rio+reports", "siren"}
+    assert all(sorted(z.zone for z in s.zones) == ["rocinha", "vidigal"] for s in scored)
+    whole = run_backtest([str(storm)], 1, presets_of(["rio"], ""), str(REGISTRY))
+    assert all(len(s.zones) == 8 for s in whole.scored)  # --registry overrides it
+
+
 @pytest.fixture
 def cli_logging() -> Iterator[None]:
     """``encosta.cli.main`` configures the root logger (to this test's captured stderr): undo it."""
