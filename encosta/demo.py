@@ -448,6 +448,7 @@ async def _zone_rows(connection: asyncpg.Connection, run: Run) -> list[dict[str,
 
 async def _demo(args: argparse.Namespace) -> int:
     check_name(args.database)  # before anything starts
+    scenario = load_scenario(args.scenario)  # a wrong name or file too
     config = stack.StackConfig.from_env(os.environ)
     report_dir = Path(args.report) if args.report else config.state_dir / "demo-report"
     console = Console(highlight=False) if sys.stdout.isatty() else Console(width=200)
@@ -456,7 +457,6 @@ async def _demo(args: argparse.Namespace) -> int:
     # Each part of the pipeline connects as its own role (migration 0005), like in production.
     dsn = config.dsn(args.database, "encosta_reader")
     registry = load_registry(REGISTRY)
-    scenario = load_scenario(args.scenario)
     run = generate(scenario, registry, seed=args.seed)
     console.print(f"scenario {scenario.name}: {scenario.title}")
     console.print(

@@ -93,3 +93,19 @@ async def test_demo_recreates_only_the_database_it_marked(stack_config: stack.St
             await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         finally:
             await admin.close()
+
+
+async def test_demo_refuses_an_unknown_scenario_before_creating_anything(
+    stack_config: stack.StackConfig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A scenario that cannot be read is one line, and no demo database was created for it."""
+    name = f"encosta_demo_{uuid.uuid4().hex[:12]}"
+    code = await asyncio.to_thread(
+        main, ["demo", "--database", name, "--scenario", "atlantis-2030"]
+    )
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("encosta: error: ")
+    assert "no scenario named 'atlantis-2030'" in err
+    assert err.count("\n") == 1
+    assert not await _exists(stack_config, name)
