@@ -25,10 +25,8 @@ class ConfigError(ModelError):
 
     def __init__(self, field: str, allowed: str, message: str, source: str | None = None) -> None:
         where = f" in {source}" if source else ""
-        super().__init__(
-            f"config field {field!r}{where}: {message}; allowed: {allowed}. "
-            "Fix the value in the network's TOML file (see docs/model.md)."
-        )
+        hint = " Fix the value in that file (see docs/model.md)." if source else ""
+        super().__init__(f"config field {field!r}{where}: {message}; allowed: {allowed}.{hint}")
         self.field = field
         self.allowed = allowed
         self.source = source

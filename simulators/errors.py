@@ -16,6 +16,19 @@ from __future__ import annotations
 class SimulatorError(Exception):
     """Root of every exception raised by the simulators package."""
 
+    def __reduce__(self) -> tuple[object, ...]:
+        """Picklable with keyword-only fields: a worker process's error reaches its parent."""
+        return (_rebuilt, (type(self), self.args, self.__dict__))
+
+
+def _rebuilt(
+    cls: type[SimulatorError], args: tuple[object, ...], state: dict[str, object]
+) -> SimulatorError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
 
 class ConfigError(SimulatorError):
     """An environment variable has a value the simulator cannot use; names the variable."""

@@ -8,11 +8,15 @@ given station or zone gateway, for demonstrations and for tests that need one ex
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated, Literal, get_args
+from typing import TYPE_CHECKING, Annotated, Literal, get_args
 
 import msgspec
 
+from simulators.errors import ScenarioError
 from simulators.schema import convert, within
+
+if TYPE_CHECKING:
+    from collections.abc import Collection, Sequence
 
 _M = msgspec.Meta
 _Share = Annotated[float, _M(ge=0.0, le=1.0)]
@@ -82,3 +86,35 @@ def parse_faults(table: dict[str, object], duration_h: float, source: str) -> Fa
         within(event, ("start_h", "duration_h"), duration_h, source, prefix)
         events.append(event)
     return Faults(convert(rates, FaultRates, source, "faults."), tuple(events))
+
+
+def check_events(
+    faults: Faults,
+    source: str,
+    stations: Collection[str],
+    zones: Collection[str],
+    quantities: Sequence[str],
+) -> None:
+    """Refuse a scheduled fault aimed at nothing the registry and its telemetry have."""
+    for i, event in enumerate(faults.events):
+        prefix = f"faults.events[{i}]."
+        if event.kind == "outage":
+            if event.target not in zones:
+                raise ScenarioError(
+                    f"= {event.target!r}: an outage silences a zone's gateway; the registry's "
+                    f"zones: {', '.join(sorted(zones))}",
+                    path=source,
+                    field=prefix + "target",
+                )
+        elif event.target not in stations:
+            raise ScenarioError(
+                f"= {event.target!r} is not an active station of the registry",
+                path=source,
+                field=prefix + "target",
+            )
+        if event.quantity is not None and event.quantity not in quantities:
+            raise ScenarioError(
+                f"= {event.quantity!r} is not a reported quantity; one of: {', '.join(quantities)}",
+                path=source,
+                field=prefix + "quantity",
+            )

@@ -19,7 +19,7 @@ from ingest.payload import PayloadDecoder
 from registry.format import Registry
 from simulators.community import CommunityReport, RunRain, community_reports
 from simulators.failure import GroundTruth, Slopes, ground_truth
-from simulators.fault_config import Faults
+from simulators.fault_config import Faults, check_events
 from simulators.faults import FaultInjector
 from simulators.gateway import GatewayPlanner, Message, Station
 from simulators.manifest import Manifest, build_manifest
@@ -166,6 +166,8 @@ def generate(
     )
 
     ids = tuple(s.id for s in active)
+    zone_ids = {z.id for z in registry.zones}
+    check_events(scenario.faults, scenario.path, ids, zone_ids, table_values.quantities)
     injector = FaultInjector(scenario.faults, ids, step_s, scenario.duration_h, rng_faults)
     faulted = injector.apply(rows, table_values, true_ts, start)
     senml = rng_form.random(len(active)) < rep.senml_share

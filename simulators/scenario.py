@@ -8,6 +8,7 @@ for the format and ``simulators/scenarios/*.toml`` for commented examples.
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,8 +20,9 @@ import msgspec
 from simulators.community import CommunityReports
 from simulators.errors import ScenarioError
 from simulators.fault_config import Faults, parse_faults
+from simulators.hyetograph import Hyetograph
 from simulators.schema import FieldRuleError, convert
-from simulators.storm import Storm, parse_storm
+from simulators.storm import ReplayStorm, Storm, parse_storm
 
 _M = msgspec.Meta
 _Share = Annotated[float, _M(ge=0.0, le=1.0)]
@@ -202,7 +204,9 @@ class _File:
 
 
 def _reporting(table: dict[str, object], step_s: float, source: str) -> Reporting:
-    out = convert({"rain_interval_s": max(300.0, step_s)} | table, Reporting, source, "reporting.")
+    # Unset, the rain interval is the first whole number of steps from 300 s (5 minutes).
+    default = math.ceil(300.0 / step_s - 1e-9) * step_s
+    out = convert({"rain_interval_s": default} | table, Reporting, source, "reporting.")
     for key in ("interval_s", "rain_interval_s"):
         value = getattr(out, key)
         if value is not None and round(value / step_s) * step_s != value:
@@ -224,10 +228,13 @@ def parse_scenario(document: dict[str, object], path: Path) -> Scenario:
             "must cover at least one step", path=source, field="scenario.duration_h"
         )
     registry = Path(head.registry)
-    storms = (
+    storms = tuple(
         parse_storm(table, path, head.duration_h, f"storms[{i}].")
         for i, table in enumerate(tables.storms)
     )
+    for i, storm in enumerate(storms):
+        if isinstance(storm, ReplayStorm):
+            _overlaps(storm.hyetograph, head.start, head.duration_h, source, f"storms[{i}].")
     return Scenario(
         name=head.name or path.stem,
         title=head.title,
@@ -236,7 +243,7 @@ def parse_scenario(document: dict[str, object], path: Path) -> Scenario:
         duration_h=head.duration_h,
         step_s=head.step_s,
         registry=registry if registry.is_absolute() else path.parent / registry,
-        storms=tuple(storms),
+        storms=storms,
         reporting=_reporting(tables.reporting, head.step_s, source),
         soil=convert(tables.soil, Soil, source, "soil."),
         failure=convert(tables.failure, Failure, source, "failure."),
@@ -245,6 +252,30 @@ def parse_scenario(document: dict[str, object], path: Path) -> Scenario:
         antecedent=convert(tables.antecedent, Antecedent, source, "antecedent."),
         reports=convert(tables.reports, CommunityReports, source, "reports."),
         spinup=convert(tables.spinup, Spinup, source, "spinup."),
+    )
+
+
+def _overlaps(
+    hyetograph: Hyetograph, start: datetime, duration_h: float, source: str, prefix: str
+) -> None:
+    """Refuse a replay whose rain falls wholly outside the scenario's period (a dry replay)."""
+    a = start.timestamp()
+    b = a + duration_h * 3600.0
+    if any(g.amount(a, b) > 0.0 for g in hyetograph.gauges):
+        return
+    first = min(g.times[0] for g in hyetograph.gauges)
+    last = max(g.times[-1] for g in hyetograph.gauges)
+    zone = start.tzinfo
+
+    def when(t: float) -> str:
+        return datetime.fromtimestamp(t, zone).isoformat(timespec="minutes")
+
+    raise ScenarioError(
+        f"none of its rain falls in the scenario's period ({when(a)} to {when(b)}); the "
+        f"hyetograph {hyetograph.path} holds rain from {when(first)} to {when(last)}: check "
+        "[scenario] start and duration_h, or the hyetograph's dates",
+        path=source,
+        field=prefix + "hyetograph",
     )
 
 

@@ -14,6 +14,7 @@ from typing import Annotated
 
 import msgspec
 
+from simulators.errors import ScenarioError
 from simulators.hyetograph import Hyetograph, load_hyetograph
 from simulators.schema import convert, within
 
@@ -102,7 +103,10 @@ def parse_storm(table: dict[str, object], path: Path, duration_h: float, prefix:
     storm: Storm
     if kind == StormKind.REPLAY:
         file = convert(fields.get("hyetograph"), str, source, f"{prefix}hyetograph")
-        fields["hyetograph"] = load_hyetograph(base / file)  # an absolute file stays itself
+        try:
+            fields["hyetograph"] = load_hyetograph(base / file)  # an absolute file stays itself
+        except ScenarioError as exc:  # say which scenario needs the file
+            raise ScenarioError(str(exc), path=source, field=f"{prefix}hyetograph") from exc
         storm = convert(fields, ReplayStorm, source, prefix)
     elif kind == StormKind.DESIGN:
         storm = convert(fields, DesignStorm, source, prefix)

@@ -35,7 +35,7 @@ from encosta.backtest.scores import (
     score_zone,
     zone_days,
 )
-from models import ModelConfig, load_preset
+from models import ConfigError, ModelConfig, load_preset
 from registry.format import load_registry
 from simulators import available, generate, load_scenario
 from simulators.spinup import history
@@ -84,6 +84,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:  # noqa: ANN401  argparse's
     )
     parser.add_argument(
         "--sweep",
+        type=parse_sweep,
         default="0.8,1.25",
         help="factors on the first preset's rain thresholds for the threshold sweep "
         "(comma-separated, default 0.8,1.25; empty: none)",
@@ -135,6 +136,21 @@ def parse_seeds(text: str) -> tuple[int, ...]:
             raise argparse.ArgumentTypeError(msg)
         seeds += [s for s in range(first, last + 1) if s not in seeds]
     return tuple(seeds)
+
+
+def parse_sweep(text: str) -> str:
+    """``--sweep``: comma-separated factors, each a number above 0 (empty: no sweep)."""
+    for raw in (part.strip() for part in text.split(",")):
+        if not raw:
+            continue
+        try:
+            factor = float(raw)
+        except ValueError:
+            factor = math.nan
+        if not (math.isfinite(factor) and factor > 0):
+            msg = f"{raw!r} is not a factor above 0 (e.g. --sweep 0.8,1.25; empty: none)"
+            raise argparse.ArgumentTypeError(msg)
+    return text
 
 
 def seeds_text(seeds: Sequence[int]) -> str:
@@ -270,12 +286,15 @@ def run_backtest(  # noqa: PLR0913  the command's options
     independent and deterministic, so the result does not depend on ``jobs``). ``reports``
     replaces every scenario's ``[reports]`` table (bench/reports.py's variants).
     """
+    scenarios = list(dict.fromkeys(scenarios))  # a scenario asked for twice runs once
     head = next(iter(presets))
     chosen = tuple(range(1, seeds + 1)) if isinstance(seeds, int) else tuple(seeds)
     methods = [*presets, head + WITH_REPORTS, SIREN]
     result = Backtest(list(scenarios), chosen, methods, presets=dict(presets))
     started = time.perf_counter()
     registries = {name: registry_path or str(load_scenario(name).registry) for name in scenarios}
+    for path in set(registries.values()):  # a bad registry is one error here, not per worker
+        load_registry(Path(path))
     work = [
         Job(name, seed, registries[name], presets, keep=seed == chosen[0], reports=reports)
         for name in scenarios
@@ -400,7 +419,9 @@ def print_table(data: dict[str, Any], console: Console) -> None:
     for col in ("scenario", "method", "hit", "miss", "false", "POD", "FAR", "CSI", "lead h",
                 "zone-day h/m/f", "attn h/m/f lead", "opened by"):  # fmt: skip
         table.add_column(
-            col, justify="left" if col in {"scenario", "method", "opened by"} else "right"
+            col,
+            justify="left" if col in {"scenario", "method", "opened by"} else "right",
+            overflow="fold",  # a scenario file's whole path, never an ellipsis
         )
     for sc, methods in data["families"].items():
         for m, f in methods.items():
@@ -444,7 +465,11 @@ def presets_of(names: Sequence[str], sweep: str) -> dict[str, ModelConfig]:
     for raw in (s.strip() for s in sweep.split(",")):
         if raw:
             factor = float(raw)
-            presets[f"{first}x{factor:g}"] = scaled(presets[first], factor)
+            try:
+                presets[f"{first}x{factor:g}"] = scaled(presets[first], factor)
+            except ValueError as exc:  # a factor that takes a threshold out of its range
+                allowed = "factors that keep every rain threshold in its range"
+                raise ConfigError("sweep", allowed, f"x{factor:g}: {exc}") from exc
     return presets
 
 

@@ -59,14 +59,14 @@ def _zones_plot(run: Run, line: Timeline, backtest: Backtest, path: Path) -> Non
         for s in run.truth.stations:
             if s.zone == zone and s.failed and s.failure_ts is not None:
                 at = (s.failure_ts - run.start_ts) / 3600.0
-                left.axvline(at, color="red", lw=0.8)
-                right.axvline(at, color="red", lw=0.8)
+                left.axvline(at, color="black", lw=0.8)
+                right.axvline(at, color="black", lw=0.8)
         right.set_ylim(-0.2, 3.5)
         if z == 0:
             left.legend(fontsize=7, loc="upper left")
             right.legend(fontsize=7, loc="upper left", ncol=len(methods))
             left.set_title("accumulations (dashed: level 2, dotted: siren); green: min FS")
-            right.set_title("held level per method (red: slope failures)")
+            right.set_title("held level per method (black: slope failures)")
     axes[-1][0].set_xlabel("hours from scenario start")
     axes[-1][1].set_xlabel("hours from scenario start")
     fig.tight_layout()
@@ -79,10 +79,11 @@ def _sweep_plot(data: dict[str, Any], path: Path) -> None:
     for m, t in data["total"].items():
         lead = t["mean_lead_h"]
         fa = t["zones"]["false_alarms"]
-        if lead is None:
-            lead = 0.0
+        label = f"{m} (miss {t['zones']['misses']})"
+        if lead is None:  # no hit, so no lead: drawn on the axis, said in the label
+            lead, label = 0.0, f"{m} (no hits)"
         ax.scatter([lead], [fa], marker="s" if m == SIREN else "o")
-        ax.annotate(f"{m} (miss {t['zones']['misses']})", (lead, fa), fontsize=7)
+        ax.annotate(label, (lead, fa), fontsize=7)
     ax.set_xlabel("mean lead time of hits (h)")
     ax.set_ylabel("false-alarm zones (all scenarios and seeds)")
     ax.set_title("threshold sweep: what moving a threshold costs")

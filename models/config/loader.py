@@ -35,8 +35,10 @@ def load_preset(name: str = "rio") -> ModelConfig:
     if name in PRESETS:
         text = resources.files("models.config").joinpath(f"{name}.toml").read_text(encoding="utf-8")
         return ModelConfig.from_mapping(tomllib.loads(text), f"models/config/{name}.toml")
-    if name.endswith(".toml") or Path(name).is_file():
+    if Path(name).is_file():
         return load_config(name)
+    if name.endswith(".toml"):
+        raise ConfigError("preset", "rio, sirens or an existing preset file", f"no file {name!r}")
     raise ConfigError(
         "preset", " or ".join(PRESETS) + ", or a preset file (.toml)", f"unknown preset {name!r}"
     )

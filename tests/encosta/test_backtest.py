@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import math
+import pickle
 import re
 from importlib import resources
 from typing import TYPE_CHECKING
@@ -36,8 +37,9 @@ from encosta.backtest.report import write_report
 from encosta.backtest.scores import Episode, Outcome, Table, episodes, score_zone, zone_days
 from encosta.cli import main
 from models import load_preset
+from registry.errors import RegistryError
 from registry.format import load_registry
-from simulators import generate, load_scenario
+from simulators import ScenarioError, generate, load_scenario
 from simulators.scenario import resolve
 from simulators.spinup import history
 
@@ -318,6 +320,18 @@ def test_the_cli_reads_seeds_other_than_one_to_n() -> None:
     assert parser.parse_args(["backtest", "--seeds", "11-20"]).seeds == tuple(range(11, 21))
     with pytest.raises(SystemExit):
         parser.parse_args(["backtest", "--seeds", "x"])
+    assert parser.parse_args(["backtest", "--sweep", ""]).sweep == ""
+    assert parser.parse_args(["backtest", "--sweep", "0.5, 2"]).sweep == "0.5, 2"
+    for bad in ("0.8,x", "0", "-1", "nan", "inf"):
+        with pytest.raises(SystemExit):
+            parser.parse_args(["backtest", "--sweep", bad])
+
+
+def test_a_scenario_asked_for_twice_runs_once() -> None:
+    """``--scenario X --scenario X`` scores X's zones once, not twice."""
+    backtest = run_backtest(["summer-cells", "summer-cells"], (1,), presets_of(["rio"], ""))
+    assert backtest.scenarios == ["summer-cells"]
+    assert len([s for s in backtest.scored if s.method == "rio"]) == 1
 
 
 def test_a_backtest_runs_the_chosen_seeds_and_keeps_the_first_for_plots() -> None:
@@ -328,3 +342,26 @@ def test_a_backtest_runs_the_chosen_seeds_and_keeps_the_first_for_plots() -> Non
     assert backtest.examples["summer-cells"][0].seed == 3
     data = summary(backtest, "test")
     assert (data["seeds"], data["seed_values"]) == (2, [3, 2])
+
+
+def test_a_workers_error_reaches_the_caller_as_itself(tmp_path: Path) -> None:
+    """A worker's error is raised as itself, not as a broken process pool.
+
+    A scenario that fails only once simulated (a fault aimed at no station) raises its own
+    error from the worker processes; a missing registry fails up front.
+    """
+    storm = tmp_path / "faulty.toml"
+    storm.write_text(
+        resolve("summer-cells").read_text(encoding="utf-8")
+        + '\n[[faults.events]]\nkind = "stuck"\ntarget = "nowhere-01"\n'
+        + "start_h = 1\nduration_h = 1\n",
+        encoding="utf-8",
+    )
+    error = ScenarioError("x", path="p", field="f")
+    assert pickle.loads(pickle.dumps(error)).field == "f"
+    with pytest.raises(ScenarioError, match=r"faults\.events\[0\]\.target.*nowhere-01"):
+        run_backtest([str(storm)], 2, presets_of(["rio"], ""), jobs=2)
+    with pytest.raises(RegistryError, match=r"nope\.toml"):
+        run_backtest(
+            ["summer-cells"], 2, presets_of(["rio"], ""), str(tmp_path / "nope.toml"), jobs=2
+        )

@@ -225,3 +225,74 @@ def test_the_2019_replay_reproduces_the_figures_of_storms_md() -> None:
     ]:
         assert figure in checked
     assert all("STORMS.md" in s or "2019" in s for s in hyetograph.sources)
+
+
+def _replay(tmp_path: Path, start: str) -> Path:
+    """A scenario replaying the Petrópolis hyetograph (copied next to it) from ``start``."""
+    hyetograph = (SCENARIO_DIR / "hyetographs" / "petropolis-2022-02.toml").read_text()
+    (tmp_path / "storm.toml").write_text(hyetograph, encoding="utf-8")
+    path = tmp_path / "replay.toml"
+    path.write_text(
+        f'[scenario]\ntitle = "t"\nstart = {start}\nduration_h = 24\n\n'
+        '[[storms]]\nkind = "replay"\nhyetograph = "storm.toml"\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_a_replay_whose_rain_falls_outside_the_period_is_refused(tmp_path: Path) -> None:
+    """A wrong month or year would replay a dry day and score it as skill: it is an error."""
+    assert load_scenario(str(_replay(tmp_path, "2022-02-15T12:00:00-03:00"))).storms
+    path = _replay(tmp_path, "2022-03-15T12:00:00-03:00")
+    with pytest.raises(ScenarioError, match=r"none of its rain falls in the scenario") as caught:
+        load_scenario(str(path))
+    assert caught.value.field == "storms[0].hyetograph"
+    assert str(path) in str(caught.value)
+    assert "2022-02-15" in str(caught.value)  # where the hyetograph's rain is
+
+
+def test_a_missing_hyetograph_names_the_scenario_that_needs_it(tmp_path: Path) -> None:
+    """The error says which scenario file and which storm refer to the missing file."""
+    path = _replay(tmp_path, "2022-02-15T12:00:00-03:00")
+    (tmp_path / "storm.toml").unlink()
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(str(path))
+    assert caught.value.field == "storms[0].hyetograph"
+    assert str(path) in str(caught.value)
+    assert "storm.toml" in str(caught.value)
+    assert "cannot read" in str(caught.value)
+
+
+def test_the_rain_report_interval_follows_an_unusual_step(tmp_path: Path) -> None:
+    """Unset, the rain interval is the multiple of step_s nearest above 300 s, not an error."""
+    text = MINIMAL.replace("duration_h = 6", "duration_h = 6\nstep_s = 120")
+    assert parse_scenario(tomllib.loads(text), tmp_path / "x.toml").reporting.rain_interval_s == 360
+    text = MINIMAL.replace("duration_h = 6", "duration_h = 6\nstep_s = 900")
+    assert parse_scenario(tomllib.loads(text), tmp_path / "x.toml").reporting.rain_interval_s == 900
+    explicit = text + "[reporting]\nrain_interval_s = 300\n"
+    with pytest.raises(ScenarioError, match=r"must be a multiple of scenario\.step_s"):
+        parse_scenario(tomllib.loads(explicit), tmp_path / "x.toml")
+
+
+@pytest.mark.parametrize(
+    ("event", "words"),
+    [
+        ('kind = "stuck"\ntarget = "rocinha-99"', "is not an active station"),
+        ('kind = "outage"\ntarget = "rocinha-02"', "an outage silences a zone"),
+        ('kind = "spike"\ntarget = "rocinha-02"\nquantity = "rainfall"', "rain_mm"),
+    ],
+)
+def test_a_scheduled_fault_must_name_what_the_registry_has(
+    tmp_path: Path, event: str, words: str
+) -> None:
+    """A fault event aimed at nothing is an error naming the event, not a KeyError or a no-op."""
+    path = tmp_path / "faulty.toml"
+    path.write_text(
+        MINIMAL + f"[[faults.events]]\n{event}\nstart_h = 1\nduration_h = 1\n", encoding="utf-8"
+    )
+    scenario = load_scenario(str(path))
+    rio = load_registry(scenario.registry)
+    with pytest.raises(ScenarioError, match=words) as caught:
+        generate(scenario, rio, seed=1, anchor=scenario.start.timestamp())
+    assert (caught.value.field or "").startswith("faults.events[0].")
+    assert str(path) in str(caught.value)
