@@ -1,9 +1,10 @@
 """``encosta demo``: replay a documented storm through the whole pipeline, live, and score it.
 
-1. The stack comes up; a fresh ``encosta_demo`` database is migrated and loaded with the Rio
-   registry. Only a database named ``encosta_demo…`` that bears the demo's mark (a comment on
-   the database, set when the demo created it) is ever dropped: ``--database encosta`` is
-   refused, and so is any database the demo did not create.
+1. The stack comes up; a fresh ``encosta_demo`` database is migrated and loaded with the
+   scenario's registry (``[scenario] registry``, the Rio registry unless it names one). Only a
+   database named ``encosta_demo…`` that bears the demo's mark (a comment on the database, set
+   when the demo created it) is ever dropped: ``--database encosta`` is refused, and so is any
+   database the demo did not create.
 2. The simulator replays the scenario (by default Rio de Janeiro, 5-7 April 2010, ending now)
    over MQTT as the field gateways would, faults included; the ingest service stores it.
 3. Simulated time advances in the evaluator's 15-minute steps. Before the evaluation at
@@ -73,7 +74,6 @@ from runtime import settings
 from runtime.settings import Environment
 from simulators import Run, generate, load_scenario, publish
 
-REGISTRY = stack.REPO / "deploy" / "stations" / "rio-de-janeiro.toml"
 LEVELS = tuple(level.name.lower() for level in Level)  # normal, attention, alert, crisis
 STEP_S = 900.0  # the evaluator's step through simulated time
 WARN_LEVEL = 2  # the level that sounds sirens: episodes are scored from it (backtest.scores)
@@ -101,7 +101,7 @@ async def _sql(admin: asyncpg.Connection, build: str, *args: str) -> None:
     await admin.execute(await admin.fetchval(build, *args))
 
 
-async def _fresh_database(config: stack.StackConfig, name: str) -> str:
+async def _fresh_database(config: stack.StackConfig, name: str, registry: Registry) -> str:
     """Drop the demo database ``name`` if an earlier demo made it, create, mark and migrate it."""
     check_name(name)
     admin = await asyncpg.connect(config.dsn("postgres"))
@@ -126,7 +126,7 @@ async def _fresh_database(config: stack.StackConfig, name: str) -> str:
         await admin.close()
     dsn = config.dsn(name)
     await migrate(dsn)
-    await import_registry(dsn, load_registry(REGISTRY))
+    await import_registry(dsn, registry)
     return dsn
 
 
@@ -453,10 +453,10 @@ async def _demo(args: argparse.Namespace) -> int:
     report_dir = Path(args.report) if args.report else config.state_dir / "demo-report"
     console = Console(highlight=False) if sys.stdout.isatty() else Console(width=200)
     await asyncio.to_thread(stack.up, config)
-    await _fresh_database(config, args.database)
+    registry = load_registry(scenario.registry)  # the network the scenario names
+    await _fresh_database(config, args.database, registry)
     # Each part of the pipeline connects as its own role (migration 0005), like in production.
     dsn = config.dsn(args.database, "encosta_reader")
-    registry = load_registry(REGISTRY)
     run = generate(scenario, registry, seed=args.seed)
     console.print(f"scenario {scenario.name}: {scenario.title}")
     console.print(

@@ -42,6 +42,7 @@ from registry.format import load_registry
 from simulators import ScenarioError, generate, load_scenario
 from simulators.scenario import resolve
 from simulators.spinup import history
+from tests.networks import scenario_on_zones
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -162,29 +163,14 @@ def test_a_storm_and_a_preset_from_outside_the_repository_are_scored(tmp_path: P
     ]  # fmt: skip
 
 
-def _two_zones(text: str, zones: tuple[str, ...]) -> str:
-    """The Rio registry cut to ``zones`` (their [[zones]] blocks and their stations)."""
-    head, *blocks = re.split(r"\n(?=\[\[(?:zones|stations)\]\]\n)", text)
-    kept = [b for b in blocks if any(f'id = "{z}"' in b or f'zone = "{z}"' in b for z in zones)]
-    return "\n".join([head, *kept]) + "\n"
-
-
 def test_a_storm_is_scored_on_the_registry_it_names(tmp_path: Path) -> None:
     """``[scenario] registry``, relative to the scenario file, is the network backtested.
 
     Without ``--registry`` each scenario runs over its own registry, as ``encosta simulate``
     does; here two zones of the Rio network, so every method scores two zones per run.
     """
-    (tmp_path / "two-zones.toml").write_text(
-        _two_zones(REGISTRY.read_text(encoding="utf-8"), ("rocinha", "vidigal")), encoding="utf-8"
-    )
-    shipped = resolve("summer-cells").read_text(encoding="utf-8")
-    storm = tmp_path / "cells.toml"
-    storm.write_text(
-        shipped.replace("[scenario]\n", '[scenario]\nregistry = "two-zones.toml"\n', 1),
-        encoding="utf-8",
-    )
-    assert load_scenario(str(storm)).registry == tmp_path / "two-zones.toml"
+    storm = scenario_on_zones(tmp_path, "summer-cells", ("rocinha", "vidigal"))
+    assert load_scenario(str(storm)).registry == tmp_path / "cut-registry.toml"
     backtest = run_backtest([str(storm)], 1, presets_of(["rio"], ""))
     scored = [s for s in backtest.scored if s.scenario == str(storm)]
     assert {s.method for s in scored} == {"rio", "rio+reports", "siren"}

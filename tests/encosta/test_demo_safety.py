@@ -9,9 +9,12 @@ import asyncpg
 import pytest
 
 from encosta import demo, stack
+from encosta.backtest.command import REGISTRY
 from encosta.cli import main
+from registry.format import load_registry
 
 pytestmark = pytest.mark.services
+RIO = load_registry(REGISTRY)
 
 
 async def _exists(config: stack.StackConfig, name: str) -> bool:
@@ -69,7 +72,7 @@ async def test_demo_recreates_only_the_database_it_marked(stack_config: stack.St
     """The demo marks what it creates and drops it again next time: a row put there is gone."""
     name = f"encosta_demo_marked_{uuid.uuid4().hex[:8]}"
     try:
-        await demo._fresh_database(stack_config, name)
+        await demo._fresh_database(stack_config, name, RIO)
         connection = await asyncpg.connect(stack_config.dsn(name))
         try:
             mark = await connection.fetchval(
@@ -80,7 +83,7 @@ async def test_demo_recreates_only_the_database_it_marked(stack_config: stack.St
         finally:
             await connection.close()
         assert mark == demo.MARK
-        await demo._fresh_database(stack_config, name)
+        await demo._fresh_database(stack_config, name, RIO)
         connection = await asyncpg.connect(stack_config.dsn(name))
         try:
             assert await connection.fetchval("SELECT to_regclass('leftover')") is None
