@@ -39,7 +39,7 @@ import time
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -72,10 +72,12 @@ from models import Level
 from registry.format import Registry, load_registry
 from runtime import settings
 from runtime.settings import Environment
-from simulators import Run, generate, load_scenario, publish
+from simulators import Run, generate, load_scenario, publish, same_hour_anchor
+from simulators.spinup import History, history
 
 LEVELS = tuple(level.name.lower() for level in Level)  # normal, attention, alert, crisis
 STEP_S = 900.0  # the evaluator's step through simulated time
+BEFORE_STEP = timedelta(seconds=1)  # each evaluation at t looks at [t - 15 min, t) (no look-ahead)
 WARN_LEVEL = 2  # the level that sounds sirens: episodes are scored from it (backtest.scores)
 METHOD = "encosta"  # the method name in the backtest's scoring (the live pipeline)
 STALL_S = 120.0  # no ingest progress for this long while readings are due: give up
@@ -128,6 +130,28 @@ async def _fresh_database(config: stack.StackConfig, name: str, registry: Regist
     await migrate(dsn)
     await import_registry(dsn, registry)
     return dsn
+
+
+async def _store_history(dsn: str, past: History) -> None:
+    """What the network held before the storm: the spin-up history, stored as readings.
+
+    As ``encosta backtest`` replays it first (docs/backtest.md, "Spin-up"): the evaluator's
+    first windows are full, so alerts step down as well as up. Written by the owner in one COPY
+    (not through ingest: it was stored before the run), then summarised into the rollups.
+    """
+    connection = await asyncpg.connect(dsn)
+    try:
+        await connection.copy_records_to_table(
+            "readings",
+            records=[
+                (sid, quantity, datetime.fromtimestamp(ts, UTC), value)
+                for sid, quantity, ts, value in past.rows()
+            ],
+            columns=["station_id", "quantity", "ts", "value"],
+        )
+        await connection.fetchval("SELECT encosta_refresh_rollup()")
+    finally:
+        await connection.close()
 
 
 async def _broker_accounts(config: stack.StackConfig, registry: Registry) -> dict[str, str]:
@@ -270,8 +294,12 @@ async def _live_replay(  # noqa: PLR0913, PLR0917  the replay's parts
     sink: WebhookSink,
     view: LiveView,
     speed: float | None,
+    history_rows: int = 0,
 ) -> Outcome:
-    """Publish, ingest, evaluate and deliver in step through simulated time."""
+    """Publish, ingest, evaluate and deliver in step through simulated time.
+
+    ``history_rows`` readings were stored before the run (the spin-up); they are not the run's.
+    """
     ingest = IngestService(ingest_config)
     clock = Clock()
     sends = [m.send_ts for m in run.messages]
@@ -321,7 +349,9 @@ async def _live_replay(  # noqa: PLR0913, PLR0917  the replay's parts
                 return committed() >= due or publisher.done()
 
             await _wait_until(caught_up, f"ingest committed {committed()} of {due} messages")
-            moment = datetime.fromtimestamp(at, UTC)
+            # One second before the step, as the backtest's evaluation at t: the newest bucket
+            # is [t - 15 min, t), whose readings were released, not the empty one starting at t.
+            moment = datetime.fromtimestamp(at, UTC) - BEFORE_STEP
             changes = await engine.evaluate_once(moment)
             tracked.step(at, changes)
             for proposal, step in changes:
@@ -338,7 +368,7 @@ async def _live_replay(  # noqa: PLR0913, PLR0917  the replay's parts
             at += STEP_S
         await clock.advance(math.inf)
         await publisher
-        expected = run.manifest.total_expected_stored
+        expected = run.manifest.total_expected_stored + history_rows
 
         async def all_stored() -> bool:
             return int(await connection.fetchval("SELECT count(*) FROM readings")) >= expected
@@ -358,7 +388,7 @@ async def _live_replay(  # noqa: PLR0913, PLR0917  the replay's parts
         await ingest_task
         await dispatch_task
     view.update(counters(run.end_ts, len(sends)))
-    stored = int(await connection.fetchval("SELECT count(*) FROM readings"))
+    stored = int(await connection.fetchval("SELECT count(*) FROM readings")) - history_rows
     rows = await connection.fetch("SELECT reason, count(*) AS n FROM rejects GROUP BY reason")
     return Outcome(
         stored=stored,
@@ -426,8 +456,12 @@ async def _zone_rows(connection: asyncpg.Connection, run: Run) -> list[dict[str,
         """
     )
 
-    def hours(at: datetime | None) -> float | None:
-        return None if at is None else (at.timestamp() - run.start_ts) / 3600
+    def hours(at: datetime | None) -> float | None:  # the step the evaluation belongs to
+        return (
+            None
+            if at is None
+            else math.ceil((at.timestamp() - run.start_ts) / STEP_S) * STEP_S / 3600
+        )
 
     out = []
     for z in zones:
@@ -454,15 +488,20 @@ async def _demo(args: argparse.Namespace) -> int:
     console = Console(highlight=False) if sys.stdout.isatty() else Console(width=200)
     await asyncio.to_thread(stack.up, config)
     registry = load_registry(scenario.registry)  # the network the scenario names
-    await _fresh_database(config, args.database, registry)
+    owner_dsn = await _fresh_database(config, args.database, registry)
     # Each part of the pipeline connects as its own role (migration 0005), like in production.
     dsn = config.dsn(args.database, "encosta_reader")
-    run = generate(scenario, registry, seed=args.seed)
+    # At the scenario's own hours (whole days back from now): the run encosta backtest scores.
+    run = generate(scenario, registry, seed=args.seed, anchor=same_hour_anchor(scenario))
+    past = history(run, registry)
+    await _store_history(owner_dsn, past)
     console.print(f"scenario {scenario.name}: {scenario.title}")
     console.print(
         f"  {len(run.messages)} messages, {run.manifest.total_sent} readings from "
         f"{len(registry.stations)} stations; simulated time "
-        f"{when(run.start_ts)} to {when(run.end_ts)}"
+        f"{when(run.start_ts)} to {when(run.end_ts)}; "
+        f"{len(past)} readings of the {(past.end_ts - past.start_ts) / 3600:.0f} h before "
+        "stored first (the spin-up history)"
     )
     passwords = await _broker_accounts(config, registry)
     base = IngestConfig.from_env(os.environ)
@@ -508,6 +547,7 @@ async def _demo(args: argparse.Namespace) -> int:
                     sink,
                     view,
                     args.speed,
+                    history_rows=len(past),
                 )
         zones = await _zone_rows(connection, run)
     finally:

@@ -15,7 +15,7 @@ from simulators.gateway import Message
 from simulators.manifest import Manifest, Rejection
 from simulators.output import read_messages, write_messages, write_run
 from simulators.publisher import PublishStats, publish
-from simulators.run import Run, end_now_anchor, generate
+from simulators.run import Run, end_now_anchor, generate, same_hour_anchor
 from simulators.scenario import Scenario, available, load_scenario
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "load_scenario",
     "publish",
     "read_messages",
+    "same_hour_anchor",
     "write_messages",
     "write_run",
 ]

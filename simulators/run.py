@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from simulators.scenario import Scenario
 
 Array = npt.NDArray[np.float64]
+DAY_S = 86400.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +69,19 @@ def end_now_anchor(scenario: Scenario, now: float | None = None) -> float:
     now = time.time() if now is None else now
     end = now // scenario.step_s * scenario.step_s
     return end - scenario.steps * scenario.step_s
+
+
+def same_hour_anchor(scenario: Scenario, now: float | None = None) -> float:
+    """The latest start at the scenario's own time of day whose run ends by ``now``.
+
+    Whole days from ``scenario.start``: the sun (evapotranspiration, hence the soil) and the
+    spin-up's afternoon showers fall at the scenario's hours, so a live replay anchored here
+    generates the very run ``encosta backtest`` scores (which starts at ``scenario.start``),
+    and it ends at most a day before ``now`` (ingest accepts device times 30 days back).
+    """
+    now = time.time() if now is None else now
+    start = scenario.start.timestamp()
+    return start + (now - scenario.steps * scenario.step_s - start) // DAY_S * DAY_S
 
 
 def _outages(

@@ -13,6 +13,7 @@ import pytest
 
 from alerts.store import Proposal
 from encosta import demo, stack
+from encosta.backtest.command import family, presets_of, run_backtest
 from tests.networks import scenario_on_zones
 
 if TYPE_CHECKING:
@@ -70,6 +71,22 @@ async def test_demo_replays_scores_and_delivers(
     assert {z["outcome"] for z in skill["per_zone"]} <= {"hit", "miss", "false_alarm", "quiet"}
     for z in skill["per_zone"]:  # lead only for hits, from the episode open at the failure
         assert (z["lead_h"] is not None) == (z["outcome"] == "hit")
+    # The same run as encosta backtest scores (the scenario's own hours, its spin-up stored
+    # first, each step evaluated on [t - 15 min, t)): the same scores and first attentions,
+    # and alerts that step down as well as up.
+    backtest = run_backtest([scenario], (3,), presets_of(["rio"], ""))
+    scored = family(backtest, scenario, "rio")
+    assert skill["zones"] == scored["zones"]
+    assert skill["attention"]["zones"] == scored["attention"]["zones"]
+    run, line = backtest.examples[scenario]
+    ids = sorted(z["id"] for z in data["zones"])
+    first = {}
+    for zi, zone in enumerate(ids):
+        times = [t for t, held in zip(line.times_s, line.held["rio"], strict=True) if held[zi] >= 1]
+        first[zone] = None if not times else (times[0] - run.start_ts) / 3600.0
+    assert {z["id"]: z["first_attention_h"] for z in data["zones"]} == first
+    if registry == "rio":  # seed 3's cells pass over the whole network: alerts clear too
+        assert "risk cleared" in out
     for file in ("report.md", "levels.png", "map.png"):
         assert (report / file).stat().st_size > 0
     assert "Rocinha" in (report / "report.md").read_text(encoding="utf-8")
