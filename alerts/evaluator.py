@@ -27,6 +27,7 @@ import contextlib
 import logging
 import math
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +40,7 @@ from alerts.metrics import AlertsMetrics
 from alerts.observations import Grid, StationTable, load_stations, stale_mask
 from alerts.partitions import PartitionLease, partition_of
 from alerts.results import StoredStep, store_results
+from alerts.settled import SettledUnknown
 from alerts.store import Proposal, apply, open_states
 from alerts.window import IncrementalGrid
 from models import MODEL_VERSION, ModelInputs, ModelResult, evaluate, load_preset, zone_evidence
@@ -170,6 +172,8 @@ class Evaluator(StackedResource):
         self._beat: int | None = None  # heartbeat period already sent by this evaluator
         # The window between cycles: each cycle reads only what changed (alerts.window).
         self._window = IncrementalGrid(config.step_minutes, config.window_h)
+        # Material unknown of the bucket still filling alone holds no de-escalation.
+        self._settled = SettledUnknown(config.step_minutes * 60.0)
         # The previous cycle's model result and the stations it was for (reused when the
         # window read nothing new), and what the last cycles did (for benchmarks and tests).
         self._result: tuple[StationTable, ModelResult] | None = None
@@ -228,7 +232,11 @@ class Evaluator(StackedResource):
             if stations.ids:
                 runs = self.model_runs
                 result = await self._model(stations, grid)
-                proposals += risk_proposals(result, self.model, stations, names)
+                risk = risk_proposals(result, self.model, stations, names)
+                held = self._settled.update(
+                    grid.end.timestamp(), {p.zone_id: p.unknown for p in risk}
+                )
+                proposals += [replace(p, unknown=held[p.zone_id]) for p in risk]
                 if self.model_runs > runs:  # a reused result of this step is stored already
                     mine = lambda zone: self._mine(zone, partitions)  # noqa: E731
                     await store_results(

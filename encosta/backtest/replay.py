@@ -32,6 +32,7 @@ from alerts.antecedent import ANTECEDENT_DAYS, DAY_S, first_day, record
 from alerts.gridding import OTHER, PLAIN_VWC, RAIN, bucket_cells, fill_grid, soil_preference
 from alerts.lifecycle import AlertState, advance
 from alerts.observations import StationTable, station_table
+from alerts.settled import SettledUnknown
 from encosta.backtest.reports import amend, counts_at
 from ingest.payload import PayloadDecoder, epoch_of
 from models import ModelInputs, evaluate
@@ -360,6 +361,7 @@ def replay(  # noqa: PLR0913  the run, its methods, its history and its reports
         holds[name] = holds[head]
     holds[SIREN] = timedelta(minutes=siren.hysteresis.hold_minutes)
     states = {m: [AlertState() for _ in range(n_zones)] for m in methods}
+    settled_by = {m: SettledUnknown(STEP_MINUTES * 60.0) for m in methods}  # as the evaluator
     line = Timeline()
     for m in methods:
         line.proposed[m], line.held[m], line.unknown[m], line.criterion[m] = [], [], [], []
@@ -398,7 +400,9 @@ def replay(  # noqa: PLR0913  the run, its methods, its history and its reports
             outputs[head + WITH_REPORTS] = amend(stations.zone_ids, outputs[head], counts, rule)
         level, why = _siren(rain, stations, siren)
         outputs[SIREN] = (level, [False] * n_zones, why)
-        for m, (proposed, unknown, why) in outputs.items():
+        for m, (proposed, material, why) in outputs.items():
+            settled = settled_by[m].update(t, dict(zip(stations.zone_ids, material, strict=True)))
+            unknown = [settled[zone] for zone in stations.zone_ids]
             held = []
             for z in range(n_zones):
                 step_z = advance(states[m][z], proposed[z], at, holds[m], unknown=unknown[z])
