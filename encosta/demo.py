@@ -60,6 +60,7 @@ from encosta.duty import META, why
 from encosta.errors import ConfigError, EncostaError
 from encosta.liveview import Counters, LiveView, ZoneRow, when
 from encosta.migrate import migrate
+from encosta.outdir import writable_dir
 from encosta.registry import import_registry
 from encosta.webhook_sink import WebhookSink
 from ingest.accounts import ingest_account, ingest_client_ids
@@ -484,7 +485,9 @@ async def _demo(args: argparse.Namespace) -> int:
     check_name(args.database)  # before anything starts
     scenario = load_scenario(args.scenario)  # a wrong name or file too
     config = stack.StackConfig.from_env(os.environ)
-    report_dir = Path(args.report) if args.report else config.state_dir / "demo-report"
+    report_dir = writable_dir(
+        Path(args.report) if args.report else config.state_dir / "demo-report"
+    )  # before the stack starts: a typo costs a second, not the replay
     console = Console(highlight=False) if sys.stdout.isatty() else Console(width=200)
     await asyncio.to_thread(stack.up, config)
     registry = load_registry(scenario.registry)  # the network the scenario names
@@ -627,9 +630,10 @@ def print_summary(console: Console, data: dict[str, Any]) -> None:
         f"  readings stored {i['stored']} / expected {i['expected_stored']} (sent {i['sent']} "
         f"unique, {i['resent_copies']} resent copies deduplicated)"
     )
+    covering = ", covering its deliberately corrupted readings:" if i["rejects"] else ""
     console.print(
-        f"  rejects: {i['rejects']} rows (the simulator predicted {i['predicted_rejects']}), "
-        "covering its deliberately corrupted readings:"
+        f"  rejects: {i['rejects']} rows (the simulator predicted {i['predicted_rejects']})"
+        + covering
     )
     for reason, n in i["rejects_by_reason"].items():
         console.print(f"    {reason:18} {n['rows']:5} rows, {n['corrupted']} corrupted readings")

@@ -87,6 +87,10 @@ def _h(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
 
 
+def _ratio(value: float | None) -> str:  # POD, FAR, CSI: two decimals, as on the terminal
+    return "-" if value is None else f"{value:.2f}"
+
+
 def _markdown(data: dict[str, Any], plots: list[str]) -> str:
     i, s, w = data["ingest"], data["skill"], data["webhooks"]
     t = s["zones"]
@@ -122,8 +126,9 @@ def _markdown(data: dict[str, Any], plots: list[str]) -> str:
             "failure, with the lead time "
             "from the start of *that* episode; a false alarm is a zone with an episode and no "
             f"failure. Hits {t['hits']}, misses {t['misses']}, false alarms {t['false_alarms']}, "
-            f"quiet {t['quiet']}; POD {_h(t['pod'])}, FAR {_h(t['far'])}, CSI {_h(t['csi'])}; "
-            f"mean lead {_h(s['mean_lead_h'])} h."
+            f"quiet {t['quiet']}; POD {_ratio(t['pod'])}, FAR {_ratio(t['far'])}, "
+            f"CSI {_ratio(t['csi'])}; "
+            f"mean lead {_h(s['mean_lead_h'])}{'' if s['mean_lead_h'] is None else ' h'}."
         ),
         "",
         (

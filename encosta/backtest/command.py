@@ -35,9 +35,11 @@ from encosta.backtest.scores import (
     score_zone,
     zone_days,
 )
+from encosta.outdir import writable_dir
 from models import ConfigError, ModelConfig, load_preset
+from registry.errors import RegistryError
 from registry.format import load_registry
-from simulators import available, generate, load_scenario
+from simulators import ScenarioError, available, generate, load_scenario
 from simulators.spinup import history
 
 if TYPE_CHECKING:
@@ -104,7 +106,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:  # noqa: ANN401  argparse's
     )
     parser.add_argument(
         "--jobs",
-        type=int,
+        type=positive_int,
         default=min(2, os.cpu_count() or 1),
         help="worker processes (default: 2, or 1 on a single core)",
     )
@@ -136,6 +138,17 @@ def parse_seeds(text: str) -> tuple[int, ...]:
             raise argparse.ArgumentTypeError(msg)
         seeds += [s for s in range(first, last + 1) if s not in seeds]
     return tuple(seeds)
+
+
+def positive_int(text: str) -> int:
+    """``--jobs``: a whole number of worker processes, at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of processes >= 1")
+    return value
 
 
 def parse_sweep(text: str) -> str:
@@ -293,8 +306,14 @@ def run_backtest(  # noqa: PLR0913  the command's options
     result = Backtest(list(scenarios), chosen, methods, presets=dict(presets))
     started = time.perf_counter()
     registries = {name: registry_path or str(load_scenario(name).registry) for name in scenarios}
-    for path in set(registries.values()):  # a bad registry is one error here, not per worker
-        load_registry(Path(path))
+    for name, path in registries.items():  # a bad registry is one error here, not per worker
+        try:
+            load_registry(Path(path))
+        except RegistryError as exc:
+            if registry_path is not None:
+                raise
+            where = load_scenario(name).path  # the scenario that names it
+            raise ScenarioError(str(exc), path=where, field="scenario.registry") from exc
     work = [
         Job(name, seed, registries[name], presets, keep=seed == chosen[0], reports=reports)
         for name in scenarios
@@ -481,6 +500,8 @@ def run(args: argparse.Namespace) -> int:
     scenarios = args.scenario or list(available())
     for name in scenarios:  # a wrong name or file is one line now, not a worker's traceback
         load_scenario(name)
+    if args.report:
+        writable_dir(Path(args.report))
     presets = presets_of(args.preset or ["rio", "sirens"], args.sweep)
     backtest = run_backtest(scenarios, args.seeds, presets, args.registry, jobs=args.jobs)
     command = "encosta backtest " + " ".join(

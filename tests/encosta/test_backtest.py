@@ -213,6 +213,25 @@ def test_a_wrong_storm_or_preset_is_one_line_before_any_work(
     assert len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.usefixtures("cli_logging")
+def test_a_report_directory_that_cannot_be_written_is_refused_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--report`` under a regular file: one line naming it, before any run (exit 2)."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x", encoding="utf-8")
+    code = main(["backtest", "--seeds", "1", "--report", str(blocker / "report")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith(f"encosta: error: --report {blocker / 'report'}: cannot write there")
+    assert len(err.strip().splitlines()) == 1
+    parser = argparse.ArgumentParser()
+    add_parser(parser.add_subparsers())
+    for bad in ("0", "-1", "two"):
+        with pytest.raises(SystemExit):
+            parser.parse_args(["backtest", "--jobs", bad])
+
+
 def test_worker_processes_give_the_same_scores_as_one_process() -> None:
     """Two seeds in two worker processes score exactly as the same seeds inline."""
     presets = presets_of(["rio"], "")
@@ -347,6 +366,15 @@ def test_a_workers_error_reaches_the_caller_as_itself(tmp_path: Path) -> None:
     assert pickle.loads(pickle.dumps(error)).field == "f"
     with pytest.raises(ScenarioError, match=r"faults\.events\[0\]\.target.*nowhere-01"):
         run_backtest([str(storm)], 2, presets_of(["rio"], ""), jobs=2)
+    named = tmp_path / "names-a-missing-registry.toml"
+    named.write_text(
+        resolve("summer-cells")
+        .read_text(encoding="utf-8")
+        .replace("[scenario]\n", '[scenario]\nregistry = "gone.toml"\n', 1),
+        encoding="utf-8",
+    )
+    with pytest.raises(ScenarioError, match=r"names-a-missing-registry\.toml: scenario\.registry"):
+        run_backtest([str(named)], 1, presets_of(["rio"], ""))
     with pytest.raises(RegistryError, match=r"nope\.toml"):
         run_backtest(
             ["summer-cells"], 2, presets_of(["rio"], ""), str(tmp_path / "nope.toml"), jobs=2
