@@ -5,8 +5,10 @@
    database named ``encosta_demo…`` that bears the demo's mark (a comment on the database, set
    when the demo created it) is ever dropped: ``--database encosta`` is refused, and so is any
    database the demo did not create.
-2. The simulator replays the scenario (by default Rio de Janeiro, 5-7 April 2010, ending now)
-   over MQTT as the field gateways would, faults included; the ingest service stores it.
+2. The simulator replays the scenario (by default Rio de Janeiro, 5-7 April 2010) at its own
+   hours on the latest day it ends before now (``simulators.same_hour_anchor``), its spin-up
+   history stored first, over MQTT as the field gateways would, faults included; the ingest
+   service stores it.
 3. Simulated time advances in the evaluator's 15-minute steps. Before the evaluation at
    ``t``, exactly the messages *sent* before ``t`` are published and committed by ingest, so
    the evaluator sees what it would have seen live at ``t`` (a gateway's backlog arrives when
