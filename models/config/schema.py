@@ -127,11 +127,11 @@ class Slope:
     # apparent cohesion at residual water content, every station
     suction_cohesion_kpa: Annotated[float, _M(ge=0.0, le=50.0)]
     fs_levels: tuple[_Ratio, _Ratio, _Ratio]
-    # How a probe reading becomes a water table (docs/model.md, "Wetness and water table"): "column" — the
-    # probe stands for the whole column (conservative: no failure missed in the backtest, more
-    # false alarms); "probe" — only a saturated reading at the probe's depth proves a water
-    # table, (z - d) / z as a lower bound (physically grounded; misses slopes whose water
-    # table rises below the deepest probe, measured in docs/model.md).
+    # How a probe reading becomes a water table (docs/model.md, "Wetness and water table"):
+    # "column" — the probe stands for the whole column (conservative: no failure missed in the
+    # backtest, more false alarms); "probe" — only a saturated reading at the probe's depth
+    # proves a water table, (z - d) / z as a lower bound (physically grounded; misses slopes
+    # whose water table rises below the deepest probe, measured in docs/model.md).
     water_table: _WaterTable = "column"
 
     def __post_init__(self) -> None:
