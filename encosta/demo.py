@@ -72,10 +72,11 @@ from ingest.config import IngestConfig
 from ingest.mqtt5 import connect_properties
 from ingest.service import IngestService
 from models import Level
-from registry.format import Registry, load_registry
+from registry.format import Registry
 from runtime import settings
 from runtime.settings import Environment
 from simulators import Run, generate, load_scenario, publish, same_hour_anchor
+from simulators.scenario import scenario_registry
 from simulators.spinup import History, history
 
 LEVELS = tuple(level.name.lower() for level in Level)  # normal, attention, alert, crisis
@@ -486,13 +487,13 @@ async def _zone_rows(connection: asyncpg.Connection, run: Run) -> list[dict[str,
 async def _demo(args: argparse.Namespace) -> int:
     check_name(args.database)  # before anything starts
     scenario = load_scenario(args.scenario)  # a wrong name or file too
+    registry = scenario_registry(scenario)  # the network the scenario names
     config = stack.StackConfig.from_env(os.environ)
     report_dir = writable_dir(
         Path(args.report) if args.report else config.state_dir / "demo-report"
     )  # before the stack starts: a typo costs a second, not the replay
     console = Console(highlight=False) if sys.stdout.isatty() else Console(width=200)
     await asyncio.to_thread(stack.up, config)
-    registry = load_registry(scenario.registry)  # the network the scenario names
     owner_dsn = await _fresh_database(config, args.database, registry)
     # Each part of the pipeline connects as its own role (migration 0005), like in production.
     dsn = config.dsn(args.database, "encosta_reader")

@@ -17,6 +17,8 @@ from typing import Annotated
 
 import msgspec
 
+from registry.errors import RegistryError
+from registry.format import Registry, load_registry
 from simulators.community import CommunityReports
 from simulators.errors import ScenarioError
 from simulators.fault_config import Faults, parse_faults
@@ -277,6 +279,14 @@ def _overlaps(
         path=source,
         field=prefix + "hyetograph",
     )
+
+
+def scenario_registry(scenario: Scenario) -> Registry:
+    """The station registry ``scenario`` names, or a ScenarioError naming the scenario's field."""
+    try:
+        return load_registry(scenario.registry)
+    except RegistryError as exc:
+        raise ScenarioError(str(exc), path=scenario.path, field="scenario.registry") from exc
 
 
 def resolve(name_or_path: str) -> Path:

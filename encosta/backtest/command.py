@@ -37,9 +37,9 @@ from encosta.backtest.scores import (
 )
 from encosta.outdir import writable_dir
 from models import ConfigError, ModelConfig, load_preset
-from registry.errors import RegistryError
 from registry.format import load_registry
-from simulators import ScenarioError, available, generate, load_scenario
+from simulators import available, generate, load_scenario
+from simulators.scenario import scenario_registry
 from simulators.spinup import history
 
 if TYPE_CHECKING:
@@ -307,13 +307,10 @@ def run_backtest(  # noqa: PLR0913  the command's options
     started = time.perf_counter()
     registries = {name: registry_path or str(load_scenario(name).registry) for name in scenarios}
     for name, path in registries.items():  # a bad registry is one error here, not per worker
-        try:
+        if registry_path is None:
+            scenario_registry(load_scenario(name))  # an error names the scenario's field
+        else:
             load_registry(Path(path))
-        except RegistryError as exc:
-            if registry_path is not None:
-                raise
-            where = load_scenario(name).path  # the scenario that names it
-            raise ScenarioError(str(exc), path=where, field="scenario.registry") from exc
     work = [
         Job(name, seed, registries[name], presets, keep=seed == chosen[0], reports=reports)
         for name in scenarios
