@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from simulators.scenario import Soil
 
 Array = npt.NDArray[np.float64]
+MAX_SUBSTEP_S = 300.0  # the shipped scenarios' step: their soil is unchanged by sub-steps
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,9 +106,12 @@ def simulate_soil(
     theta = tr + soil.antecedent_wetness * (ts - tr) * np.ones_like(h)
     z = columns.soil_depth_m
     table = soil.antecedent_water_table * z * soil.drainable_porosity  # m of water
-    dt_h = step_s / 3600.0
-    ks = soil.ks_mm_h / 1000.0 * dt_h  # m per step
-    et = soil.et_mm_day / 1000.0 / 12.0 * dt_h  # m per daylight step
+    # Explicit in time: a step longer than MAX_SUBSTEP_S is integrated in equal sub-steps of
+    # equal rain, so the soil (and which slopes fail) hardly depends on the scenario's step_s.
+    sub = max(1, math.ceil(step_s / MAX_SUBSTEP_S - 1e-9))
+    dt_h = step_s / sub / 3600.0
+    ks = soil.ks_mm_h / 1000.0 * dt_h  # m per sub-step
+    et = soil.et_mm_day / 1000.0 / 12.0 * dt_h  # m per daylight sub-step
     lateral = 1.0 - math.exp(-dt_h / soil.lateral_drain_h)
     probes = np.asarray(columns.depths_m)
     solar_offset_h = columns.lon / 15.0
@@ -115,26 +119,30 @@ def simulate_soil(
     table_out = np.empty((stations, steps), dtype=np.float32)
     wet_out = np.empty((stations, steps), dtype=np.float32)
     for k in range(steps):
-        arriving = np.minimum(rain_mm[:, k] / 1000.0, ks)
-        bypass = np.minimum(arriving * soil.macropore_share, z * soil.drainable_porosity - table)
-        table += bypass
-        inflow = np.minimum(arriving - bypass, (ts[:, 0] - theta[:, 0]) * h[:, 0])
-        theta[:, 0] += inflow / h[:, 0]
-        for i in range(h.shape[1]):
-            se = np.clip((theta[:, i] - tr[:, 0]) / (ts[:, 0] - tr[:, 0]), 0.0, 1.0)
-            q = np.minimum(ks * se**soil.drainage_exponent, (theta[:, i] - tr[:, 0]) * h[:, i])
-            if i + 1 < h.shape[1]:
-                q = np.minimum(q, (ts[:, 0] - theta[:, i + 1]) * h[:, i + 1])
-                theta[:, i + 1] += q / h[:, i + 1]
-            else:
-                q = np.minimum(q, z * soil.drainable_porosity - table)
-                table += q
-            theta[:, i] -= q / h[:, i]
-        hour = ((start_epoch + (k + 0.5) * step_s) / 3600.0 + solar_offset_h) % 24.0
-        daylight = (hour >= 6.0) & (hour < 18.0)
-        se_top = np.clip((theta[:, 0] - tr[:, 0]) / (ts[:, 0] - tr[:, 0]), 0.0, 1.0)
-        theta[:, 0] -= np.where(daylight, et * se_top, 0.0) / h[:, 0]
-        table -= table * lateral
+        for j in range(sub):  # sub-steps of equal rain
+            arriving = np.minimum(rain_mm[:, k] / sub / 1000.0, ks)
+            bypass = np.minimum(
+                arriving * soil.macropore_share, z * soil.drainable_porosity - table
+            )
+            table += bypass
+            inflow = np.minimum(arriving - bypass, (ts[:, 0] - theta[:, 0]) * h[:, 0])
+            theta[:, 0] += inflow / h[:, 0]
+            for i in range(h.shape[1]):
+                se = np.clip((theta[:, i] - tr[:, 0]) / (ts[:, 0] - tr[:, 0]), 0.0, 1.0)
+                q = np.minimum(ks * se**soil.drainage_exponent, (theta[:, i] - tr[:, 0]) * h[:, i])
+                if i + 1 < h.shape[1]:
+                    q = np.minimum(q, (ts[:, 0] - theta[:, i + 1]) * h[:, i + 1])
+                    theta[:, i + 1] += q / h[:, i + 1]
+                else:
+                    q = np.minimum(q, z * soil.drainable_porosity - table)
+                    table += q
+                theta[:, i] -= q / h[:, i]
+            middle = start_epoch + (k + (j + 0.5) / sub) * step_s
+            hour = (middle / 3600.0 + solar_offset_h) % 24.0
+            daylight = (hour >= 6.0) & (hour < 18.0)
+            se_top = np.clip((theta[:, 0] - tr[:, 0]) / (ts[:, 0] - tr[:, 0]), 0.0, 1.0)
+            theta[:, 0] -= np.where(daylight, et * se_top, 0.0) / h[:, 0]
+            table -= table * lateral
         level = np.minimum(table / soil.drainable_porosity, z)
         vwc_out[:, :, k] = _probe_vwc(probes, z, level, theta, ts)
         table_out[:, k] = level
