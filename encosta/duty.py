@@ -88,9 +88,35 @@ def why(evidence: object) -> str:
     return "; ".join(reasons[:3]) or "-"
 
 
-def data_quality(row: asyncpg.Record) -> str:
-    """``ok``, or how many of the zone's stations are silent (the open data alert)."""
+# Per zone: active stations, and those silent for STALE_INTERVALS of their expected interval
+# (the evaluator's default threshold for a data alert) or that never reported.
+STALE_INTERVALS = 4
+_SILENT = """
+SELECT s.zone_id, count(*) AS stations,
+       count(*) FILTER (WHERE seen.ts IS NULL
+                        OR now() - seen.ts > $2 * s.expected_interval_s * interval '1 second')
+           AS silent
+FROM stations s
+LEFT JOIN LATERAL (
+    SELECT r.ts FROM readings r WHERE r.station_id = s.id ORDER BY r.ts DESC LIMIT 1
+) seen ON true
+WHERE s.network = $1 AND s.status = 'active'
+GROUP BY s.zone_id
+"""
+
+
+def data_quality(row: asyncpg.Record, seen: tuple[int, int] = (0, 0)) -> str:
+    """``ok``, how many stations are silent (the open data alert), or that no alert says so.
+
+    ``seen`` is (silent, active stations) of the zone as the readings show them now: without
+    a running evaluator no data alert is raised, and "ok" would be a claim without data.
+    """
     if not row["data_level"]:
+        if seen[0]:
+            return (
+                f"data unknown: {seen[0]} of {seen[1]} stations silent and no data alert "
+                "open (is the evaluator running?)"
+            )
         return "data ok"
     doc = _document(row["data_evidence"])
     silent = doc.get("stale_stations") or []
@@ -100,19 +126,24 @@ def data_quality(row: asyncpg.Record) -> str:
     )
 
 
-def status_lines(rows: list[asyncpg.Record], now: datetime) -> list[str]:
-    """One line per zone: level by name, since when, why, data quality."""
+def status_lines(
+    rows: list[asyncpg.Record], now: datetime, silent: dict[str, tuple[int, int]] | None = None
+) -> list[str]:
+    """One line per zone: level by name, since when (at that level), why, data quality."""
     width = max((len(r["name"]) for r in rows), default=4)
+    silent = silent or {}
     out = []
     for r in rows:
         level = level_name(r["level"])
-        since = _ago(r["risk_since"], now) if r["level"] else "-"
+        # Since the event that set the current level (raised, escalated or de-escalated).
+        at_level = r["evidence_at"] or r["risk_since"]
+        since = _ago(at_level, now) if r["level"] else "-"
         reason = why(r["evidence"]) if r["level"] else "-"
         ack = f" ack by {r['risk_acknowledged_by']}" if r["risk_acknowledged_by"] else ""
         alert = f" alert {r['risk_alert_id']}" if r["risk_alert_id"] else ""
         out.append(
             f"{r['name']:{width}}  {level:9} since {since:32} why {reason}  "
-            f"{data_quality(r)}{alert}{ack}"
+            f"{data_quality(r, silent.get(r['id'], (0, 0)))}{alert}{ack}"
         )
     return out
 
@@ -128,7 +159,11 @@ def status(args: argparse.Namespace) -> int:
                 "`encosta stations import`"
             )
             return 1
-        for line in status_lines(rows, datetime.now(UTC)):
+        counts = {
+            r["zone_id"]: (int(r["silent"]), int(r["stations"]))
+            for r in await connection.fetch(_SILENT, network, STALE_INTERVALS)
+        }
+        for line in status_lines(rows, datetime.now(UTC), counts):
             print(line)
         return 0
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import pytest
@@ -51,6 +53,16 @@ async def test_status_says_level_since_why_and_data_quality(database: Database) 
         database, "vidigal", 1, kind="data",
         evidence={"stale_stations": ["rj-vid-01"], "stations": 5},
     )  # fmt: skip
+    # No reading anywhere and no evaluator: no zone is "data ok", and the line says why.
+    done = await encosta(database, "status")
+    assert done.returncode == 0, done.stderr
+    quiet = [line for line in done.stdout.splitlines() if not line.startswith("Vidigal")]
+    assert all("data unknown: 5 of 5 stations silent and no data alert open" in line
+               for line in quiet), done.stdout  # fmt: skip
+    await database.fetchval(
+        "INSERT INTO readings (station_id, quantity, ts, value)"
+        " SELECT id, 'rain_mm', now() - interval '5 minutes', 0 FROM stations"
+    )
     done = await encosta(database, "status")
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
@@ -64,6 +76,30 @@ async def test_status_says_level_since_why_and_data_quality(database: Database) 
     assert "1 of 5 stations silent (rj-vid-01)" in vidigal
     assert "normal" in vidigal
     assert all("data ok" in line for line in lines if line is not vidigal)
+
+
+async def test_status_says_since_when_the_zone_is_at_its_level(database: Database) -> None:
+    """An alert raised at attention and escalated later is "crisis since" the escalation."""
+    alert = await database.fetchval(
+        "INSERT INTO alerts (network, zone_id, kind, level, seq, raised_at, updated_at)"
+        " VALUES ($1, 'rocinha', 'risk', 3, 2, now() - interval '3 hours', now()) RETURNING id",
+        database.network,
+    )
+    events = (
+        (1, "raised", 0, 1, timedelta(hours=3)),
+        (2, "escalated", 1, 3, timedelta(minutes=20)),
+    )
+    for seq, transition, before, after, ago in events:
+        await database.fetchval(
+            "INSERT INTO alert_events (alert_id, seq, transition, from_level, to_level, evidence,"
+            " at) VALUES ($1, $2, $3, $4, $5, $6::jsonb, now() - $7::interval)",
+            alert, seq, transition, before, after, json.dumps(EVIDENCE), ago,
+        )  # fmt: skip
+    done = await encosta(database, "status")
+    assert done.returncode == 0, done.stderr
+    rocinha = next(line for line in done.stdout.splitlines() if line.startswith("Rocinha"))
+    assert "crisis" in rocinha
+    assert "(20 min ago)" in rocinha, rocinha  # not the 3 h since it was raised at attention
 
 
 async def test_ack_goes_through_the_api_code_and_the_first_one_wins(database: Database) -> None:
