@@ -11,7 +11,10 @@ So an unknown holds a de-escalation only if it is material now *and* was materia
 evaluation of the previous step: a gap that stays in the window (a lost reading, an outage)
 is still there one step later and still holds; the unfilled newest bucket alone is data not yet
 due. The first evaluation, or one after a skipped or earlier step, has no previous step to go
-by and keeps the unknown as it is (never safe). The alert evaluator and the backtest's replay
+by and keeps the unknown as it is (never safe). The price: the first step of a zone-wide
+outage looks like a step not yet due, so a step-down may complete within it, on data that
+showed the lower level for the hold time less at most one step (15 minutes of 60); from the
+outage's second step on, its unknown holds. The alert evaluator and the backtest's replay
 apply the same rule (their transitions are compared in ``tests/encosta/test_backtest_live.py``).
 """
 
