@@ -80,6 +80,7 @@ class AlertsService:
                     name="alerts-metrics-watch",
                 )
                 tg.create_task(self._deadline(loops), name="alerts-drain-deadline")
+        log.info("alerts stopped")  # as ingest says "ingest stopped": a clean, drained exit
 
     async def _deadline(self, loops: list[asyncio.Task[None]]) -> None:
         stopped = asyncio.create_task(self._stopping.wait(), name="alerts-stop-wait")

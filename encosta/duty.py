@@ -120,6 +120,11 @@ def data_quality(row: asyncpg.Record, seen: tuple[int, int] = (0, 0)) -> str:
         return "data ok"
     doc = _document(row["data_evidence"])
     silent = doc.get("stale_stations") or []
+    if not silent:  # the alert holds its level for the hold time after the stations resumed
+        return (
+            f"data {level_name(row['data_level'])}: held while the hold time runs, every one "
+            f"of {doc.get('stations', '?')} stations reporting again"
+        )
     return (
         f"data {level_name(row['data_level'])}: {len(silent)} of {doc.get('stations', '?')} "
         f"stations silent ({', '.join(silent[:3])}{'…' if len(silent) > 3 else ''})"
@@ -189,7 +194,8 @@ def alerts(args: argparse.Namespace) -> int:
             for row in rows:
                 print(_alert_line(row))
             if not rows:
-                print(f"no {args.status} alerts in network {network!r}")
+                which = "" if args.status == "all" else f"{args.status} "
+                print(f"no {which}alerts in network {network!r}")
             return 0
         if args.alerts_command == "show":
             row = await records.get_alert(connection, network, args.id)

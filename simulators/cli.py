@@ -14,7 +14,7 @@ import signal
 import sys
 import time
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ingest.broker import BrokerLogin, load_credentials
@@ -175,6 +175,24 @@ async def _publish(run_: Run, args: argparse.Namespace) -> PublishStats:
             loop.remove_signal_handler(sig)
 
 
+def check_pace(anchor: float, scenario: Scenario, speed: float | None, now: float) -> None:
+    """Refuse a run that would publish readings before their device time (ts_future rejects).
+
+    Faster than real time, the messages of a run that ends after ``now`` are sent before the
+    moments they describe; ingest rejects such device times as from the future. Replays at
+    speed end in the past (the default ``end-now`` anchor); a future end needs ``--speed 1``.
+    """
+    end = anchor + scenario.steps * scenario.step_s
+    if end > now + scenario.step_s and (speed is None or speed > 1.0):
+        pace = "max" if speed is None else f"{speed:g}"
+        ends = datetime.fromtimestamp(end, UTC).strftime("%Y-%m-%d %H:%M")
+        raise SimulatorError(
+            f"--speed {pace} with a run ending after now ({ends} UTC) would send readings before"
+            " their device time, which ingest rejects as ts_future: use the default --anchor"
+            " end-now to replay faster, or --speed 1"
+        )
+
+
 def _check_directory(target: Path | None) -> None:
     if target is not None and not target.parent.is_dir():
         raise SimulatorError(
@@ -196,6 +214,8 @@ def run(args: argparse.Namespace) -> int:
         scenario = load_scenario(args.scenario)
         registry = load_registry(args.registry or scenario.registry)
         anchor = resolve_anchor(args.anchor, scenario)
+        if not args.to_file:
+            check_pace(anchor, scenario, args.speed, time.time())
         _check_directory(args.to_file)
         args.host, args.port = broker_address(args.host, args.port, os.environ)
         run_ = generate(scenario, registry, args.seed, anchor, faults=not args.no_faults)

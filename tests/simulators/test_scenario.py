@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from registry.format import load_registry
-from simulators import ScenarioError, available, generate, load_scenario
+from simulators import ScenarioError, SimulatorError, available, generate, load_scenario
 from simulators.hyetograph import load_hyetograph
 from simulators.scenario import SCENARIO_DIR, parse_scenario
 from simulators.storm import ReplayStorm
@@ -296,3 +296,18 @@ def test_a_scheduled_fault_must_name_what_the_registry_has(
         generate(scenario, rio, seed=1, anchor=scenario.start.timestamp())
     assert (caught.value.field or "").startswith("faults.events[0].")
     assert str(path) in str(caught.value)
+
+
+def test_a_replay_faster_than_real_time_must_end_in_the_past() -> None:
+    """Faster than real time, a run ending after now would publish future device times."""
+    from simulators.cli import check_pace, resolve_anchor  # noqa: PLC0415  the CLI's own check
+
+    scenario = load_scenario("summer-cells")
+    now = 1_800_000_000.0
+    ends_now = resolve_anchor("end-now", scenario, now)
+    starts_now = resolve_anchor("start-now", scenario, now)
+    check_pace(ends_now, scenario, 3600.0, now)  # the default: fine at any speed
+    check_pace(starts_now, scenario, 1.0, now)  # real time: fine
+    for speed in (600.0, None):
+        with pytest.raises(SimulatorError, match=r"ts_future.*--anchor end-now"):
+            check_pace(starts_now, scenario, speed, now)
