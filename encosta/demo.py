@@ -136,7 +136,7 @@ async def _fresh_database(config: stack.StackConfig, name: str, registry: Regist
     return dsn
 
 
-async def _store_history(dsn: str, past: History) -> None:
+async def store_history(dsn: str, past: History) -> None:
     """What the network held before the storm: the spin-up history, stored as readings.
 
     As ``encosta backtest`` replays it first (docs/backtest.md, "Spin-up"): the evaluator's
@@ -500,7 +500,7 @@ async def _demo(args: argparse.Namespace) -> int:
     # At the scenario's own hours (whole days back from now): the run encosta backtest scores.
     run = generate(scenario, registry, seed=args.seed, anchor=same_hour_anchor(scenario))
     past = history(run, registry)
-    await _store_history(owner_dsn, past)
+    await store_history(owner_dsn, past)
     console.print(f"scenario {scenario.name}: {scenario.title}")
     console.print(
         f"  {len(run.messages)} messages, {run.manifest.total_sent} readings from "

@@ -17,25 +17,39 @@ pytestmark = pytest.mark.services
 
 T0 = datetime(2026, 11, 20, 18, 0, tzinfo=UTC)  # the storm starts
 STEP = timedelta(minutes=15)
+SEVEN = timedelta(minutes=7)  # loggers report 7 minutes into each bucket
 
 
-async def report(db: Database, zone: str, rain_by_step: dict[int, float], last_step: int) -> None:
+async def report(
+    db: Database,
+    zone: str,
+    rain_by_step: dict[int, float],
+    last_step: int,
+    *,
+    phase: timedelta = timedelta(0),
+    until: datetime | None = None,
+) -> None:
     """Every station of ``zone`` reports rain and soil moisture every 15 minutes.
 
-    From 96 h before the storm to ``last_step`` steps after its start; rain as given, else dry.
+    From 96 h before the storm to ``last_step`` steps after its start, ``phase`` into each
+    bucket, and none after ``until`` (nothing from the future); rain as given, else dry.
     """
     await db.fetchval(
         "INSERT INTO readings (station_id, quantity, ts, value)"
-        " SELECT s.id, q.quantity, $2::timestamptz + k * interval '15 minutes',"
+        " SELECT s.id, q.quantity, $2::timestamptz + k * interval '15 minutes' + $5::interval,"
         "        CASE q.quantity WHEN 'rain_mm' THEN coalesce(($3::float8[])[k + 1], 0)"
         "        ELSE 0.2 + 0.002 * (k % 5) END"  # a live probe never flat-lines
         " FROM stations s, (VALUES ('rain_mm'), ('vwc_d60')) q (quantity),"
         "      generate_series(-384, $4) k"
-        " WHERE s.zone_id = $1",
+        " WHERE s.zone_id = $1 AND ($6::timestamptz IS NULL"
+        "      OR $2::timestamptz + k * interval '15 minutes' + $5::interval <= $6)"
+        " ON CONFLICT DO NOTHING",
         zone,
         T0,
         [rain_by_step.get(k, 0.0) for k in range(max(rain_by_step, default=0) + 1)],
         last_step,
+        phase,
+        until,
     )
     # Written here, not through ingest: the evaluator's rollup is brought up to date by hand.
     await db.fetchval("SELECT encosta_refresh_rollup()")
@@ -94,26 +108,6 @@ async def test_storm_raises_escalates_and_clears_without_flapping(database: Data
     )
 
 
-async def _report_until(db: Database, zone: str, rain: dict[int, float], now: datetime) -> None:
-    """Every station of ``zone`` reports 7 minutes into each bucket, up to ``now`` only."""
-    await db.fetchval(
-        "INSERT INTO readings (station_id, quantity, ts, value)"
-        " SELECT s.id, q.quantity, $2::timestamptz + k * interval '15 minutes' + interval '7 min',"
-        "        CASE q.quantity WHEN 'rain_mm' THEN coalesce(($3::float8[])[k + 1], 0)"
-        "        ELSE 0.2 + 0.002 * (k % 5) END"
-        " FROM stations s, (VALUES ('rain_mm'), ('vwc_d60')) q (quantity),"
-        "      generate_series(-384, 400) k"
-        " WHERE s.zone_id = $1"
-        "   AND $2::timestamptz + k * interval '15 minutes' + interval '7 min' <= $4"
-        " ON CONFLICT DO NOTHING",
-        zone,
-        T0,
-        [rain.get(k, 0.0) for k in range(max(rain, default=0) + 1)],
-        now,
-    )
-    await db.fetchval("SELECT encosta_refresh_rollup()")
-
-
 async def test_an_evaluator_running_through_each_bucket_still_steps_down(
     database: Database,
 ) -> None:
@@ -132,7 +126,7 @@ async def test_an_evaluator_running_through_each_bucket_still_steps_down(
         for k in range(30 * 4):
             for minute in (1, 10):
                 at = T0 + k * STEP + timedelta(minutes=minute)
-                await _report_until(database, "vidigal", storm, at)
+                await report(database, "vidigal", storm, 400, phase=SEVEN, until=at)
                 await ev.evaluate_once(at)
             levels.append(
                 await database.fetchval(

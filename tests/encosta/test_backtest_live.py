@@ -16,12 +16,12 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-import asyncpg
 import pytest
 
 from alerts.config import EvaluatorConfig
 from alerts.evaluator import Evaluator
 from encosta.backtest.replay import replay, stations_of
+from encosta.demo import store_history
 from models import load_preset
 from simulators import generate, load_scenario, publish
 from simulators.fault_config import Faults
@@ -81,19 +81,8 @@ async def test_backtest_and_live_stack_agree_on_transitions(
     if name == "summer-cells":  # the cells pass: some zones step down within the 10 h
         assert downs > 0, sorted(expected)
 
-    # What the database held before the run: the history, as stored rows.
-    connection = await asyncpg.connect(database.dsn)
-    try:
-        await connection.copy_records_to_table(
-            "readings",
-            records=[
-                (sid, quantity, datetime.fromtimestamp(ts, UTC), value)
-                for sid, quantity, ts, value in past.rows()
-            ],
-            columns=["station_id", "quantity", "ts", "value"],
-        )
-    finally:
-        await connection.close()
+    # What the database held before the run: the history, as stored rows (as encosta demo).
+    await store_history(database.dsn, past)
 
     async with running_ingest(ingest_config(database)):
         async with asyncio.timeout(120):
