@@ -305,12 +305,14 @@ def run_backtest(  # noqa: PLR0913  the command's options
     methods = [*presets, head + WITH_REPORTS, SIREN]
     result = Backtest(list(scenarios), chosen, methods, presets=dict(presets))
     started = time.perf_counter()
-    registries = {name: registry_path or str(load_scenario(name).registry) for name in scenarios}
-    for name, path in registries.items():  # a bad registry is one error here, not per worker
+    registries: dict[str, str] = {}
+    for name in scenarios:  # a bad scenario or registry is one error here, not per worker
+        scenario = load_scenario(name)
         if registry_path is None:
-            scenario_registry(load_scenario(name))  # an error names the scenario's field
-        else:
-            load_registry(Path(path))
+            scenario_registry(scenario)  # an error names the scenario's field
+        registries[name] = registry_path or str(scenario.registry)
+    if registry_path is not None:
+        load_registry(Path(registry_path))
     work = [
         Job(name, seed, registries[name], presets, keep=seed == chosen[0], reports=reports)
         for name in scenarios
@@ -495,8 +497,6 @@ def run(args: argparse.Namespace) -> int:
 
     console = Console() if sys.stdout.isatty() else Console(width=160)
     scenarios = args.scenario or list(available())
-    for name in scenarios:  # a wrong name or file is one line now, not a worker's traceback
-        load_scenario(name)
     if args.report:
         writable_dir(Path(args.report))
     presets = presets_of(args.preset or ["rio", "sirens"], args.sweep)

@@ -11,7 +11,6 @@ evaluator's daily record (``readings_rain_1d``) and the replay's are compared to
 from __future__ import annotations
 
 import asyncio
-import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -23,7 +22,7 @@ from alerts.evaluator import Evaluator
 from encosta.backtest.replay import replay, stations_of
 from encosta.demo import store_history
 from models import load_preset
-from simulators import generate, load_scenario, publish
+from simulators import generate, load_scenario, publish, same_hour_anchor
 from simulators.fault_config import Faults
 from simulators.spinup import history
 from tests.conftest import ingest_config, running_ingest
@@ -34,7 +33,6 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.services
 
 EPSILON = timedelta(seconds=1)
-DAY_S = 86400.0
 
 
 @pytest.mark.parametrize(
@@ -61,8 +59,7 @@ async def test_backtest_and_live_stack_agree_on_transitions(
     # The scenario's own time of day (the soil's evapotranspiration, hence the slope and the
     # cause-trigger gate, follow the sun), on the latest day the run ends before now: ingest
     # accepts it (30 days back) and the transitions do not depend on when the test runs.
-    start = scenario.start.timestamp()
-    anchor = start + (time.time() - hours * 3600.0 - start) // DAY_S * DAY_S
+    anchor = same_hour_anchor(scenario)  # as encosta demo anchors its run
     run = generate(scenario, database.registry, seed=4, faults=False, anchor=anchor)
     past = history(run, database.registry)
     rio = load_preset("rio")
